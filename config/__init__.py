@@ -1,0 +1,80 @@
+"""Settings objects. ``create_app`` picks one from ``PROFREG_CONFIG`` (default / production / testing).
+
+Every setting can be overridden by an environment variable of the same name.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PROFREG_INSTANCE", ROOT / "instance"))
+
+
+def _db_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # psycopg 3 is the driver we ship; a bare postgresql:// would select psycopg2.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class DefaultConfig:
+    """Development / demo: SQLite file in instance/, jobs run inline (no Redis)."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _db_url(f"sqlite:///{INSTANCE / 'profreg.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "profreg")
+    SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
+    TIMEZONE = "Asia/Almaty"
+    CERT_WARNING_MONTHS = int(os.environ.get("CERT_WARNING_MONTHS", "2"))
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE / "documents"))
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "profreg@localhost")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "ru")
+    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    LANGUAGES = ("kk", "ru", "en")
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_LOCKOUT_MINUTES = 15
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
+    # Huge unfiltered lists show an estimated count (labelled) instead of count(*).
+    ESTIMATED_COUNT_THRESHOLD = 50_000
+    TESTING = False
+
+
+class ProductionConfig(DefaultConfig):
+    """PostgreSQL (DATABASE_URL) + Redis (REDIS_URL); secure cookies."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+class TestingConfig(DefaultConfig):
+    """Used by pytest; the database URL is set by tests/conftest.py."""
+
+    TESTING = True
+    SECRET_KEY = "test"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    MAIL_SERVER = None
+    WTF_CSRF_ENABLED = True
+    LOGIN_LOCKOUT_MINUTES = 15
+
+
+CONFIGS = {"default": DefaultConfig, "production": ProductionConfig, "testing": TestingConfig}

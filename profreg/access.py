@@ -1,0 +1,181 @@
+"""WHO SEES WHAT. The one module that scopes every query path by role.
+
+* ``MATRIX``: role × resource → allowed actions (list, details, create, edit, delete, export).
+* ``scoped(query, model, user)``: filters any query (ORM ``Query`` or ``select()``) on ``model``
+  down to the rows ``user`` may see. Admin views, exports, ajax lookups, reports and jobs call it.
+* ``in_scope(obj, user)`` / ``can(user, resource, action, obj)``: the per-object check, derived
+  from ``scoped`` so the two cannot disagree.
+
+Scope of worker data:
+  ministry → everything; region → workers with a current episode in an organization of the region;
+  org_head / hr_chief / hr → workers with a current episode in their organization;
+  association → workers holding a certificate in one of the association's specialties (read-only);
+  admin → no worker data (users and reference data only).
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from . import clock
+
+LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT = "list", "details", "create", "edit", "delete", "export"
+READ = frozenset({LIST, DETAILS, EXPORT})
+ALL = frozenset({LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT})
+NONE: frozenset = frozenset()
+
+# Resources: worker (personal record), worker_record (education, certificates, CPD, degrees, ...),
+# employment, personnel_document, organization, staffing, reference, user, audit.
+MATRIX: dict[str, dict[str, frozenset]] = {
+    "ministry": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
+                 "organization": ALL, "staffing": READ, "reference": ALL, "user": NONE, "audit": READ},
+    "region": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
+               "organization": READ, "staffing": READ, "reference": NONE, "user": NONE, "audit": READ},
+    "org_head": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
+                 "organization": READ, "staffing": READ, "reference": NONE, "user": NONE, "audit": READ},
+    "hr_chief": {"worker": ALL, "worker_record": ALL, "employment": ALL, "personnel_document": ALL,
+                 "organization": READ, "staffing": ALL, "reference": NONE, "user": NONE, "audit": READ},
+    "hr": {"worker": ALL - {DELETE}, "worker_record": ALL, "employment": ALL - {DELETE},
+           "personnel_document": ALL - {DELETE}, "organization": READ - {EXPORT}, "staffing": READ,
+           "reference": NONE, "user": NONE, "audit": NONE},
+    "association": {"worker": NONE, "worker_record": frozenset({LIST, DETAILS}), "employment": NONE,
+                    "personnel_document": NONE, "organization": NONE, "staffing": NONE,
+                    "reference": NONE, "user": NONE, "audit": NONE},
+    "admin": {"worker": NONE, "worker_record": NONE, "employment": NONE, "personnel_document": NONE,
+              "organization": ALL, "staffing": NONE, "reference": ALL, "user": ALL, "audit": NONE},
+}
+
+# Worker records an association may read (rule 4.5: CPD assessment). Others stay hidden from it.
+ASSOCIATION_MODELS = {"Certificate", "CpdRecord", "EducationDocument", "QualificationCategory"}
+
+
+def can(user, resource: str, action: str) -> bool:
+    """Role-level permission (no object)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
+        return False
+    return action in MATRIX.get(user.role, {}).get(resource, NONE)
+
+
+def _models():
+    from . import models as m
+
+    return m
+
+
+def org_ids_select(user):
+    """SELECT of organization ids in the user's scope, or None for 'every organization'."""
+    m = _models()
+    if user.role in ("ministry", "admin"):
+        return None
+    if user.role == "region":
+        return select(m.Organization.id).where(m.Organization.region_id == user.region_id)
+    if user.role in ("org_head", "hr_chief", "hr"):
+        return select(m.Organization.id).where(m.Organization.id == user.organization_id)
+    return select(m.Organization.id).where(false())
+
+
+def current_episode_clause(today=None):
+    """SQL condition: the employment episode runs on ``today``."""
+    m = _models()
+    today = today or clock.today()
+    return or_(m.Employment.end_date.is_(None), m.Employment.end_date >= today)
+
+
+def worker_scope_clause(user, worker_id_col):
+    """SQL condition on a worker-id column: the worker is in the user's scope."""
+    m = _models()
+    role = getattr(user, "role", None)
+    if role == "ministry":
+        return true()
+    if role in ("region", "org_head", "hr_chief", "hr"):
+        org_filter = (m.Employment.organization_id == user.organization_id if role != "region"
+                      else m.Employment.organization_id.in_(org_ids_select(user)))
+        return exists().where(and_(m.Employment.worker_id == worker_id_col, org_filter,
+                                   current_episode_clause()))
+    if role == "association":
+        spec_ids = [s.id for s in user.specialties]
+        if not spec_ids:
+            return false()
+        return exists().where(and_(m.Certificate.worker_id == worker_id_col,
+                                   m.Certificate.specialty_id.in_(spec_ids)))
+    return false()
+
+
+def resource_of(model) -> str:
+    """Which MATRIX resource a model belongs to."""
+    name = model.__name__
+    if name == "Worker":
+        return "worker"
+    if name == "Employment":
+        return "employment"
+    if name == "PersonnelDocument":
+        return "personnel_document"
+    if name == "Organization":
+        return "organization"
+    if name == "StaffingPosition":
+        return "staffing"
+    if name == "User":
+        return "user"
+    if name == "AuditLog":
+        return "audit"
+    if hasattr(model, "worker_id"):
+        return "worker_record"
+    return "reference"
+
+
+def scoped(query, model, user):
+    """Filter ``query`` (Query or Select over ``model``) to the rows ``user`` may see."""
+    m = _models()
+    role = getattr(user, "role", None)
+    resource = resource_of(model)
+    if not can(user, resource, LIST) and not can(user, resource, DETAILS):
+        return query.filter(false()) if hasattr(query, "filter") else query.where(false())
+    where = _where(model, user, role, resource, m)
+    if where is None:
+        return query
+    return query.filter(where) if hasattr(query, "filter") else query.where(where)
+
+
+def _where(model, user, role, resource, m):
+    if resource == "reference" or resource == "user":
+        return None
+    if resource == "organization":
+        ids = org_ids_select(user)
+        return None if ids is None else model.id.in_(ids)
+    if resource == "staffing":
+        ids = org_ids_select(user)
+        return None if ids is None else model.organization_id.in_(ids)
+    if resource == "audit":
+        if role == "ministry":
+            return None
+        if role == "region":
+            return model.region_id == user.region_id
+        return model.organization_id == user.organization_id
+    if resource == "worker":
+        return worker_scope_clause(user, model.id)
+    if role == "association" and model.__name__ not in ASSOCIATION_MODELS:
+        return false()
+    return worker_scope_clause(user, model.worker_id)
+
+
+def in_scope(obj, user) -> bool:
+    """Per-object check derived from ``scoped``: is ``obj`` visible to ``user``?"""
+    from .extensions import db
+
+    model = type(obj)
+    q = scoped(select(model.id).where(model.id == obj.id), model, user)
+    return db.session.execute(q).first() is not None
+
+
+def allowed(user, obj_or_model, action: str) -> bool:
+    """Role permission plus, for objects, scope membership."""
+    model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
+    if not can(user, resource_of(model), action):
+        return False
+    if isinstance(obj_or_model, type) or getattr(obj_or_model, "id", None) is None:
+        return True
+    return in_scope(obj_or_model, user)
+
+
+def mask_for(user) -> bool:
+    """Whether IINs must be masked for this user (associations see the last 4 digits only)."""
+    return getattr(user, "role", None) == "association"

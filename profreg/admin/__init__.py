@@ -1,0 +1,50 @@
+"""The panel shell: the Admin object, the protected index (dashboard) and the view registry."""
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+from flask_admin import Admin, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..i18n import current_lang
+from .base import ProtectedIndexView
+
+LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
+
+
+class DashboardView(ProtectedIndexView):
+    @expose("/")
+    def index(self):
+        from .dashboard import dashboard_cards, scope_label
+
+        return self.render("admin/index.html", cards=dashboard_cards(current_user),
+                           scope_label=scope_label(current_user))
+
+
+def init_admin(app: Flask) -> Admin:
+    """Build a fresh Admin per app (pitfall 13) and let each domain register its views."""
+    from .. import ROOT
+
+    admin = Admin(
+        app,
+        name=_l("Professional Register"),
+        theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="profreg/layout.html"),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+        translations_path=str(ROOT / "translations" / "admin"),
+    )
+    app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
+    from .. import DOMAINS
+
+    for domain in DOMAINS:
+        try:
+            mod = importlib.import_module(f"profreg.{domain}.admin")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"profreg.{domain}.admin", f"profreg.{domain}"):
+                raise
+            continue
+        mod.register_views(admin)
+    app.extensions["profreg_admin"] = admin
+    return admin

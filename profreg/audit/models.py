@@ -1,0 +1,31 @@
+"""Audit trail: who changed, viewed or exported what, and when (old → new values)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # create / update / delete / view / export / block / unblock
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    worker_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    region_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(String(255))
+    # Set for system events (sweeps) so re-running a job cannot write the same entry twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+    user = relationship("User")
+
+    __table_args__ = (Index("ix_audit_table_record", "table_name", "record_id"),)

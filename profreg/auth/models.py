@@ -1,0 +1,68 @@
+"""Users of the panel and their role scope (see DESIGN.md roles and profreg/access.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+
+ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin")
+ROLE_LABELS = {
+    "ministry": _l("National coordinator (ministry)"),
+    "region": _l("Regional health department"),
+    "org_head": _l("Head of organization"),
+    "hr_chief": _l("Chief of personnel service"),
+    "hr": _l("Personnel service specialist"),
+    "association": _l("Professional medical association"),
+    "admin": _l("System administrator"),
+}
+
+user_specialty = Table(
+    "user_specialty",
+    db.Model.metadata,
+    Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("specialty_id", Integer, ForeignKey("specialty.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    locale: Mapped[str | None] = mapped_column(String(2))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+
+    organization = relationship("Organization")
+    region = relationship("AdminUnit")
+    specialties = relationship("Specialty", secondary=user_specialty)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('ministry', 'region', 'org_head', 'hr_chief', 'hr', 'association', 'admin')",
+                        name="role"),
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot sign in
+        return bool(self.active)
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS.get(self.role, self.role))
+
+    def __str__(self) -> str:
+        return self.email

@@ -1,0 +1,77 @@
+"""Sign-in rules: lockout after repeated failures, forced password change, user creation."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from .. import clock
+from ..extensions import db
+from .models import ROLES, User
+from .passwords import hash_password, verify_password
+
+
+class AuthError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user for valid credentials; count failures and lock after the configured number."""
+    email = (email or "").strip().lower()
+    user = db.session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
+    now = clock.utcnow_naive()
+    if user is None:
+        raise AuthError(_l("Invalid e-mail or password."))
+    if user.locked_until and user.locked_until > now:
+        raise AuthError(_l("Too many failed attempts: the account is locked for a while. Try again later."))
+    if not verify_password(user.password_hash, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+        db.session.commit()
+        raise AuthError(_l("Invalid e-mail or password."))
+    if not user.active:
+        raise AuthError(_l("This account is disabled."))
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.commit()
+    return user
+
+
+def validate_new_password(password: str) -> None:
+    if len(password or "") < 10:
+        raise AuthError(_l("The password must be at least 10 characters long."))
+
+
+def set_password(user: User, password: str, *, must_change: bool = False) -> None:
+    validate_new_password(password)
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+
+
+def create_user(email: str, role: str, password: str, *, organization=None, region=None,
+                specialties=(), full_name: str | None = None, must_change: bool = True) -> User:
+    """Create a user (flushes, never commits). Org roles need an organization, region a region."""
+    if role not in ROLES:
+        raise AuthError(_l("Unknown role: %(role)s.", role=role))
+    if role in ("org_head", "hr_chief", "hr") and organization is None:
+        raise AuthError(_l("This role needs an organization."))
+    if role == "region" and region is None:
+        raise AuthError(_l("This role needs a region."))
+    email = email.strip().lower()
+    if db.session.execute(select(User.id).where(func.lower(User.email) == email)).first():
+        raise AuthError(_l("A user with this e-mail already exists."))
+    user = User(email=email, role=role, full_name=full_name,
+                organization_id=organization.id if organization is not None else None,
+                region_id=region.id if region is not None else None)
+    set_password(user, password, must_change=must_change)
+    user.specialties = list(specialties)
+    db.session.add(user)
+    db.session.flush()
+    return user

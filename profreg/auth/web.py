@@ -1,0 +1,82 @@
+"""/login, /logout, /password: sign-in with Flask-Login."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, login_manager
+from .forms import ChangePasswordForm, LoginForm
+from .models import User
+from .passwords import verify_password
+from .services import AuthError, authenticate, set_password
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("admin.index")
+
+
+@bp.route("/")
+def root():
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except AuthError as exc:
+            flash(str(exc.message), "error")
+        else:
+            login_user(user)
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors.append(_("The current password is wrong."))
+        else:
+            try:
+                set_password(current_user, form.password.data, must_change=False)
+            except AuthError as exc:
+                form.password.errors.append(str(exc.message))
+            else:
+                db.session.commit()
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for("admin.index"))
+    return render_template("auth/password.html", form=form)
+
+
+def register(app):
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _force_password_change():
+        if (current_user.is_authenticated and current_user.must_change_password
+                and request.endpoint not in ("auth.change_password", "auth.logout", "static")):
+            return redirect(url_for("auth.change_password"))
+        return None

@@ -1,0 +1,143 @@
+"""``flask --app app profreg ...``: thin commands over services. Domains add their own subcommands
+through ``profreg/<domain>/cli.py`` exposing ``register(group)``."""
+from __future__ import annotations
+
+import importlib
+import time
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import DOMAINS, clock
+from .extensions import db
+
+
+@click.group("profreg")
+def profreg_cli():
+    """Professional Register commands."""
+
+
+def parse_date(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+@profreg_cli.command("load-reference")
+@click.option("--districts", type=click.Path(exists=True, dir_okay=False), help="CSV of lower-level KATO units.")
+@with_appcontext
+def load_reference_cmd(districts):
+    """Load (or update) reference data from the seed files."""
+    from pathlib import Path
+
+    from .reference.services import load_districts, load_reference
+
+    counts = load_reference()
+    if districts:
+        counts["districts"] = load_districts(Path(districts))
+    db.session.commit()
+    for k, v in counts.items():
+        click.echo(f"{k}: {v}")
+
+
+@profreg_cli.command("demo")
+@click.option("--workers", default=300, show_default=True, help="Number of synthetic workers.")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same country).")
+@click.option("--today", callback=parse_date, help="Stand on this date (YYYY-MM-DD).")
+@with_appcontext
+def demo_cmd(workers, seed, today):
+    """Reference data + a deterministic synthetic country + one demo user per role."""
+    from .certificates.services import block_expired
+    from .demo.generator import DEMO_PASSWORD, create_demo_users, echo_progress, generate
+    from .reference.services import load_reference
+    from .workers.models import Worker
+
+    if workers < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--workers")
+    if today:
+        clock.set_today(today)
+    t0 = time.perf_counter()
+    load_reference()
+    db.session.commit()
+    if db.session.execute(select(Worker.id).limit(1)).first():
+        click.echo("The register already holds workers: synthetic data not added again.")
+    else:
+        click.echo(f"Generating {workers:,} workers (seed {seed})...")
+        counts = generate(workers=workers, seed=seed, progress=echo_progress)
+        db.session.commit()
+        blocked = block_expired()
+        db.session.commit()
+        for k, v in counts.items():
+            click.echo(f"  {k}: {v:,}")
+        click.echo(f"  blocked (no valid certificate): {blocked:,}")
+    users = create_demo_users()
+    db.session.commit()
+    click.echo(f"Done in {time.perf_counter() - t0:.1f} s. Demo logins (password: {DEMO_PASSWORD}):")
+    for email, role in users:
+        click.echo(f"  {role:<12} {email}")
+
+
+@profreg_cli.group("users")
+def users_group():
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(
+    ["ministry", "region", "org_head", "hr_chief", "hr", "association", "admin"]))
+@click.option("--org", "org_bin", help="BIN of the user's organization (org_head, hr_chief, hr).")
+@click.option("--region", "region_kato", help="KATO code of the user's region (region).")
+@click.option("--specialty", "specialties", multiple=True, help="Specialty code (association); repeatable.")
+@click.option("--password", help="Initial password; asked for when omitted. The user must change it.")
+@with_appcontext
+def users_create(email, role, org_bin, region_kato, specialties, password):
+    """Create a user."""
+    from .auth.services import AuthError, create_user
+    from .orgs.models import Organization
+    from .reference.models import AdminUnit, Specialty
+
+    org = region = None
+    if org_bin:
+        org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
+        if org is None:
+            raise click.BadParameter(f"no organization with BIN {org_bin}", param_hint="--org")
+    if region_kato:
+        region = db.session.execute(select(AdminUnit).where(AdminUnit.code == region_kato)).scalar_one_or_none()
+        if region is None:
+            raise click.BadParameter(f"no region with KATO code {region_kato}", param_hint="--region")
+    specs = []
+    for code in specialties:
+        s = db.session.execute(select(Specialty).where(Specialty.code == code)).scalar_one_or_none()
+        if s is None:
+            raise click.BadParameter(f"no specialty {code}", param_hint="--specialty")
+        specs.append(s)
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, role, password, organization=org, region=region, specialties=specs,
+                           must_change=True)
+    except AuthError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role}); the password must be changed at first sign-in")
+
+
+@profreg_cli.group("export")
+def export_group():
+    """Exports (xlsx / csv / pdf)."""
+
+
+for _domain in DOMAINS:
+    try:
+        _mod = importlib.import_module(f"profreg.{_domain}.cli")
+    except ModuleNotFoundError as _exc:
+        if _exc.name not in (f"profreg.{_domain}.cli", f"profreg.{_domain}"):
+            raise
+        continue
+    _mod.register(profreg_cli)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..admin.base import ScopedModelView
+from .models import (
+    AcademicDegree,
+    AcademicTitle,
+    EducationDocument,
+    EducationInstitution,
+    Publication,
+    QualificationCategory,
+)
+
+LABELS = {"worker": _l("Worker"), "kind": _l("Kind"), "level": _l("Education level"),
+          "institution": _l("Education or science organization"), "specialty": _l("Specialty"),
+          "qualification": _l("Qualification"), "series": _l("Series"), "number": _l("Number"),
+          "issue_date": _l("Date of issue"), "graduation_year": _l("Year of graduation"),
+          "degree_type": _l("Academic degree"), "title_type": _l("Academic title"), "field": _l("Field"),
+          "award_date": _l("Date of award"), "diploma_number": _l("Diploma number"),
+          "certificate_number": _l("Certificate number"), "category": _l("Qualification category"),
+          "valid_until": _l("Valid until"), "order_number": _l("Order number"), "type": _l("Type"),
+          "title": _l("Title"), "journal": _l("Journal or publisher"), "year": _l("Year"), "doi": "DOI",
+          "isbn": "ISBN", "coauthors": _l("Co-authors"), "scopus": "Scopus", "wos": "Web of Science",
+          "name": _l("Name"), "name_en": _l("Name (English)"), "country": _l("Country"), "bin": _l("BIN"),
+          "city": _l("City")}
+KIND_CHOICES = [("general", _l("General")), ("additional", _l("Additional")), ("postgraduate", _l("Postgraduate"))]
+
+
+def _view(cols, **extra):
+    attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols,
+             "form_columns": cols, "column_labels": LABELS, **extra}
+    return type("V", (ScopedModelView,), attrs)
+
+
+def register_views(admin):
+    cat = _l("Education and qualification")
+    edu = _view(("worker", "kind", "level", "institution", "specialty", "qualification", "series", "number",
+                 "issue_date", "graduation_year"), form_choices={"kind": KIND_CHOICES})
+    admin.add_view(edu(EducationDocument, name=_l("Education documents"), endpoint="education", category=cat))
+    deg = _view(("worker", "degree_type", "field", "award_date", "diploma_number"))
+    admin.add_view(deg(AcademicDegree, name=_l("Academic degrees"), endpoint="degrees", category=cat))
+    tit = _view(("worker", "title_type", "field", "award_date", "certificate_number"))
+    admin.add_view(tit(AcademicTitle, name=_l("Academic titles"), endpoint="titles", category=cat))
+    qc = _view(("worker", "category", "specialty", "award_date", "valid_until", "order_number"))
+    admin.add_view(qc(QualificationCategory, name=_l("Qualification categories"), endpoint="qualifications",
+                      category=cat))
+    pub = _view(("worker", "type", "title", "journal", "year", "doi", "isbn", "coauthors", "scopus", "wos"))
+    admin.add_view(pub(Publication, name=_l("Publications"), endpoint="publications", category=cat))
+    inst = _view(("name", "name_en", "kind", "country", "bin", "city"), resource="reference")
+    admin.add_view(inst(EducationInstitution, name=_l("Education and science organizations"),
+                        endpoint="institutions", category=_l("Reference data")))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError as FormError
+
+from ..admin.base import ScopedModelView
+from ..identity import IdentityError, validate_bin
+from .models import Organization, StaffingPosition
+
+
+def _bin_check(form, field):
+    try:
+        validate_bin(field.data or "")
+    except IdentityError as exc:
+        raise FormError(str(exc.message)) from None
+
+
+class OrganizationView(ScopedModelView):
+    column_list = ("bin", "name_ru", "name_kk", "region", "type", "ownership")
+    column_details_list = ("bin", "name_kk", "name_ru", "name_en", "unit", "region", "type", "ownership",
+                           "parent", "address")
+    column_export_list = column_details_list
+    column_labels = {"bin": _l("BIN"), "name_kk": _l("Name (Kazakh)"), "name_ru": _l("Name (Russian)"),
+                     "name_en": _l("Name (English)"), "unit": _l("Administrative-territorial unit"),
+                     "region": _l("Region"), "type": _l("Type"), "ownership": _l("Ownership"),
+                     "parent": _l("Parent organization"), "address": _l("Address")}
+    column_searchable_list = ("bin", "name_ru", "name_kk")
+    form_columns = ("bin", "name_kk", "name_ru", "name_en", "unit", "type", "ownership", "parent", "address")
+    form_args = {"bin": {"validators": [_bin_check]}}
+
+    def on_model_change(self, form, model, is_created):
+        from .services import set_region
+
+        set_region(model)
+        super().on_model_change(form, model, is_created)
+
+
+class StaffingView(ScopedModelView):
+    column_list = ("organization", "position", "specialty", "department", "approved_fte", "valid_from")
+    column_labels = {"organization": _l("Organization"), "position": _l("Position"), "specialty": _l("Specialty"),
+                     "department": _l("Department"), "approved_fte": _l("Approved FTE"),
+                     "valid_from": _l("Valid from")}
+    column_details_list = column_list
+    column_export_list = column_list
+    form_columns = column_list
+
+
+def register_views(admin):
+    cat = _l("Organizations")
+    admin.add_view(OrganizationView(Organization, name=_l("Organizations"), endpoint="organizations", category=cat))
+    admin.add_view(StaffingView(StaffingPosition, name=_l("Staffing tables"), endpoint="staffing", category=cat))

@@ -1,0 +1,15 @@
+"""Organization rules."""
+from __future__ import annotations
+
+
+def region_of(unit):
+    """The level-1 KATO unit (region or city of republican significance) above ``unit``."""
+    while unit is not None and unit.parent is not None and unit.level > 1:
+        unit = unit.parent
+    return unit
+
+
+def set_region(org) -> None:
+    """Keep ``organization.region_id`` equal to the region of its KATO unit (scoping reads it)."""
+    if org.unit is not None:
+        org.region = region_of(org.unit)

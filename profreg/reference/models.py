@@ -1,0 +1,142 @@
+"""Reference data (classifiers) with kk/ru/en names. Data, not code: seeded from seeds/*.csv, edited by admin."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..i18n import current_lang
+
+
+class ReferenceMixin:
+    """code + trilingual name; ``name`` follows the current locale."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_kk: Mapped[str] = mapped_column(String(255))
+    name_ru: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+    @property
+    def name(self) -> str:
+        return getattr(self, f"name_{current_lang()}") or self.name_ru
+
+    def __str__(self) -> str:  # minimal: shown in dropdowns and ajax lookups
+        return self.name
+
+    @classmethod
+    def name_column(cls):
+        """The SQL column holding the name in the current locale (for sorting and exports)."""
+        return getattr(cls, f"name_{current_lang()}")
+
+
+class AdminUnit(ReferenceMixin, db.Model):
+    """Administrative-territorial unit (KATO). Level 1: the 17 regions and 3 cities of republican significance."""
+
+    __tablename__ = "admin_unit"
+    code: Mapped[str] = mapped_column(String(9), unique=True)  # KATO code
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    is_city: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    population: Mapped[int | None] = mapped_column(Integer)
+    parent = relationship("AdminUnit", remote_side="AdminUnit.id")
+
+
+class Country(ReferenceMixin, db.Model):
+    __tablename__ = "country"
+
+
+class Specialty(ReferenceMixin, db.Model):
+    """Specialty (level 0) or specialization (parent set). CPD requirement per certification cycle."""
+
+    __tablename__ = "specialty"
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"), index=True)
+    is_clinical: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    cpd_hours_required: Mapped[int | None] = mapped_column(Integer)
+    cpd_credits_required: Mapped[int | None] = mapped_column(Integer)
+    parent = relationship("Specialty", remote_side="Specialty.id")
+
+
+class Position(ReferenceMixin, db.Model):
+    __tablename__ = "position"
+    group: Mapped[str] = mapped_column(String(32), default="other")  # doctor / nurse / pharmacist / manager / other
+    is_clinical: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class EducationLevel(ReferenceMixin, db.Model):
+    __tablename__ = "education_level"
+    kind: Mapped[str] = mapped_column(String(16), default="general")  # general / additional / postgraduate
+
+
+class IdentityDocumentType(ReferenceMixin, db.Model):
+    __tablename__ = "identity_document_type"
+
+
+class AcademicDegreeType(ReferenceMixin, db.Model):
+    __tablename__ = "academic_degree_type"
+
+
+class AcademicTitleType(ReferenceMixin, db.Model):
+    __tablename__ = "academic_title_type"
+
+
+class QualificationCategoryType(ReferenceMixin, db.Model):
+    __tablename__ = "qualification_category_type"
+
+
+class PublicationType(ReferenceMixin, db.Model):
+    __tablename__ = "publication_type"
+
+
+class TrainingActivityType(ReferenceMixin, db.Model):
+    """CPD / training activity kind; ``is_advanced_training`` marks certification courses (біліктілікті арттыру)."""
+
+    __tablename__ = "training_activity_type"
+    is_advanced_training: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class EmploymentEndReason(ReferenceMixin, db.Model):
+    """Why an employment episode ended; the flags drive migration and outflow reports."""
+
+    __tablename__ = "employment_end_reason"
+    voluntary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    leaves_sector: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    abroad: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    retirement: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    death: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    transfer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class PersonnelDocumentType(ReferenceMixin, db.Model):
+    __tablename__ = "personnel_document_type"
+
+
+class OrganizationType(ReferenceMixin, db.Model):
+    __tablename__ = "organization_type"
+
+
+class OwnershipForm(ReferenceMixin, db.Model):
+    __tablename__ = "ownership_form"
+
+
+# Seed file name -> model; loaded in this order (parents first).
+REFERENCE_MODELS = {
+    "admin_units": AdminUnit,
+    "countries": Country,
+    "specialties": Specialty,
+    "positions": Position,
+    "education_levels": EducationLevel,
+    "identity_document_types": IdentityDocumentType,
+    "academic_degree_types": AcademicDegreeType,
+    "academic_title_types": AcademicTitleType,
+    "qualification_category_types": QualificationCategoryType,
+    "publication_types": PublicationType,
+    "training_activity_types": TrainingActivityType,
+    "employment_end_reasons": EmploymentEndReason,
+    "personnel_document_types": PersonnelDocumentType,
+    "organization_types": OrganizationType,
+    "ownership_forms": OwnershipForm,
+}
+
+

@@ -1,0 +1,65 @@
+"""Loading reference data from the seed files (idempotent upsert by code)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import REFERENCE_MODELS, AdminUnit
+
+SEEDS = Path(__file__).resolve().parent / "seeds"
+BOOL_COLUMNS = {"is_city", "is_clinical", "is_advanced_training", "voluntary", "leaves_sector", "abroad",
+                "retirement", "death", "transfer"}
+INT_COLUMNS = {"level", "population", "cpd_hours_required", "cpd_credits_required"}
+
+
+def _convert(key: str, value: str):
+    if value == "":
+        return None
+    if key in BOOL_COLUMNS:
+        return value.strip() in ("1", "true", "yes")
+    if key in INT_COLUMNS:
+        return int(value)
+    return value
+
+
+def load_file(model, path: Path) -> int:
+    """Upsert the rows of one CSV seed file into ``model``; returns the number of rows read."""
+    existing = {r.code: r for r in db.session.execute(select(model)).scalars()}
+    n = 0
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        parent_code = row.pop("parent_code", None)
+        data = {k: _convert(k, v) for k, v in row.items()}
+        obj = existing.get(data["code"])
+        if obj is None:
+            obj = model(**data)
+            db.session.add(obj)
+            existing[obj.code] = obj
+        else:
+            for k, v in data.items():
+                setattr(obj, k, v)
+        if parent_code:
+            obj.parent = existing.get(parent_code) or db.session.execute(
+                select(model).where(model.code == parent_code)).scalar_one()
+        n += 1
+    db.session.flush()
+    return n
+
+
+def load_reference(seeds: Path = SEEDS) -> dict[str, int]:
+    """Load every seed file (parents first). Safe to run again: rows are matched by code."""
+    counts = {}
+    for stem, model in REFERENCE_MODELS.items():
+        path = seeds / f"{stem}.csv"
+        if path.exists():
+            counts[stem] = load_file(model, path)
+    return counts
+
+
+def load_districts(path: Path) -> int:
+    """Load lower-level KATO units from a CSV with code,name_kk,name_ru,name_en,level,parent_code."""
+    return load_file(AdminUnit, path)

@@ -1,0 +1,121 @@
+"""Health workers (rule 8) and their employment episodes."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+
+STATUS_ACTIVE = "active"
+STATUS_BLOCKED = "blocked"
+
+
+def fold(text: str | None) -> str | None:
+    """Case-folded form for search: SQLite's lower() folds ASCII only, so we store our own."""
+    return text.casefold() if text is not None else None
+
+
+class Worker(db.Model):
+    """A health worker's personal record: the 15 fields of rule 8 live here and in related tables."""
+
+    __tablename__ = "worker"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    surname: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    patronymic: Mapped[str | None] = mapped_column(String(100))
+    surname_folded: Mapped[str] = mapped_column(String(100), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str] = mapped_column(String(255))
+    citizenship_id: Mapped[int] = mapped_column(ForeignKey("country.id"))
+    id_doc_type_id: Mapped[int | None] = mapped_column(ForeignKey("identity_document_type.id"))
+    id_doc_number: Mapped[str | None] = mapped_column(String(32))
+    id_doc_issuer: Mapped[str | None] = mapped_column(String(255))
+    id_doc_issued: Mapped[date | None] = mapped_column(Date)
+    id_doc_expires: Mapped[date | None] = mapped_column(Date)
+    residence_address: Mapped[str | None] = mapped_column(String(255))
+    registration_place: Mapped[str | None] = mapped_column(String(255))
+    registration_date: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(2))  # language for notices to the worker
+    status: Mapped[str] = mapped_column(String(10), default=STATUS_ACTIVE, server_default=STATUS_ACTIVE, index=True)
+    blocked_reason: Mapped[str | None] = mapped_column(String(255))
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unblocked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, onupdate=clock.utcnow_naive)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)  # data currency: "checked, still true"
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    citizenship = relationship("Country")
+    id_doc_type = relationship("IdentityDocumentType")
+    employments = relationship("Employment", back_populates="worker", order_by="Employment.hire_date",
+                               cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("sex IN ('M', 'F')", name="sex"),
+        CheckConstraint("status IN ('active', 'blocked')", name="status"),
+        CheckConstraint("length(iin) = 12", name="iin_len"),
+        CheckConstraint("id_doc_expires IS NULL OR id_doc_issued IS NULL OR id_doc_expires >= id_doc_issued",
+                        name="id_doc_dates"),
+        Index("ix_worker_surname_id", "surname", "id"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.name, self.patronymic) if p)
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.status == STATUS_BLOCKED
+
+    def __str__(self) -> str:  # minimal on purpose: dropdowns and ajax lookups show only this
+        return self.full_name
+
+
+class Employment(db.Model):
+    """An employment episode. A transfer is an end plus a new start; several may run at once."""
+
+    __tablename__ = "employment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
+    specialty_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"))
+    department: Mapped[str | None] = mapped_column(String(255))
+    fte: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("1.00"))
+    hire_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    end_reason_id: Mapped[int | None] = mapped_column(ForeignKey("employment_end_reason.id"))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    is_main: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    entered_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)  # 3-working-day rule
+
+    worker = relationship("Worker", back_populates="employments")
+    organization = relationship("Organization")
+    position = relationship("Position")
+    specialty = relationship("Specialty")
+    end_reason = relationship("EmploymentEndReason")
+
+    __table_args__ = (
+        CheckConstraint("end_date IS NULL OR end_date >= hire_date", name="dates"),
+        CheckConstraint("fte > 0 AND fte <= 2", name="fte"),
+        Index("ix_employment_org_current", "organization_id", "end_date", "worker_id"),
+        Index("ix_employment_worker", "worker_id", "end_date"),
+        Index("ix_employment_hire", "hire_date"),
+        Index("ix_employment_end", "end_date"),
+    )
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_date is None or self.end_date >= clock.today()
+
+    def __str__(self) -> str:
+        return f"{self.position} — {self.organization.name if self.organization else ''}"
