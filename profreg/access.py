@@ -44,6 +44,25 @@ MATRIX: dict[str, dict[str, frozenset]] = {
               "organization": ALL, "staffing": NONE, "reference": ALL, "user": ALL, "audit": NONE},
 }
 
+# Resources of the later domains (custom views): one entry per role, same vocabulary.
+APPROVE = "approve"  # org_head approves training lists; region/ministry submit monitoring reports
+SUBMIT = "submit"
+_EXTRA = {
+    #              training_list                        monitoring                                   job_history  cpd_assessment
+    "ministry":    (READ,                               ALL | {SUBMIT},                              READ,        READ),
+    "region":      (READ,                               READ | {CREATE, SUBMIT},                     NONE,        NONE),
+    "org_head":    (READ | {APPROVE},                   READ,                                        NONE,        NONE),
+    "hr_chief":    (ALL,                                READ,                                        NONE,        NONE),
+    "hr":          (ALL - {DELETE},                     NONE,                                        NONE,        NONE),
+    "association": (NONE,                               NONE,                                        NONE,        frozenset({LIST, DETAILS, EXPORT})),
+    "admin":       (NONE,                               NONE,                                        READ,        NONE),
+}
+for _role, (_tl, _mon, _jobs, _cpd) in _EXTRA.items():
+    MATRIX[_role].update({"training_list": frozenset(_tl), "monitoring": frozenset(_mon),
+                          "job_history": frozenset(_jobs), "cpd_assessment": frozenset(_cpd),
+                          # every signed-in user reads and marks their own notifications
+                          "notification": frozenset({LIST, DETAILS, EDIT})})
+
 # Worker records an association may read (rule 4.5: CPD assessment). Others stay hidden from it.
 ASSOCIATION_MODELS = {"Certificate", "CpdRecord", "EducationDocument", "QualificationCategory"}
 
