@@ -141,3 +141,7 @@ for _domain in DOMAINS:
             raise
         continue
     _mod.register(profreg_cli)
+
+from .i18n_cli import i18n_group  # noqa: E402  (translation catalogs: extract / update / compile / check)
+
+profreg_cli.add_command(i18n_group)
