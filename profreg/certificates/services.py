@@ -1,25 +1,98 @@
-"""Certificate rules (rules 14.4, 14.5): status of a worker's certificates and blocking.
+"""Certificate rules (rules 14.4, 14.5): status per specialty, warnings, blocking and unblocking.
 
-A worker is *blocked* when he holds a clinical position and has no certificate valid today.
-The certificates domain's sweep (warn / block / unblock, with audit and notices) builds on these.
+The exact rule is written in ``docs/certificates.md``; in short, on a date D with lead time N months:
+
+* a certificate is **valid** on D when ``issue_date <= D`` and (``valid_until`` is empty or
+  ``valid_until >= D``); ``valid_until`` is the last day of validity;
+* per specialty, a worker's status is **valid** when a certificate of that specialty is valid on D
+  and the latest of them ends on or after ``D + N months``; **expiring** when the latest valid one ends
+  before ``D + N months``; **expired** when the worker has certificates of that specialty but none is
+  valid on D; no entry when the worker never held one;
+* a worker with a current episode in a clinical position and **no certificate valid on D in any
+  specialty** is blocked (reason ``certificate_expired``); the block is lifted as soon as a certificate
+  valid on D exists (sweep, or on save of a certificate);
+* a certificate in specialty S admits to clinical positions in S and in the specializations of S
+  (``has_valid_certificate``); the employment rules call it per position.
+
+All sweep steps are set-based (``INSERT ... SELECT`` / ``UPDATE``), flush and never commit; the job or
+the CLI commits after each step. Every insert is ``ON CONFLICT DO NOTHING`` against a unique key
+(``notice`` (kind, event_key), ``notification`` (notice, user), ``mail_outbox`` (notice, recipient) and
+(kind, user, digest date), ``audit_log.dedupe_key``), so a rerun, two concurrent runs or a rerun after a
+crash never write a duplicate.
 """
 from __future__ import annotations
 
-from datetime import date
+import calendar
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import and_, exists, or_, select, update
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import String, and_, cast, exists, literal, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.types import JSON
 
 from .. import clock
+from ..audit.models import AuditLog
 from ..extensions import db
-from ..reference.models import Position
+from ..notifications import services as notify
+from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, Notice
+from ..orgs.models import Organization
+from ..reference.models import Position, Specialty
 from ..workers.models import STATUS_ACTIVE, STATUS_BLOCKED, Employment, Worker
 from .models import Certificate
 
+BLOCK_REASON = "certificate_expired"
+
+VALID, EXPIRING, EXPIRED = "valid", "expiring", "expired"
+STATUS_LABELS = {VALID: "Valid", EXPIRING: "Expiring", EXPIRED: "Expired"}
+
+
+# --------------------------------------------------------------------------------------------- dates
+def add_months(d: date, months: int) -> date:
+    """``d`` plus ``months`` calendar months; the day is clamped to the end of the target month."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def warning_months() -> int:
+    try:
+        return int(current_app.config.get("CERT_WARNING_MONTHS", 2))
+    except RuntimeError:  # outside an app context
+        return 2
+
+
+def horizon(today: date, months: int | None = None) -> date:
+    """First day *outside* the warning window: a certificate whose last valid day is before this
+    date expires within the lead time (it expires on ``valid_until + 1 day <= today + N months``)."""
+    return add_months(today, warning_months() if months is None else months)
+
+
+def day_start_utc(d: date) -> datetime:
+    """Midnight of ``d`` in Almaty as a naive UTC timestamp (database columns are naive UTC)."""
+    return datetime.combine(d, time(0), clock.TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------------------- SQL clauses
+def _valid_on(cert, today: date):
+    return and_(cert.issue_date <= today, or_(cert.valid_until.is_(None), cert.valid_until >= today))
+
 
 def valid_certificate_clause(worker_id_col, today: date):
-    """SQL: the worker holds a certificate valid on ``today``."""
-    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.issue_date <= today,
-                               or_(Certificate.valid_until.is_(None), Certificate.valid_until >= today)))
+    """SQL: the worker holds a certificate (any specialty) valid on ``today``."""
+    return exists().where(and_(Certificate.worker_id == worker_id_col, _valid_on(Certificate, today)))
+
+
+def valid_certificate_for_specialty_clause(worker_id_col, specialty_id_col, today: date):
+    """SQL: the worker holds a certificate valid on ``today`` in the specialty or in its parent
+    specialty (a certificate in S admits to S and to its specializations)."""
+    parent = select(Specialty.parent_id).where(Specialty.id == specialty_id_col).scalar_subquery()
+    return exists().where(and_(Certificate.worker_id == worker_id_col, _valid_on(Certificate, today),
+                               or_(Certificate.specialty_id == specialty_id_col,
+                                   Certificate.specialty_id == parent)))
 
 
 def clinical_current_clause(worker_id_col, today: date):
@@ -37,28 +110,314 @@ def workers_to_block(today: date | None = None):
 
 
 def workers_to_unblock(today: date | None = None):
+    """SELECT of ids of workers blocked for their certificates who now hold a valid one."""
     today = today or clock.today()
-    return select(Worker.id).where(Worker.status == STATUS_BLOCKED, valid_certificate_clause(Worker.id, today))
+    return select(Worker.id).where(Worker.status == STATUS_BLOCKED, Worker.blocked_reason == BLOCK_REASON,
+                                   valid_certificate_clause(Worker.id, today))
 
 
-def block_expired(today: date | None = None, reason: str = "certificate_expired") -> int:
-    """Set-based: block every worker without a valid certificate. Returns the number blocked."""
+def expiring_certificates(today: date, until: date):
+    """SELECT (certificate_id, worker_id) of certificates in the warning window on ``today``: valid on
+    ``today``, last valid day before ``until``, and the latest certificate of that worker in that
+    specialty (a renewal already on file, even one starting later, means no warning)."""
+    other = aliased(Certificate)
+    later = exists().where(and_(
+        other.worker_id == Certificate.worker_id, other.specialty_id == Certificate.specialty_id,
+        other.id != Certificate.id,
+        or_(other.valid_until.is_(None), other.valid_until > Certificate.valid_until,
+            and_(other.valid_until == Certificate.valid_until, other.id > Certificate.id))))
+    return select(Certificate.id, Certificate.worker_id).where(
+        Certificate.valid_until.is_not(None), Certificate.valid_until >= today, Certificate.valid_until < until,
+        Certificate.issue_date <= today, ~later)
+
+
+# ----------------------------------------------------------------------------- per-worker functions
+def _id(obj_or_id):
+    return getattr(obj_or_id, "id", obj_or_id)
+
+
+def specialty_statuses(worker, on_date: date | None = None) -> dict[int, str]:
+    """{specialty_id: 'valid' | 'expiring' | 'expired'} for one worker on ``on_date``."""
+    on_date = on_date or clock.today()
+    until = horizon(on_date)
+    rows = db.session.execute(select(Certificate.specialty_id, Certificate.issue_date, Certificate.valid_until)
+                              .where(Certificate.worker_id == _id(worker))).all()
+    out: dict[int, str] = {}
+    latest: dict[int, date | None] = {}
+    for spec, issued, until_day in rows:
+        out.setdefault(spec, EXPIRED)
+        if issued <= on_date and (until_day is None or until_day >= on_date):
+            prev = latest.get(spec, date.min)
+            latest[spec] = None if until_day is None or prev is None else max(prev, until_day)
+    for spec, end in latest.items():
+        out[spec] = VALID if end is None or end >= until else EXPIRING
+    return out
+
+
+def worker_status(worker, on_date: date | None = None) -> str | None:
+    """Overall: 'valid' if any specialty is valid, else 'expiring' if any is, else 'expired';
+    None when the worker never held a certificate."""
+    statuses = set(specialty_statuses(worker, on_date).values())
+    for s in (VALID, EXPIRING, EXPIRED):
+        if s in statuses:
+            return s
+    return None
+
+
+def has_valid_certificate(worker, specialty, on_date: date | None = None) -> bool:
+    """Does ``worker`` hold a certificate valid on ``on_date`` admitting to ``specialty``
+    (a certificate of that specialty or of its parent specialty)? For the employment rules."""
+    on_date = on_date or clock.today()
+    q = select(literal(1)).where(valid_certificate_for_specialty_clause(literal(_id(worker)),
+                                                                         literal(_id(specialty)), on_date))
+    return db.session.execute(q).first() is not None
+
+
+def clinical_admission_error(worker, position, specialty, on_date: date | None = None) -> str | None:
+    """A translated reason why ``worker`` may not hold ``position`` in ``specialty`` on ``on_date``,
+    or None. Non-clinical positions need no certificate."""
+    if position is None or not getattr(position, "is_clinical", False):
+        return None
+    if getattr(worker, "status", None) == STATUS_BLOCKED and getattr(worker, "id", None):
+        return _("The worker's record is blocked: no valid specialist certificate.")
+    if specialty is None:
+        return None
+    if getattr(worker, "id", None) is None or not has_valid_certificate(worker, specialty, on_date):
+        return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
+                 date=(on_date or clock.today()).strftime("%d.%m.%Y"), specialty=str(specialty))
+    return None
+
+
+# ------------------------------------------------------------------------------------ sweep steps
+@dataclass
+class Counts:
+    warned: int = 0
+    blocked: int = 0
+    unblocked: int = 0
+    notifications: int = 0
+    mails_queued: int = 0
+    batches: list[str] = field(default_factory=list)
+
+    def add(self, other: dict):
+        for k, v in other.items():
+            setattr(self, k, getattr(self, k) + v)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("warned", "blocked", "unblocked", "notifications", "mails_queued")}
+
+
+NOTICE_COLUMNS = ["kind", "event_key", "worker_id", "certificate_id", "batch", "created_at"]
+
+
+def new_batch() -> str:
+    return uuid.uuid4().hex
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _json(value):
+    """A JSON literal usable in an INSERT ... SELECT on both backends."""
+    text = json.dumps(value)
+    return cast(literal(text), JSON) if _dialect() == "postgresql" else literal(text)
+
+
+def warn_step(today: date | None = None, batch: str | None = None) -> dict:
+    """Certificates entering the warning window → one notice each, fanned out to the worker (mail)
+    and to the HR users of the worker's current organizations (in-app; digest mail later)."""
     today = today or clock.today()
+    batch = batch or new_batch()
+    now = clock.utcnow_naive()
+    src = expiring_certificates(today, horizon(today)).subquery()
+    sel = select(literal(CERT_EXPIRING), literal("cert:") + cast(src.c.id, String), src.c.worker_id, src.c.id,
+                 literal(batch), literal(now))
+    out = {"warned": notify.insert_select(Notice, NOTICE_COLUMNS, sel)}
+    out.update(notify.fan_out(batch, today, now))
+    return out
+
+
+def _audit_from_notices(batch: str, kind: str, action: str, changes: dict, detail: str) -> int:
+    """One audit entry per notice of ``batch``; the dedupe key is derived from the notice key."""
+    cur = or_(Employment.end_date.is_(None), Employment.end_date >= clock.today())
+    org = (select(Employment.organization_id).where(Employment.worker_id == Notice.worker_id, cur)
+           .order_by(Employment.is_main.desc(), Employment.hire_date.desc(), Employment.id.desc())
+           .limit(1).correlate(Notice).scalar_subquery())
+    region = select(Organization.region_id).where(Organization.id == org).scalar_subquery()
+    now = clock.utcnow_naive()
+    sel = (select(literal(now), literal(action), literal("worker"), Notice.worker_id, Notice.worker_id, org, region,
+                  _json(changes), literal(detail), literal("certificates:") + Notice.event_key)
+           .where(Notice.batch == batch, Notice.kind == kind))
+    return notify.insert_select(AuditLog, ["at", "action", "table_name", "record_id", "worker_id", "organization_id",
+                                           "region_id", "changes", "detail", "dedupe_key"], sel)
+
+
+def _event_key(prefix: str, ts_col):
+    return literal(prefix) + cast(Worker.id, String) + literal(":") + cast(ts_col, String)
+
+
+def block_step(today: date | None = None, batch: str | None = None, worker_ids=None) -> dict:
+    """Block every active worker in a clinical position without a valid certificate, with reason and
+    time; then (for every certificate block of the day not yet announced) a notice, an audit entry and
+    notices to HR and the worker."""
+    today = today or clock.today()
+    batch = batch or new_batch()
+    now = clock.utcnow_naive()
+    target = workers_to_block(today)
+    if worker_ids is not None:
+        target = target.where(Worker.id.in_(worker_ids))
     res = db.session.execute(
-        update(Worker).where(Worker.id.in_(workers_to_block(today)))
-        .values(status=STATUS_BLOCKED, blocked_reason=reason, blocked_at=clock.utcnow_naive(),
-                version=Worker.version + 1)
+        update(Worker).where(Worker.id.in_(target))
+        .values(status=STATUS_BLOCKED, blocked_reason=BLOCK_REASON, blocked_at=now, version=Worker.version + 1)
         .execution_options(synchronize_session=False))
-    return res.rowcount or 0
+    blocked = max(res.rowcount or 0, 0)
+    # Announce every certificate block since the start of the day that has no notice yet: this also
+    # repairs a run that blocked and then died before announcing (unique keys skip the rest).
+    sel = (select(literal(WORKER_BLOCKED), _event_key("block:", Worker.blocked_at), Worker.id, literal(None),
+                  literal(batch), literal(now))
+           .where(Worker.status == STATUS_BLOCKED, Worker.blocked_reason == BLOCK_REASON,
+                  Worker.blocked_at >= day_start_utc(today)))
+    if worker_ids is not None:
+        sel = sel.where(Worker.id.in_(worker_ids))
+    notify.insert_select(Notice, NOTICE_COLUMNS, sel)
+    _audit_from_notices(batch, WORKER_BLOCKED, "block", {"status": [STATUS_ACTIVE, STATUS_BLOCKED]}, BLOCK_REASON)
+    out = {"blocked": blocked}
+    out.update(notify.fan_out(batch, today, now))
+    return out
+
+
+def unblock_step(today: date | None = None, batch: str | None = None, worker_ids=None) -> dict:
+    """Lift the certificate block of every worker who now holds a valid certificate (audited, notified)."""
+    today = today or clock.today()
+    batch = batch or new_batch()
+    now = clock.utcnow_naive()
+    target = workers_to_unblock(today)
+    if worker_ids is not None:
+        target = target.where(Worker.id.in_(worker_ids))
+    res = db.session.execute(
+        update(Worker).where(Worker.id.in_(target))
+        .values(status=STATUS_ACTIVE, blocked_reason=None, unblocked_at=now, version=Worker.version + 1)
+        .execution_options(synchronize_session=False))
+    unblocked = max(res.rowcount or 0, 0)
+    # The certificate that lifted the block: the valid one ending last.
+    cert = (select(Certificate.id).where(Certificate.worker_id == Worker.id, _valid_on(Certificate, today))
+            .order_by(Certificate.valid_until.is_(None).desc(), Certificate.valid_until.desc(), Certificate.id.desc())
+            .limit(1).correlate(Worker).scalar_subquery())
+    sel = (select(literal(WORKER_UNBLOCKED), _event_key("unblock:", Worker.unblocked_at), Worker.id, cert,
+                  literal(batch), literal(now))
+           .where(Worker.status == STATUS_ACTIVE, Worker.unblocked_at == now))
+    if worker_ids is not None:
+        sel = sel.where(Worker.id.in_(worker_ids))
+    notify.insert_select(Notice, NOTICE_COLUMNS, sel)
+    _audit_from_notices(batch, WORKER_UNBLOCKED, "unblock", {"status": [STATUS_BLOCKED, STATUS_ACTIVE]},
+                        "certificate_renewed")
+    out = {"unblocked": unblocked}
+    out.update(notify.fan_out(batch, today, now))
+    return out
+
+
+def digest_step(today: date | None = None) -> dict:
+    """One digest mail per HR user with notifications not yet in a digest (unique per user and day)."""
+    return notify.queue_digests(today or clock.today())
+
+
+#: The sweep, in order. ``unblock`` runs before ``block`` so a renewal on file never causes a
+#: block/unblock pair on the same day. The job commits after each step.
+STEPS = (("unblock", unblock_step), ("block", block_step), ("warn", warn_step), ("digest", digest_step))
+
+
+def sweep(today: date | None = None, commit=None) -> Counts:
+    """Run every step; ``commit`` (e.g. ``db.session.commit``) is called after each step."""
+    today = today or clock.today()
+    counts = Counts()
+    for _name, step in STEPS:
+        if step is digest_step:
+            counts.add(step(today))
+        else:
+            batch = new_batch()
+            counts.batches.append(batch)
+            counts.add(step(today, batch))
+        if commit is not None:
+            commit()
+    return counts
+
+
+def block_expired(today: date | None = None, reason: str = BLOCK_REASON) -> int:
+    """Set-based: block (audited, announced) every worker without a valid certificate.
+    Kept for ``profreg demo``; returns the number blocked."""
+    return block_step(today)["blocked"]
 
 
 def unblock_renewed(today: date | None = None) -> int:
-    today = today or clock.today()
-    res = db.session.execute(
-        update(Worker).where(Worker.id.in_(workers_to_unblock(today)))
-        .values(status=STATUS_ACTIVE, blocked_reason=None, unblocked_at=clock.utcnow_naive(),
-                version=Worker.version + 1)
-        .execution_options(synchronize_session=False))
-    return res.rowcount or 0
+    return unblock_step(today)["unblocked"]
 
 
+# ------------------------------------------------------------------------- hook: certificate saved
+def on_certificate_saved(cert_or_worker_ids, today: date | None = None) -> int:
+    """Lift the block of the worker(s) of a saved certificate right away (audited and notified).
+    Accepts a Certificate or an iterable of worker ids. Returns the number unblocked."""
+    ids = [cert_or_worker_ids.worker_id] if isinstance(cert_or_worker_ids, Certificate) else list(cert_or_worker_ids)
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return 0
+    n = unblock_step(today, worker_ids=ids)["unblocked"]
+    if n:
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, Worker) and obj.id in ids:
+                db.session.expire(obj)
+    return n
+
+
+_SESSION_KEY = "profreg_saved_cert_workers"
+_HOOKED = False
+
+
+def install_save_hook() -> None:
+    """Any committed insert or change of a Certificate (admin, import, CLI) unblocks its worker before
+    the commit completes. Registered once per process on the Session class."""
+    global _HOOKED
+    if _HOOKED:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_flush")
+    def _collect(session, _ctx):
+        ids = {o.worker_id for o in list(session.new) + list(session.dirty) if isinstance(o, Certificate)}
+        if ids:
+            session.info.setdefault(_SESSION_KEY, set()).update(i for i in ids if i is not None)
+
+    @event.listens_for(Session, "before_commit")
+    def _unblock(session):
+        if not session.info.get(_SESSION_KEY) and not any(isinstance(o, Certificate)
+                                                           for o in list(session.new) + list(session.dirty)):
+            return
+        session.flush()
+        ids = session.info.pop(_SESSION_KEY, set())
+        if ids and session is db.session():
+            on_certificate_saved(sorted(ids))
+
+    @event.listens_for(Session, "after_rollback")
+    def _forget(session):
+        session.info.pop(_SESSION_KEY, None)
+
+    _HOOKED = True
+
+
+def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
+    """'Was the 2-month notice given to this worker?' → rows (notice, mail to the worker or None).
+    See docs/certificates.md for the plain SQL."""
+    from ..notifications.models import MailOutbox
+
+    q = (select(Notice, MailOutbox).outerjoin(MailOutbox, and_(MailOutbox.notice_id == Notice.id,
+                                                                MailOutbox.worker_id == Notice.worker_id))
+         .where(Notice.worker_id == _id(worker), Notice.kind == kind).order_by(Notice.created_at))
+    if certificate is not None:
+        q = q.where(Notice.certificate_id == _id(certificate))
+    return db.session.execute(q).all()
+
+
+__all__ = ["EXPIRED", "EXPIRING", "VALID", "add_months", "block_expired", "block_step", "clinical_admission_error",
+           "digest_step", "expiring_certificates", "has_valid_certificate", "horizon", "install_save_hook",
+           "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",
+           "warn_step", "worker_status", "workers_to_block", "workers_to_unblock"]

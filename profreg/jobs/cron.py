@@ -1,0 +1,25 @@
+"""RQ cron registration: ``TZ=Asia/Almaty rq cron -u $REDIS_URL profreg.jobs.cron``.
+
+Cron fields are evaluated in the cron process's local time zone, hence ``TZ=Asia/Almaty``.
+* the daily certificate sweep at ``SWEEP_HOUR`` (default 02:00 Almaty). RQ cron cannot attach a
+  ``Retry``, so cron enqueues ``trigger_sweep``, a tiny job that enqueues the real sweep with
+  ``Retry`` (back-off) on the same queue;
+* the mail outbox every ``MAIL_OUTBOX_MINUTES`` minutes (default 10): failed mails are retried.
+Settings come from the environment, like the rest of the configuration (``config/``).
+"""
+from __future__ import annotations
+
+import os
+
+from rq import cron
+
+from ..certificates.jobs import deliver_mail, trigger_sweep
+
+QUEUE = os.environ.get("RQ_QUEUE", "profreg")
+SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
+MAIL_OUTBOX_MINUTES = int(os.environ.get("MAIL_OUTBOX_MINUTES", "10"))
+
+cron.register(trigger_sweep, queue_name=QUEUE, cron=f"0 {SWEEP_HOUR} * * *", name="profreg-certificate-sweep",
+              job_timeout=300, failure_ttl=30 * 24 * 3600)
+cron.register(deliver_mail, queue_name=QUEUE, cron=f"*/{MAIL_OUTBOX_MINUTES} * * * *", name="profreg-mail-outbox",
+              job_timeout=1800, failure_ttl=30 * 24 * 3600)

@@ -1,0 +1,1 @@
+"""Notifications: notice events, in-app notifications per user, and the mail outbox."""

@@ -1,0 +1,171 @@
+"""Notification rules: fan a batch of notices out to HR (in-app) and workers (mail), build the daily
+HR digest, render mails in the recipient's language, and the per-user in-app queries.
+
+Set-based: every fan-out is one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; flush, never commit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, literal, or_, select, true, update
+
+from .. import clock
+from ..auth.models import User
+from ..extensions import db
+from ..workers.models import Employment, Worker
+from .models import (
+    CERT_EXPIRING,
+    HR_DIGEST,
+    PENDING,
+    WORKER_BLOCKED,
+    WORKER_UNBLOCKED,
+    MailOutbox,
+    Notice,
+    Notification,
+)
+
+HR_ROLES = ("hr", "hr_chief")
+
+
+def insert_select(model, columns, select_stmt):
+    """``INSERT INTO model (columns) SELECT ... ON CONFLICT DO NOTHING``; returns rows inserted.
+    (SQLite needs a WHERE in the SELECT, or it reads ``ON CONFLICT`` as a join constraint.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    if select_stmt.whereclause is None:
+        select_stmt = select_stmt.where(true())
+    res = db.session.execute(insert(model).from_select(columns, select_stmt).on_conflict_do_nothing())
+    return max(res.rowcount or 0, 0)
+
+
+def default_locale() -> str:
+    loc = (current_app.config.get("BABEL_DEFAULT_LOCALE") or "ru")[:2]
+    return loc if loc in ("kk", "ru", "en") else "ru"
+
+
+def fan_out(batch: str, today: date, now: datetime) -> dict:
+    """Notices of ``batch`` → in-app notifications for the HR users (roles hr, hr_chief, active) of
+    every organization where the worker has a current episode, and a mail to the worker when the record
+    has an e-mail address. Returns {'notifications': n, 'mails_queued': m} (rows actually inserted)."""
+    current = or_(Employment.end_date.is_(None), Employment.end_date >= today)
+    hr = (select(Notice.id, User.id, literal(now))
+          .select_from(Notice)
+          .join(Employment, and_(Employment.worker_id == Notice.worker_id, current))
+          .join(User, and_(User.organization_id == Employment.organization_id, User.role.in_(HR_ROLES),
+                           User.active.is_(True)))
+          .where(Notice.batch == batch).distinct())
+    n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"], hr)
+    mails = (select(Notice.kind, Notice.id, Worker.email, Worker.id,
+                    func.coalesce(Worker.locale, literal(default_locale())), literal(PENDING), literal(0),
+                    literal(now), literal(now))
+             .select_from(Notice).join(Worker, Worker.id == Notice.worker_id)
+             .where(Notice.batch == batch, Worker.email.is_not(None), Worker.email != ""))
+    n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "worker_id", "locale", "state", "attempts",
+                                        "created_at", "next_attempt_at"], mails)
+    return {"notifications": n_inapp, "mails_queued": n_mail}
+
+
+def queue_digests(today: date) -> dict:
+    """One digest mail per HR user and day for the user's notifications not yet in a digest.
+    A notification joins the pending digest of its user; one created after the day's digest was sent
+    waits for the next day's digest (never dropped)."""
+    now = clock.utcnow_naive()
+    users = (select(literal(HR_DIGEST), literal(today), User.email, User.id,
+                    func.coalesce(User.locale, literal(default_locale())), literal(PENDING), literal(0),
+                    literal(now), literal(now))
+             .where(User.active.is_(True),
+                    select(Notification.id).where(Notification.user_id == User.id,
+                                                  Notification.digest_outbox_id.is_(None)).exists()))
+    queued = insert_select(MailOutbox, ["kind", "digest_date", "recipient", "user_id", "locale", "state",
+                                        "attempts", "created_at", "next_attempt_at"], users)
+    digest = (select(MailOutbox.id).where(MailOutbox.kind == HR_DIGEST, MailOutbox.user_id == Notification.user_id,
+                                          MailOutbox.digest_date == today, MailOutbox.state == PENDING)
+              .correlate(Notification).scalar_subquery())
+    db.session.execute(update(Notification).where(Notification.digest_outbox_id.is_(None), digest.is_not(None))
+                       .values(digest_outbox_id=digest).execution_options(synchronize_session=False))
+    return {"mails_queued": queued}
+
+
+# -------------------------------------------------------------------------------------- rendering
+def _kind_subject(kind: str) -> str:
+    return {
+        CERT_EXPIRING: _("Your specialist certificate expires soon"),
+        WORKER_BLOCKED: _("Your record in the Professional Register is blocked"),
+        WORKER_UNBLOCKED: _("Your record in the Professional Register is unblocked"),
+        HR_DIGEST: _("Professional Register: certificate notices for your organization"),
+    }[kind]
+
+
+def notice_text(notice: Notice) -> str:
+    """One line describing a notice, in the current locale (in-app list and digest)."""
+    from flask_babel import format_date
+
+    w = notice.worker
+    if notice.kind == CERT_EXPIRING and notice.certificate is not None:
+        c = notice.certificate
+        return _("Certificate %(number)s of %(worker)s (%(specialty)s) is about to expire; valid until: %(date)s",
+                 number=c.number, worker=w.full_name, specialty=str(c.specialty),
+                 date=format_date(c.valid_until, "long"))
+    if notice.kind == WORKER_BLOCKED:
+        return _("%(worker)s is blocked: no valid specialist certificate.", worker=w.full_name)
+    if notice.kind == WORKER_UNBLOCKED:
+        return _("%(worker)s is unblocked: a valid specialist certificate is on file.", worker=w.full_name)
+    return notice.kind
+
+
+def render_mail(row: MailOutbox) -> tuple[str, str]:
+    """(subject, body) of an outbox row in the row's language."""
+    from flask_babel import format_date
+
+    with force_locale(row.locale or default_locale()):
+        subject = _kind_subject(row.kind)
+        if row.kind == HR_DIGEST:
+            items = db.session.execute(
+                select(Notification).where(Notification.digest_outbox_id == row.id)
+                .order_by(Notification.created_at, Notification.id)).scalars().all()
+            user = db.session.get(User, row.user_id)
+            body = render_template("notifications/mail/hr_digest.txt", user=user, lines=[
+                notice_text(n.notice) for n in items], day=format_date(row.digest_date, "long"))
+        else:
+            notice = row.notice
+            cert = notice.certificate
+            body = render_template(f"notifications/mail/{row.kind}.txt", worker=notice.worker, certificate=cert,
+                                   specialty=str(cert.specialty) if cert is not None else "",
+                                   valid_until=format_date(cert.valid_until, "long") if cert and cert.valid_until
+                                   else "")
+    return subject, body
+
+
+# ------------------------------------------------------------------------------------- in-app side
+def unread_count(user) -> int:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return db.session.execute(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))).scalar() or 0
+
+
+def user_notifications(user, unread_only: bool = False):
+    """Query of the user's own notifications, newest first (scoped: only ``user``'s rows)."""
+    q = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    return q.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def mark_read(user, ids=None) -> int:
+    """Mark the user's notifications (all, or ``ids``) as read; other users' rows are never touched."""
+    q = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if ids is not None:
+        q = q.where(Notification.id.in_(list(ids)))
+    res = db.session.execute(q.values(read_at=clock.utcnow_naive()).execution_options(synchronize_session=False))
+    return max(res.rowcount or 0, 0)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next delivery attempt: 5 min, 10, 20, ... capped at one day."""
+    return timedelta(minutes=min(5 * 2 ** max(attempts - 1, 0), 24 * 60))
