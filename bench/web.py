@@ -1,0 +1,105 @@
+"""Panel timings through the real app (Flask test client, real PostgreSQL)."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+
+from .common import stats, timed
+
+FLOOR_SQL = text("SELECT id, iin, surname, name, patronymic, sex, birth_date, status FROM worker "
+                 "ORDER BY surname, id LIMIT 50")
+
+
+def make_app(url: str):
+    from flask import Response
+
+    from profreg import create_app
+    from profreg.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "TESTING": False})
+
+    @app.route("/bench/floor")
+    def bench_floor():  # the floor: one indexed query on the same table, minimal rendering
+        rows = db.session.execute(FLOOR_SQL).all()
+        return Response("\n".join(f"{r.iin} {r.surname} {r.name}" for r in rows), mimetype="text/plain")
+
+    return app
+
+
+def login(app, email: str):
+    from profreg.demo.generator import DEMO_PASSWORD
+
+    client = app.test_client()
+    resp = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+    assert resp.status_code == 302, f"login failed for {email}: {resp.status_code}"
+    return client
+
+
+def get_ms(client, url: str, n: int) -> tuple[float, float]:
+    def once():
+        r = client.get(url)
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {url} -> {r.status_code}")
+        r.get_data()
+
+    return stats(timed(once, n))
+
+
+def sample_ids(url_db: str):
+    """An IIN, a surname prefix and a worker id visible to the hr demo user, for searches."""
+    from sqlalchemy import create_engine
+
+    eng = create_engine(url_db)
+    with eng.connect() as c:
+        row = c.execute(text(
+            "SELECT w.id, w.iin, w.surname FROM worker w JOIN employment e ON e.worker_id = w.id "
+            "JOIN organization o ON o.id = e.organization_id JOIN admin_unit u ON u.id = o.region_id "
+            "WHERE u.code = '710000000' AND e.end_date IS NULL ORDER BY w.id LIMIT 1")).one()
+    eng.dispose()
+    return row.id, row.iin, row.surname
+
+
+def run_panel(table, label: str, url_db: str, n: int) -> dict:
+    """Times the list as ministry/region/hr against the floor route; returns the figures."""
+    app = make_app(url_db)
+    figures = {}
+    with app.app_context():
+        clients = {role: login(app, f"{email}@profreg.kz") for role, email in
+                   (("ministry", "ministry"), ("region", "region"), ("hr", "hr"))}
+        floor = get_ms(clients["ministry"], "/bench/floor", n)
+        figures["floor"] = floor
+        table.add(f"[{label}] floor route (1 indexed query)", f"{floor[0]:.1f} / {floor[1]:.1f} ms", "median / p95")
+        for role, client in clients.items():
+            m = get_ms(client, "/admin/workers/", n)
+            figures[f"list_{role}"] = m
+            table.add(f"[{label}] workers list p1 as {role}", f"{m[0]:.1f} / {m[1]:.1f} ms",
+                      f"p95 ratio to floor {m[1] / floor[1]:.2f}x")
+        wid, iin, surname = sample_ids(url_db)
+        c = clients["ministry"]
+        for name, path in (
+            ("search by IIN", f"/admin/workers/?search={iin}"),
+            ("search by surname prefix", f"/admin/workers/?search={surname[:4]}"),
+            ("filter: certificate expiring", "/admin/workers/?" + _cert_filter(c)),
+            ("worker details page", f"/admin/workers/details/?id={wid}"),
+            ("dashboard", "/admin/"),
+        ):
+            if path.endswith("?"):
+                table.add(f"[{label}] {name}", "n/a", "filter not found in the view")
+                continue
+            m = get_ms(c, path, n)
+            figures[name] = m
+            table.add(f"[{label}] {name} (ministry)", f"{m[0]:.1f} / {m[1]:.1f} ms", "median / p95")
+    return figures
+
+
+def _cert_filter(client) -> str:
+    """Find the certificate-status filter's query argument from the list page."""
+    page = client.get("/admin/workers/").get_data(as_text=True)
+    for m in re.finditer(r'<a href="javascript:void\(0\)" class="filter"[^>]*data-filter-id="?(\w+)', page):
+        pass
+    # Flask-Admin filter args look like flt0_<index>; find the index of our certificate filter by label
+    m = re.search(r'"(\d+)":\s*\[\s*\{[^]]*?"arg":\s*"(\w+)"[^]]*?\}[^]]*\][^}]*', page)
+    _ = m
+    idx = re.search(r'(flt\d+_\d+)[^"]*"[^>]*>[^<]*[Cc]ertificate', page)
+    return f"{idx.group(1)}=expiring" if idx else ""
