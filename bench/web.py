@@ -1,8 +1,6 @@
 """Panel timings through the real app (Flask test client, real PostgreSQL)."""
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import text
 
 from .common import stats, timed
@@ -80,7 +78,7 @@ def run_panel(table, label: str, url_db: str, n: int) -> dict:
         for name, path in (
             ("search by IIN", f"/admin/workers/?search={iin}"),
             ("search by surname prefix", f"/admin/workers/?search={surname[:4]}"),
-            ("filter: certificate expiring", "/admin/workers/?" + _cert_filter(c)),
+            ("filter: certificate expiring", "/admin/workers/?" + _cert_filter(app)),
             ("worker details page", f"/admin/workers/details/?id={wid}"),
             ("dashboard", "/admin/"),
         ):
@@ -93,13 +91,14 @@ def run_panel(table, label: str, url_db: str, n: int) -> dict:
     return figures
 
 
-def _cert_filter(client) -> str:
-    """Find the certificate-status filter's query argument from the list page."""
-    page = client.get("/admin/workers/").get_data(as_text=True)
-    for m in re.finditer(r'<a href="javascript:void\(0\)" class="filter"[^>]*data-filter-id="?(\w+)', page):
-        pass
-    # Flask-Admin filter args look like flt0_<index>; find the index of our certificate filter by label
-    m = re.search(r'"(\d+)":\s*\[\s*\{[^]]*?"arg":\s*"(\w+)"[^]]*?\}[^]]*\][^}]*', page)
-    _ = m
-    idx = re.search(r'(flt\d+_\d+)[^"]*"[^>]*>[^<]*[Cc]ertificate', page)
-    return f"{idx.group(1)}=expiring" if idx else ""
+def _cert_filter(app) -> str:
+    """Query string of the workers view's certificate-status filter ('expiring'), found in the view."""
+    admin = app.extensions["profreg_admin"]
+    view = next(v for v in admin._views if getattr(v, "endpoint", None) == "workers")
+    for idx, flt in enumerate(view._filters or []):
+        label = str(getattr(flt, "name", "")).lower()
+        if "certificate" in label or "сертификат" in label:
+            options = [str(o[0]) for o in (flt.get_options(view) or [])] if hasattr(flt, "get_options") else []
+            value = next((o for o in options if "expir" in o), options[0] if options else "expiring")
+            return f"flt0_{idx}={value}"
+    return ""
