@@ -1,8 +1,18 @@
 """Locale helpers shared by models and views (the locale selector itself lives here too)."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask import current_app, has_request_context, request, request_started, session
+from flask_babel import get_locale, refresh
+
+
+def _fresh_locale(sender, **extra) -> None:
+    """Every request selects its locale afresh. Flask-Babel caches the locale on ``g``; a request
+    served inside an app context that is already pushed (the test client, the CLI) shares that ``g``
+    and would otherwise keep the previous request's language."""
+    refresh()
+
+
+request_started.connect(_fresh_locale)
 
 
 def current_lang() -> str:
@@ -24,7 +34,9 @@ def select_locale() -> str:
             session["lang"] = asked
             from flask_login import current_user
 
-            if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None) != asked:
+            # Remembered for the user (the switcher's links are GETs; a POST never commits from here).
+            if request.method == "GET" and getattr(current_user, "is_authenticated", False) \
+                    and getattr(current_user, "locale", None) != asked:
                 from .extensions import db
 
                 current_user.locale = asked
@@ -41,3 +53,63 @@ def select_locale() -> str:
         if best:
             return best
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
+
+
+# --- locale-aware display of dates and numbers (Flask-Admin lists and details, templates) ----------
+
+def fmt_date(value) -> str:
+    """A date (or the date part of a datetime, in the user's time zone) in the current locale:
+    kk "2026 ж. 22 нау.", ru "22 мар. 2026 г.", en "Mar 22, 2026"."""
+    from flask_babel import format_date
+
+    return format_date(value, "medium") if value is not None else ""
+
+
+def fmt_datetime(value) -> str:
+    """A timestamp (naive values are UTC, shown in Asia/Almaty) as medium date + short time."""
+    from flask_babel import format_date, format_time
+
+    if value is None:
+        return ""
+    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+
+
+def fmt_decimal(value) -> str:
+    """A number with the locale's separators ("1 234,5" in kk/ru, "1,234.5" in en); the stored
+    scale is kept, so an FTE of 0.50 shows as 0,50."""
+    from flask_babel import format_decimal
+
+    return format_decimal(value, decimal_quantization=False) if value is not None else ""
+
+
+def _admin_type_formatters() -> dict:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+    from flask_admin.model.typefmt import DETAIL_FORMATTERS
+    from flask_babel import gettext
+    from markupsafe import Markup
+
+    def bool_fmt(view, value, name):
+        # Flask-Admin's own check icon carries an English "true"/"false" title; say it in the locale.
+        icon = "fa-check-circle" if value else "fa-minus-circle"
+        label = gettext("Yes") if value else gettext("No")
+        return Markup('<span class="fa {}" title="{}"></span><span class="sr-only">{}</span>').format(
+            icon, label, label)
+
+    # datetime before date: the first isinstance match wins.
+    by_type = {datetime: lambda v, value, n: fmt_datetime(value),
+               date: lambda v, value, n: fmt_date(value),
+               Decimal: lambda v, value, n: fmt_decimal(value),
+               float: lambda v, value, n: fmt_decimal(value)}
+    listing = {**by_type, **DEFAULT_FORMATTERS, bool: bool_fmt}
+    details = {**by_type, **DETAIL_FORMATTERS, bool: bool_fmt}
+    return {"list": listing, "details": details}
+
+
+_FORMATTERS = _admin_type_formatters()
+#: ``column_type_formatters`` for every model view (exports keep ISO dates: they are data).
+type_formatters: dict = _FORMATTERS["list"]
+#: ``column_type_formatters_detail`` for every model view.
+type_formatters_detail: dict = _FORMATTERS["details"]

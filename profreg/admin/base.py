@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
 from ..extensions import db
+from ..i18n import type_formatters, type_formatters_detail
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class ScopedModelView(ProtectedMixin, ModelView):
     column_editable_list: list = []
     fast_mass_delete = False
     details_modal = False
+    # Dates and numbers in the user's locale (Babel); exports keep ISO values.
+    column_type_formatters = type_formatters
+    column_type_formatters_detail = type_formatters_detail
 
     def __init__(self, model, *args, **kwargs):
         if self.resource is None:
