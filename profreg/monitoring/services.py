@@ -1,0 +1,619 @@
+"""The monthly monitoring report (rule 6) and its reporting calendar.
+
+Everything is computed from the register (employment episodes, workers, certificates) with SQL
+aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
+
+* **period** ``YYYY-MM``; ``ms``/``me`` = first/last day of the month; due on the 10th of the next month.
+* **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; each is on time when
+  entered by the end of the 3rd working day after the hire date (``calendar.WorkingCalendar``).
+* **stock at month end**: episodes with ``hire_date <= me`` and (``end_date`` null or ``> me``); an
+  episode whose last day is ``me`` has left the stock. Headcount = distinct workers, each attributed to
+  their primary episode (main job, then larger FTE, then earliest record), so breakdowns add up to the
+  total; FTE = sum of every episode's FTE where it is held.
+* **migration**: an episode ending in the month whose worker starts an episode in *another* organization
+  between its end date and ``TRANSFER_WINDOW_DAYS`` later (the successor) is a move; the move is within
+  a region or between regions by the two organizations' regions. Episodes ended with a transfer reason
+  after which the worker holds no episode at all are transfers without a registered destination.
+* **outflow**: an episode ending in the month (reason not a transfer) after which the worker holds no
+  episode (none running past its end date that started by ``end + TRANSFER_WINDOW_DAYS``): an exit
+  from the health sector. Category by reason flags: death, retirement, emigration (abroad), voluntary,
+  involuntary, not stated.
+* **certificates** (workers in the stock at month end): expiring = the worker's latest certificate of a
+  specialty ends within 2 months after ``me``; expired = it ended within the month; blocked = holds a
+  clinical position without a certificate valid on ``me``. A renewal counts when issued by ``me``.
+
+Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("org", organization_id)``;
+``authorize`` decides which scopes a user may read or submit (from ``access.MATRIX["monitoring"]``).
+"""
+from __future__ import annotations
+
+import calendar as _cal
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import (
+    Date,
+    DateTime,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from .. import access, clock
+from ..extensions import db
+from ..orgs.models import Organization
+from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
+from ..workers.models import Employment, Worker
+from .calendar import WorkingCalendar, local_date, local_midnight_utc
+from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
+from .sql import AGE_GROUPS, add_days, add_months, age_group_case
+
+TRANSFER_WINDOW_DAYS = 31
+CERT_WARNING_MONTHS = 2
+DUE_DAY = 10
+SNAPSHOT_VERSION = 1
+
+POSITION_GROUPS = ("doctor", "nurse", "pharmacist", "manager", "other")
+SEXES = ("M", "F")
+OUTFLOW_CATEGORIES = ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated")
+
+
+class MonitoringError(Exception):
+    """Bad input or a forbidden step; ``message`` is translated, nothing was written."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class ScopeForbidden(MonitoringError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------- scope
+@dataclass(frozen=True)
+class Scope:
+    kind: str = SCOPE_COUNTRY
+    id: int = 0
+
+    def org_ids(self):
+        """SELECT of organization ids in this scope, or None for the whole country."""
+        if self.kind == SCOPE_COUNTRY:
+            return None
+        if self.kind == SCOPE_REGION:
+            return select(Organization.id).where(Organization.region_id == self.id)
+        return select(Organization.id).where(Organization.id == self.id)
+
+    def describe(self) -> dict:
+        """Code and trilingual name of the scope (stored in snapshots)."""
+        if self.kind == SCOPE_COUNTRY:
+            return {"kind": self.kind, "id": 0, "code": "KZ", "names": None}
+        obj = db.session.get(AdminUnit if self.kind == SCOPE_REGION else Organization, self.id)
+        if obj is None:
+            raise MonitoringError(_("Unknown region or organization."))
+        code = obj.code if self.kind == SCOPE_REGION else obj.bin
+        return {"kind": self.kind, "id": self.id, "code": code,
+                "names": {"kk": obj.name_kk, "ru": obj.name_ru, "en": obj.name_en}}
+
+
+def default_scope(user) -> Scope:
+    """The widest scope a user reads by default."""
+    if user.role == "ministry":
+        return Scope(SCOPE_COUNTRY)
+    if user.role == "region":
+        return Scope(SCOPE_REGION, user.region_id or 0)
+    return Scope(SCOPE_ORG, user.organization_id or 0)
+
+
+def authorize(user, scope: Scope, action: str = access.LIST) -> bool:
+    """May ``user`` perform ``action`` (list / create / submit) on reports of ``scope``?"""
+    if not access.can(user, "monitoring", action):
+        return False
+    if user.role == "ministry":
+        return True
+    if user.role == "region":
+        if scope.kind == SCOPE_REGION:
+            return scope.id == user.region_id
+        if scope.kind == SCOPE_ORG:
+            org = db.session.get(Organization, scope.id)
+            return org is not None and org.region_id == user.region_id
+        return False
+    if user.role in ("org_head", "hr_chief"):
+        return scope.kind == SCOPE_ORG and scope.id == user.organization_id
+    return False
+
+
+def require(user, scope: Scope, action: str = access.LIST) -> None:
+    if not authorize(user, scope, action):
+        raise ScopeForbidden(_("You may not see or change reports of this scope."))
+
+
+def _in_scope(org_col, scope: Scope):
+    ids = scope.org_ids()
+    return true() if ids is None else org_col.in_(ids)
+
+
+# -------------------------------------------------------------------------------------------- period
+def parse_period(period: str) -> tuple[date, date]:
+    """'YYYY-MM' → (first day, last day); a translated error otherwise."""
+    try:
+        y, m = (int(p) for p in str(period).split("-"))
+        start = date(y, m, 1)
+    except (TypeError, ValueError):
+        raise MonitoringError(_("The period must look like 2026-10 (year-month).")) from None
+    if not 2000 <= y <= 2100:
+        raise MonitoringError(_("The period must look like 2026-10 (year-month)."))
+    return start, date(y, m, _cal.monthrange(y, m)[1])
+
+
+def due_date(period: str) -> date:
+    """The report for ``period`` is due on the 10th of the following month."""
+    _start, end = parse_period(period)
+    nxt = end + timedelta(days=1)
+    return nxt.replace(day=DUE_DAY)
+
+
+def previous_period(today: date | None = None) -> str:
+    today = today or clock.today()
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last:%Y-%m}"
+
+
+# ------------------------------------------------------------------------------------- report figures
+def stock_clause(on: date):
+    """SQL: the employment episode belongs to the stock at the end of day ``on``."""
+    return and_(Employment.hire_date <= on, or_(Employment.end_date.is_(None), Employment.end_date > on))
+
+
+def _names(model, ids) -> dict[int, dict]:
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    cols = [model.id, model.code, model.name_kk, model.name_ru, model.name_en]
+    if model is AdminUnit:
+        cols.append(model.population)
+    out = {}
+    for row in db.session.execute(select(*cols).where(model.id.in_(ids))):
+        out[row.id] = {"code": row.code, "names": {"kk": row.name_kk, "ru": row.name_ru, "en": row.name_en}}
+        if model is AdminUnit:
+            out[row.id]["population"] = row.population
+    return out
+
+
+def _ref_rows(rows, model, measures) -> list[dict]:
+    """Rows keyed by reference id → dicts with code/names and the measures, sorted by code."""
+    names = _names(model, [r[0] for r in rows])
+    out = []
+    for r in rows:
+        item = dict(names.get(r[0], {"code": "", "names": None}))
+        item.update({m: _num(v) for m, v in zip(measures, r[1:], strict=True)})
+        out.append(item)
+    return sorted(out, key=lambda x: (x["code"] == "", x["code"]))
+
+
+def _num(v):
+    if v is None:
+        return 0
+    if isinstance(v, int):
+        return v
+    return round(float(v), 2)
+
+
+def cutoff_table(hire_dates, cal: WorkingCalendar):
+    """Subquery (hd, cutoff): for each hire date the naive-UTC instant from which an entry is late.
+
+    A UNION ALL of literal rows (SQLite has no ``VALUES ... AS t(cols)``); a few hundred rows at most.
+    """
+    parts = [select(literal(hd, Date).label("hd"), literal(cal.entry_cutoff_utc(hd), DateTime).label("cutoff"))
+             for hd in sorted(set(hire_dates))]
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("entry_cutoff")
+
+
+def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dict:
+    start_utc, end_utc = local_midnight_utc(ms), local_midnight_utc(me + timedelta(days=1))
+    in_month = and_(Employment.entered_at >= start_utc, Employment.entered_at < end_utc,
+                    _in_scope(Employment.organization_id, scope))
+    hire_dates = db.session.execute(select(distinct(Employment.hire_date)).where(in_month)).scalars().all()
+    totals = {"entered": 0, "on_time": 0, "late": 0}
+    if not hire_dates:
+        return {"totals": totals, "by_region": []}
+    cut = cutoff_table(hire_dates, cal)
+    late = func.sum(case((Employment.entered_at >= cut.c.cutoff, 1), else_=0))
+    rows = db.session.execute(
+        select(Organization.region_id, func.count(), late)
+        .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
+        .join(cut, cut.c.hd == Employment.hire_date).where(in_month).group_by(Organization.region_id)).all()
+    by_region = _ref_rows([(r[0], r[1], r[1] - (r[2] or 0), r[2] or 0) for r in rows], AdminUnit,
+                          ("entered", "on_time", "late"))
+    for r in by_region:
+        r.pop("population", None)
+        for k in totals:
+            totals[k] += r[k]
+    return {"totals": totals, "by_region": by_region}
+
+
+def _recordkeeping(me: date, scope: Scope) -> dict:
+    """Stock at month end. One pass: each stock episode with its dimensions and whether it is the
+    worker's primary episode (main job first, then the larger FTE, then the earliest record); grouped
+    by every dimension at once, then folded per dimension (a few thousand groups, not workers)."""
+    primary = func.row_number().over(partition_by=Employment.worker_id,
+                                     order_by=(Employment.is_main.desc(), Employment.fte.desc(), Employment.id))
+    stock = (select(Employment.fte.label("fte"), Organization.region_id.label("region_id"),
+                    Organization.type_id.label("type_id"), Employment.specialty_id.label("specialty_id"),
+                    Position.group.label("pgroup"), Worker.sex.label("sex"),
+                    age_group_case(Worker.birth_date, me).label("age"), primary.label("rn"))
+             .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
+             .join(Position, Position.id == Employment.position_id).join(Worker, Worker.id == Employment.worker_id)
+             .where(stock_clause(me), _in_scope(Employment.organization_id, scope)).subquery("stock"))
+    dims = ("region_id", "type_id", "specialty_id", "pgroup", "sex", "age")
+    combos = db.session.execute(
+        select(*(stock.c[d] for d in dims), func.sum(case((stock.c.rn == 1, 1), else_=0)), func.sum(stock.c.fte))
+        .group_by(*(stock.c[d] for d in dims))).all()
+    folded: dict[str, dict] = {d: {} for d in dims}
+    head_total, fte_total = 0, 0.0
+    for row in combos:
+        head, fte = int(row[-2] or 0), float(row[-1] or 0)
+        head_total += head
+        fte_total += fte
+        for i, d in enumerate(dims):
+            acc = folded[d].setdefault(row[i], [0, 0.0])
+            acc[0] += head
+            acc[1] += fte
+
+    def rows_of(d):
+        return [(k, v[0], v[1]) for k, v in folded[d].items()]
+
+    by_region = _ref_rows(rows_of("region_id"), AdminUnit, ("headcount", "fte"))
+    for r in by_region:
+        pop = r.get("population")
+        r["density"] = round(r["headcount"] * 10000 / pop, 2) if pop else None
+    pop_rows = [r for r in by_region if r.get("population")]
+    pop_total = sum(r["population"] for r in pop_rows)
+    totals = {"headcount": head_total, "fte": round(fte_total, 2),
+              "density": round(sum(r["headcount"] for r in pop_rows) * 10000 / pop_total, 2) if pop_total else None}
+
+    def keyed(d, order):
+        got = folded[d]
+        keys = [k for k in order if k in got] + sorted(k for k in got if k not in order)
+        return [{"code": k, "headcount": got[k][0], "fte": round(got[k][1], 2)} for k in keys]
+
+    return {"totals": totals, "by_region": by_region,
+            "by_org_type": _ref_rows(rows_of("type_id"), OrganizationType, ("headcount", "fte")),
+            "by_specialty": _ref_rows(rows_of("specialty_id"), Specialty, ("headcount", "fte")),
+            "by_position_group": keyed("pgroup", POSITION_GROUPS), "by_sex": keyed("sex", SEXES),
+            "by_age_group": keyed("age", AGE_GROUPS)}
+
+
+def _successor_id(e1):
+    """Correlated scalar: the worker's next episode in another organization (the move's destination)."""
+    e2 = aliased(Employment)
+    return (select(func.min(e2.id))
+            .where(e2.worker_id == e1.worker_id, e2.id != e1.id, e2.organization_id != e1.organization_id,
+                   e2.hire_date >= e1.end_date, e2.hire_date <= add_days(e1.end_date, TRANSFER_WINDOW_DAYS))
+            .correlate(e1).scalar_subquery())
+
+
+def continuation_clause(e1):
+    """SQL: after episode ``e1`` ends, the worker still (or soon again) holds an episode."""
+    e3 = aliased(Employment)
+    return exists().where(e3.worker_id == e1.worker_id, e3.id != e1.id,
+                          e3.hire_date <= add_days(e1.end_date, TRANSFER_WINDOW_DAYS),
+                          or_(e3.end_date.is_(None), e3.end_date > e1.end_date))
+
+
+def _migration(ms: date, me: date, scope: Scope) -> dict:
+    e1, e2 = aliased(Employment), aliased(Employment)
+    o1, o2 = aliased(Organization), aliased(Organization)
+    moves = (select(e1.id.label("e1_id"), e1.organization_id.label("org1"), _successor_id(e1).label("e2_id"))
+             .where(e1.end_date >= ms, e1.end_date <= me).subquery())
+    ids = scope.org_ids()
+    in1 = case((o1.id.in_(ids), 1), else_=0) if ids is not None else case((true(), 1))
+    in2 = case((o2.id.in_(ids), 1), else_=0) if ids is not None else case((true(), 1))
+    rows = db.session.execute(
+        select(o1.region_id, o2.region_id, in1, in2, func.count())
+        .select_from(moves).join(o1, o1.id == moves.c.org1).join(e2, e2.id == moves.c.e2_id)
+        .join(o2, o2.id == e2.organization_id)
+        .where(or_(in1 == 1, in2 == 1)).group_by(o1.region_id, o2.region_id, in1, in2)).all()
+    totals = {"within_region_out": 0, "within_region_in": 0, "between_regions_out": 0,
+              "between_regions_in": 0, "abroad": 0, "transfer_unmatched": 0}
+    flows: dict[tuple, int] = {}
+    for r1, r2, s1, s2, n in rows:
+        kind = "within_region" if r1 == r2 else "between_regions"
+        if s1:
+            totals[f"{kind}_out"] += n
+        if s2:
+            totals[f"{kind}_in"] += n
+        if r1 != r2:
+            flows[(r1, r2)] = flows.get((r1, r2), 0) + n
+    unmatched = db.session.execute(
+        select(func.count()).select_from(e1)
+        .join(EmploymentEndReason, EmploymentEndReason.id == e1.end_reason_id)
+        .where(e1.end_date >= ms, e1.end_date <= me, EmploymentEndReason.transfer.is_(True),
+               _in_scope(e1.organization_id, scope), ~continuation_clause(e1))).scalar()
+    totals["transfer_unmatched"] = unmatched or 0
+    names = _names(AdminUnit, [k for pair in flows for k in pair])
+    flow_rows = sorted(({"from": names.get(a, {}).get("code", ""), "from_names": names.get(a, {}).get("names"),
+                         "to": names.get(b, {}).get("code", ""), "to_names": names.get(b, {}).get("names"),
+                         "count": n} for (a, b), n in flows.items()), key=lambda f: (f["from"], f["to"]))
+    return {"totals": totals, "flows": flow_rows}
+
+
+def _category(reason) -> str:
+    if reason is None:
+        return "not_stated"
+    if reason.death:
+        return "death"
+    if reason.retirement:
+        return "retirement"
+    if reason.abroad:
+        return "emigration"
+    return "voluntary" if reason.voluntary else "involuntary"
+
+
+def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
+    e1 = aliased(Employment)
+    r = aliased(EmploymentEndReason)
+    where = and_(e1.end_date >= ms, e1.end_date <= me, _in_scope(e1.organization_id, scope),
+                 or_(r.id.is_(None), r.transfer.is_(False)), ~continuation_clause(e1))
+    base = select(e1.end_reason_id, func.count(distinct(e1.worker_id))).select_from(e1).outerjoin(
+        r, r.id == e1.end_reason_id).where(where).group_by(e1.end_reason_id)
+    rows = db.session.execute(base).all()
+    total = db.session.execute(select(func.count(distinct(e1.worker_id))).select_from(e1).outerjoin(
+        r, r.id == e1.end_reason_id).where(where)).scalar() or 0
+    reasons = {x.id: x for x in db.session.execute(select(EmploymentEndReason)).scalars()}
+    cats = dict.fromkeys(OUTFLOW_CATEGORIES, 0)
+    by_reason = []
+    for rid, n in rows:
+        reason = reasons.get(rid)
+        cats[_category(reason)] += n
+        by_reason.append({"code": reason.code if reason else "",
+                          "names": {"kk": reason.name_kk, "ru": reason.name_ru, "en": reason.name_en}
+                          if reason else None, "category": _category(reason), "count": n})
+    by_reason.sort(key=lambda x: (x["code"] == "", x["code"]))
+    return {"totals": {"total": total, **cats}, "by_reason": by_reason}, cats["emigration"]
+
+
+def certificate_sets(ms: date, me: date):
+    """(expiring, expired, valid) SELECTs of worker ids for the certificate figures of a month."""
+    from ..certificates.models import Certificate
+
+    c2 = aliased(Certificate)
+    latest = ~exists().where(c2.worker_id == Certificate.worker_id, c2.specialty_id == Certificate.specialty_id,
+                             c2.id != Certificate.id, c2.issue_date <= me,
+                             or_(c2.valid_until.is_(None), c2.valid_until > Certificate.valid_until))
+    horizon = add_months(me, CERT_WARNING_MONTHS)
+    expiring = select(Certificate.worker_id).where(Certificate.valid_until > me, Certificate.valid_until <= horizon,
+                                                   latest)
+    expired = select(Certificate.worker_id).where(Certificate.valid_until >= ms, Certificate.valid_until <= me,
+                                                  latest)
+    valid = select(Certificate.worker_id).where(Certificate.issue_date <= me,
+                                                or_(Certificate.valid_until.is_(None), Certificate.valid_until >= me))
+    return expiring, expired, valid
+
+
+def _certificates(ms: date, me: date, scope: Scope) -> dict:
+    expiring, expired, valid = certificate_sets(ms, me)
+    w = Employment.worker_id
+    cols = (func.count(distinct(case((w.in_(expiring), w)))), func.count(distinct(case((w.in_(expired), w)))),
+            func.count(distinct(case((and_(Position.is_clinical.is_(True), w.not_in(valid)), w)))))
+    where = and_(stock_clause(me), _in_scope(Employment.organization_id, scope))
+    base = select(Organization.region_id, *cols).select_from(Employment).join(
+        Organization, Organization.id == Employment.organization_id).join(
+        Position, Position.id == Employment.position_id).where(where)
+    rows = db.session.execute(base.group_by(Organization.region_id)).all()
+    total = db.session.execute(select(*cols).select_from(Employment).join(
+        Position, Position.id == Employment.position_id).where(where)).one()
+    by_region = _ref_rows(rows, AdminUnit, ("expiring", "expired", "blocked"))
+    for r in by_region:
+        r.pop("population", None)
+    return {"totals": {"expiring": total[0], "expired": total[1], "blocked": total[2]}, "by_region": by_region}
+
+
+def compute_report(period: str, scope: Scope, calendar: WorkingCalendar | None = None) -> dict:
+    """All figures of the monthly report for ``period`` and ``scope`` (a JSON-ready dict)."""
+    ms, me = parse_period(period)
+    cal = calendar or WorkingCalendar.load()
+    outflow, abroad = _outflow(ms, me, scope)
+    migration = _migration(ms, me, scope)
+    migration["totals"]["abroad"] = abroad
+    return {
+        "version": SNAPSHOT_VERSION,
+        "period": period, "month_start": ms.isoformat(), "month_end": me.isoformat(),
+        "due_date": due_date(period).isoformat(), "scope": scope.describe(),
+        "computed_at": clock.utcnow_naive().isoformat(timespec="seconds"),
+        "registration": _registration(ms, me, scope, cal),
+        "recordkeeping": _recordkeeping(me, scope),
+        "migration": migration,
+        "outflow": outflow,
+        "certificates": _certificates(ms, me, scope),
+    }
+
+
+# ---------------------------------------------------------------------------------- reporting calendar
+def canonical_json(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def checksum_of(snapshot_text: str) -> str:
+    return hashlib.sha256(snapshot_text.encode("utf-8")).hexdigest()
+
+
+def get_report(period: str, scope: Scope) -> MonitoringReport | None:
+    return db.session.execute(select(MonitoringReport).where(
+        MonitoringReport.period == period, MonitoringReport.scope == scope.kind,
+        MonitoringReport.scope_id == scope.id)).scalar_one_or_none()
+
+
+def snapshot_of(report: MonitoringReport) -> dict:
+    """The stored figures; a submitted snapshot is verified against its checksum."""
+    if report.status == STATUS_SUBMITTED and checksum_of(report.snapshot) != report.checksum:
+        raise MonitoringError(_("The submitted report does not match its checksum."))
+    return json.loads(report.snapshot)
+
+
+def _ended(period: str, today: date) -> None:
+    _ms, me = parse_period(period)
+    if today <= me:
+        raise MonitoringError(_("The period has not ended yet: the report can be generated from %(day)s.",
+                                day=(me + timedelta(days=1)).isoformat()))
+
+
+def generate_draft(period: str, scope: Scope, user) -> MonitoringReport:
+    """Compute the figures and store them as a draft (regenerating an existing draft)."""
+    require(user, scope, access.CREATE)
+    _ended(period, clock.today())
+    report = get_report(period, scope)
+    if report is not None and report.status == STATUS_SUBMITTED:
+        raise MonitoringError(_("This report has been submitted; resubmit it with a reason to change it."))
+    snap = canonical_json(compute_report(period, scope))
+    if report is None:
+        report = MonitoringReport(period=period, scope=scope.kind, scope_id=scope.id, history="[]")
+        db.session.add(report)
+    report.status, report.snapshot, report.checksum = STATUS_DRAFT, snap, None
+    report.generated_at, report.generated_by_id = clock.utcnow_naive(), user.id
+    db.session.flush()
+    return report
+
+
+def submit(period: str, scope: Scope, user) -> MonitoringReport:
+    """Freeze the draft as reviewed: checksum, who and when."""
+    require(user, scope, access.SUBMIT)
+    report = get_report(period, scope)
+    if report is None:
+        raise MonitoringError(_("Generate a draft before submitting."))
+    if report.status == STATUS_SUBMITTED:
+        raise MonitoringError(_("This report has already been submitted; resubmission needs a reason."))
+    _ms, me = parse_period(period)
+    if local_date(report.generated_at) <= me:
+        raise MonitoringError(_("The draft was generated before the period ended; generate it again."))
+    now = clock.utcnow_naive()
+    report.status, report.checksum = STATUS_SUBMITTED, checksum_of(report.snapshot)
+    report.submitted_at, report.submitted_by_id = now, user.id
+    report.first_submitted_at = report.first_submitted_at or now
+    db.session.flush()
+    return report
+
+
+def resubmit(period: str, scope: Scope, user, reason: str) -> MonitoringReport:
+    """Replace a submitted report with freshly computed figures; needs a reason; keeps history."""
+    require(user, scope, access.SUBMIT)
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise MonitoringError(_("Resubmission needs a reason (at least 5 characters)."))
+    report = get_report(period, scope)
+    if report is None or report.status != STATUS_SUBMITTED:
+        raise MonitoringError(_("Only a submitted report can be resubmitted."))
+    history = json.loads(report.history or "[]")
+    history.append({"checksum": report.checksum, "submitted_at": report.submitted_at.isoformat(timespec="seconds"),
+                    "submitted_by_id": report.submitted_by_id, "reason": report.resubmission_reason})
+    now = clock.utcnow_naive()
+    report.snapshot = canonical_json(compute_report(period, scope))
+    report.checksum = checksum_of(report.snapshot)
+    report.generated_at, report.generated_by_id = now, user.id
+    report.submitted_at, report.submitted_by_id = now, user.id
+    report.resubmission_reason = reason
+    report.history = json.dumps(history, ensure_ascii=False)
+    db.session.flush()
+    return report
+
+
+NOT_STARTED, DRAFT, ON_TIME, LATE = "not_started", "draft", "submitted_on_time", "submitted_late"
+
+
+def submission_status(report: MonitoringReport | None, period: str, today: date | None = None) -> dict:
+    """Status against the 10th: not started, draft, submitted on time, submitted late (+ overdue)."""
+    today = today or clock.today()
+    due = due_date(period)
+    if report is None or report.status != STATUS_SUBMITTED:
+        code = NOT_STARTED if report is None else DRAFT
+        return {"status": code, "overdue": today > due, "due": due, "submitted_on": None}
+    first = local_date(report.first_submitted_at or report.submitted_at)
+    return {"status": ON_TIME if first <= due else LATE, "overdue": False, "due": due, "submitted_on": first}
+
+
+def region_statuses(period: str, user, today: date | None = None) -> list[dict]:
+    """Each region's report status for ``period``: every region for ministry, its own for region."""
+    parse_period(period)
+    if not access.can(user, "monitoring", access.LIST) or user.role not in ("ministry", "region"):
+        return []
+    q = select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)
+    if user.role == "region":
+        q = q.where(AdminUnit.id == user.region_id)
+    regions = db.session.execute(q).scalars().all()
+    reports = {r.scope_id: r for r in db.session.execute(select(MonitoringReport).where(
+        MonitoringReport.period == period, MonitoringReport.scope == SCOPE_REGION)).scalars()}
+    out = []
+    for reg in regions:
+        rep = reports.get(reg.id)
+        out.append({"region": reg, "report": rep, **submission_status(rep, period, today)})
+    return out
+
+
+def report_for_display(period: str, scope: Scope, user, live: bool = False) -> tuple[dict, MonitoringReport | None]:
+    """The figures to show: the stored report (frozen if submitted) unless ``live``; else computed now."""
+    require(user, scope, access.LIST)
+    parse_period(period)
+    report = get_report(period, scope)
+    if report is not None and not live:
+        return snapshot_of(report), report
+    return compute_report(period, scope), report
+
+
+def scope_choices(user) -> list[tuple[str, str]]:
+    """(value, label) pairs of the scopes a user may pick: 'country', 'region:<id>', 'org:<id>'."""
+    out: list[tuple[str, str]] = []
+    if user.role == "ministry":
+        out.append(("country", _("Kazakhstan (whole country)")))
+        for reg in db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars():
+            out.append((f"region:{reg.id}", f"{reg.code} {reg.name}"))
+    elif user.role == "region" and user.region_id:
+        reg = db.session.get(AdminUnit, user.region_id)
+        out.append((f"region:{reg.id}", f"{reg.code} {reg.name}"))
+    elif user.role in ("org_head", "hr_chief") and user.organization_id:
+        org = db.session.get(Organization, user.organization_id)
+        out.append((f"org:{org.id}", f"{org.name} ({org.bin})"))
+    return out
+
+
+def parse_scope(value: str | None, user) -> Scope:
+    """'country' / 'region:<id>' / 'org:<id>' (None → the user's default scope)."""
+    if not value:
+        return default_scope(user)
+    kind, _sep, ident = value.partition(":")
+    if kind == SCOPE_COUNTRY:
+        return Scope(SCOPE_COUNTRY)
+    if kind in (SCOPE_REGION, SCOPE_ORG):
+        try:
+            return Scope(kind, int(ident))
+        except ValueError:
+            pass
+    raise MonitoringError(_("Unknown region or organization."))
+
+
+def scope_from_codes(region_kato: str | None = None, org_bin: str | None = None) -> Scope:
+    """Scope from a KATO code or a BIN (CLI)."""
+    if org_bin:
+        org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
+        if org is None:
+            raise MonitoringError(_("Unknown region or organization."))
+        return Scope(SCOPE_ORG, org.id)
+    if region_kato:
+        reg = db.session.execute(select(AdminUnit).where(AdminUnit.code == region_kato,
+                                                         AdminUnit.level == 1)).scalar_one_or_none()
+        if reg is None:
+            raise MonitoringError(_("Unknown region or organization."))
+        return Scope(SCOPE_REGION, reg.id)
+    return Scope(SCOPE_COUNTRY)
+
+

@@ -1,0 +1,78 @@
+"""Small dialect-neutral SQL helpers (SQLite and PostgreSQL) for the reports."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, String, case, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class add_days(FunctionElement):  # noqa: N801 - reads like a SQL function
+    """``add_days(date_col, n)``: the date n days later (n a Python int)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "add_days"
+
+
+@compiles(add_days)
+def _add_days_pg(element, compiler, **kw):
+    col, n = list(element.clauses)
+    return f"({compiler.process(col, **kw)} + {compiler.process(n, **kw)})"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element, compiler, **kw):
+    col, n = list(element.clauses)
+    return f"date({compiler.process(col, **kw)}, ({compiler.process(n, **kw)}) || ' days')"
+
+
+class year_month(FunctionElement):  # noqa: N801
+    """``year_month(date_col)`` → 'YYYY-MM' text."""
+
+    type = String()
+    inherit_cache = True
+    name = "year_month"
+
+
+@compiles(year_month)
+def _ym_pg(element, compiler, **kw):
+    return f"to_char({compiler.process(list(element.clauses)[0], **kw)}, 'YYYY-MM')"
+
+
+@compiles(year_month, "sqlite")
+def _ym_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(list(element.clauses)[0], **kw)})"
+
+
+def minus_years(d: date, years: int) -> date:
+    """Same calendar day ``years`` earlier (29 February → 28 February)."""
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
+
+
+def add_months(d: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the month's last day."""
+    import calendar
+
+    y, m = divmod(d.month - 1 + months, 12)
+    y += d.year
+    m += 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+AGE_GROUPS = ("<30", "30-39", "40-49", "50-59", "60+")
+
+
+def age_group_case(birth_col, on: date):
+    """CASE expression: the age group (AGE_GROUPS) of a birth date on ``on``."""
+    return case(
+        (birth_col > minus_years(on, 30), literal("<30")),
+        (birth_col > minus_years(on, 40), literal("30-39")),
+        (birth_col > minus_years(on, 50), literal("40-49")),
+        (birth_col > minus_years(on, 60), literal("50-59")),
+        else_=literal("60+"),
+    )
