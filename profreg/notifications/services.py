@@ -39,7 +39,9 @@ def insert_select(model, columns, select_stmt):
         from sqlalchemy.dialects.sqlite import insert
     if select_stmt.whereclause is None:
         select_stmt = select_stmt.where(true())
-    res = db.session.execute(insert(model).from_select(columns, select_stmt).on_conflict_do_nothing())
+    # preserve_rowcount: psycopg's rowcount of INSERT ... SELECT is gone once SQLAlchemy closes the cursor
+    res = db.session.execute(insert(model).from_select(columns, select_stmt).on_conflict_do_nothing(),
+                             execution_options={"preserve_rowcount": True})
     return max(res.rowcount or 0, 0)
 
 
