@@ -1,0 +1,170 @@
+"""Panel views for the monthly monitoring report and the working-day overrides (thin: services do the work)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import abort, after_this_request, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import access, clock
+from ..admin.base import ProtectedBaseView, ScopedModelView
+from ..extensions import db
+from . import services as S
+from .models import WorkingDayOverride
+from .tables import heading_lines, report_tables, scope_label, tables_to_csv, tables_to_xlsx
+
+CATEGORY = _l("Monitoring")
+
+
+def status_label(code: str) -> str:
+    return {S.NOT_STARTED: _("Not started"), S.DRAFT: _("Draft"), S.ON_TIME: _("Submitted on time"),
+            S.LATE: _("Submitted late")}.get(code, code)
+
+
+def send_tempfile(write, suffix: str, download_name: str):
+    """Write an export to a temporary file (xlsxwriter cannot stream) and send it, then delete it."""
+    fd, name = tempfile.mkstemp(suffix=suffix)
+    os.close(fd)
+    path = Path(name)
+    write(path)
+
+    @after_this_request
+    def _cleanup(response):
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, as_attachment=True, download_name=download_name)
+
+
+class MonitoringReportView(ProtectedBaseView):
+    """Monthly report: pick period and scope, see figures, generate / submit / resubmit, export."""
+
+    resource = "monitoring"
+
+    def _params(self):
+        try:
+            period = request.values.get("period") or S.previous_period()
+            S.parse_period(period)
+            scope = S.parse_scope(request.values.get("scope"), current_user)
+        except S.MonitoringError as exc:
+            flash(exc.message, "error")
+            return S.previous_period(), S.default_scope(current_user)
+        return period, scope
+
+    @expose("/")
+    def index(self):
+        period, scope = self._params()
+        live = request.args.get("live") == "1"
+        if not S.authorize(current_user, scope):
+            abort(403)
+        try:
+            snap, report = S.report_for_display(period, scope, current_user, live=live)
+        except S.MonitoringError as exc:
+            flash(exc.message, "error")
+            snap, report = S.compute_report(period, scope), None
+        status = S.submission_status(report, period)
+        history = []
+        if report is not None:
+            import json
+
+            history = json.loads(report.history or "[]")
+        return self.render(
+            "monitoring/report.html", period=period, scope=scope, scope_value=self._scope_value(scope),
+            scope_choices=S.scope_choices(current_user), snap=snap, report=report, live=live,
+            tables=report_tables(snap), status=status, status_label=status_label, history=history,
+            title=scope_label(snap["scope"]),
+            can_create=S.authorize(current_user, scope, access.CREATE),
+            can_submit=S.authorize(current_user, scope, access.SUBMIT),
+            regions=S.region_statuses(period, current_user))
+
+    @staticmethod
+    def _scope_value(scope):
+        return "country" if scope.kind == "country" else f"{scope.kind}:{scope.id}"
+
+    def _back(self, period, scope):
+        return redirect(url_for(".index", period=period, scope=self._scope_value(scope)))
+
+    @expose("/generate", methods=["POST"])
+    def generate(self):
+        period, scope = self._params()
+        return self._run(period, scope, lambda: S.generate_draft(period, scope, current_user),
+                         _("The draft was generated."))
+
+    @expose("/submit", methods=["POST"])
+    def submit(self):
+        period, scope = self._params()
+        return self._run(period, scope, lambda: S.submit(period, scope, current_user),
+                         _("The report was submitted."))
+
+    @expose("/resubmit", methods=["POST"])
+    def resubmit(self):
+        period, scope = self._params()
+        reason = request.form.get("reason", "")
+        return self._run(period, scope, lambda: S.resubmit(period, scope, current_user, reason),
+                         _("The report was resubmitted."))
+
+    def _run(self, period, scope, step, message):
+        try:
+            step()
+        except S.ScopeForbidden:
+            db.session.rollback()
+            abort(403)
+        except S.MonitoringError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return self._back(period, scope)
+        db.session.commit()
+        flash(message, "success")
+        return self._back(period, scope)
+
+    @expose("/export")
+    def export(self):
+        period, scope = self._params()
+        fmt = request.args.get("format", "xlsx")
+        if fmt not in ("xlsx", "csv") or not S.authorize(current_user, scope, access.EXPORT):
+            abort(403 if fmt in ("xlsx", "csv") else 400)
+        snap, report = S.report_for_display(period, scope, current_user, live=request.args.get("live") == "1")
+        tables = report_tables(snap)
+        name = f"monitoring_{period}_{scope.kind}{scope.id or ''}_{clock.now():%Y%m%d%H%M}.{fmt}"
+        if fmt == "csv":
+            return send_tempfile(lambda p: tables_to_csv(p, tables), ".csv", name)
+        head = heading_lines(snap, _("Monthly monitoring report"),
+                             f"{_('Status')}: {status_label(S.submission_status(report, period)['status'])}")
+        return send_tempfile(lambda p: tables_to_xlsx(p, tables, head), ".xlsx", name)
+
+
+class WorkingDayOverrideView(ScopedModelView):
+    """Transferred days off and working weekend days (government decrees), edited by the ministry."""
+
+    resource = "reference"
+    column_list = ("day", "is_working", "note")
+    column_details_list = ("day", "is_working", "note")
+    column_export_list = ("day", "is_working", "note")
+    form_columns = ("day", "is_working", "note")
+    column_default_sort = ("day", True)
+    column_labels = {"day": _l("Date"), "is_working": _l("Working day"), "note": _l("Note")}
+    column_descriptions = {"is_working": _l("Ticked: a weekend day worked in exchange; unticked: a day off.")}
+
+    @property
+    def can_create(self):
+        return self._allowed(access.CREATE) and current_user.role == "ministry"
+
+    @property
+    def can_edit(self):
+        return self._allowed(access.EDIT) and current_user.role == "ministry"
+
+    @property
+    def can_delete(self):
+        return self._allowed(access.DELETE) and current_user.role == "ministry"
+
+
+def register_views(admin):
+    admin.add_view(MonitoringReportView(name=_l("Monthly report"), endpoint="monitoring",
+                                        url="/admin/monitoring", category=CATEGORY))
+    admin.add_view(WorkingDayOverrideView(WorkingDayOverride, name=_l("Working-day calendar"),
+                                          endpoint="working_days", category=CATEGORY))

@@ -1,0 +1,83 @@
+"""``flask --app app profreg export monitoring|forecast ...``: thin commands over the services."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+
+from ..extensions import db
+
+
+def _lang_option(f):
+    return click.option("--lang", type=click.Choice(["kk", "ru", "en"]), default=None,
+                        help="Language of headers (default: BABEL_DEFAULT_LOCALE).")(f)
+
+
+def register(group):
+    export = group.commands["export"]
+
+    @export.command("monitoring")
+    @click.option("--period", required=True, help="Reporting month, YYYY-MM.")
+    @click.option("--region", "region_kato", help="KATO code of a region (default: the whole country).")
+    @click.option("--org", "org_bin", help="BIN of an organization.")
+    @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+    @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+    @click.option("--live", is_flag=True, help="Compute now even when a report was submitted.")
+    @_lang_option
+    @with_appcontext
+    def export_monitoring(period, region_kato, org_bin, fmt, out, live, lang):
+        """Monthly monitoring report (the submitted snapshot when there is one)."""
+        from . import services as S
+        from .tables import heading_lines, report_tables, tables_to_csv, tables_to_xlsx
+
+        t0 = time.perf_counter()
+        with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
+            try:
+                S.parse_period(period)
+                scope = S.scope_from_codes(region_kato, org_bin)
+                report = None if live else S.get_report(period, scope)
+                snap = S.snapshot_of(report) if report is not None else S.compute_report(period, scope)
+            except S.MonitoringError as exc:
+                raise click.ClickException(str(exc.message)) from None
+            tables = report_tables(snap)
+            if fmt == "csv":
+                tables_to_csv(out, tables)
+            else:
+                tables_to_xlsx(out, tables, heading_lines(snap, "Monthly monitoring report"))
+        db.session.rollback()
+        source = f"{report.status} report" if report is not None else "computed now"
+        click.echo(f"{out}: {fmt}, period {period}, {source}, {time.perf_counter() - t0:.1f} s")
+
+    @export.command("forecast")
+    @click.option("--quarter", required=True, help="First projected quarter, e.g. 2027Q1.")
+    @click.option("--region", "region_kato", help="KATO code of a region (default: the whole country).")
+    @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+    @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+    @_lang_option
+    @with_appcontext
+    def export_forecast(quarter, region_kato, fmt, out, lang):
+        """Quarterly forecast (8 quarters), qualification calendar and staffing need."""
+        from ..analytics.forecast import compute_forecast, parse_quarter
+        from ..analytics.tables import forecast_tables
+        from . import services as S
+        from .tables import tables_to_csv, tables_to_xlsx
+
+        t0 = time.perf_counter()
+        with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
+            try:
+                q = parse_quarter(quarter)
+                scope = S.scope_from_codes(region_kato)
+                fc = compute_forecast(q, scope)
+            except S.MonitoringError as exc:
+                raise click.ClickException(str(exc.message)) from None
+            tables = forecast_tables(fc)
+            if fmt == "csv":
+                tables_to_csv(out, tables)
+            else:
+                tables_to_xlsx(out, tables, [f"Forecast {fc['quarters'][0]}–{fc['quarters'][-1]}",
+                                             f"Base date {fc['base_date']}"])
+        db.session.rollback()
+        click.echo(f"{out}: {fmt}, forecast from {q.label}, {time.perf_counter() - t0:.1f} s")
