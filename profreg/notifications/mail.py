@@ -40,8 +40,8 @@ def send_message(to: str, subject: str, body: str, locale: str) -> None:
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="profreg")
-    msg["Content-Language"] = locale
     msg.set_content(body)
+    msg["Content-Language"] = locale  # after set_content, which drops Content-* headers
     with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=30) as smtp:
         if cfg.get("MAIL_USE_TLS"):
             smtp.starttls(context=ssl.create_default_context())
