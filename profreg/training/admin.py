@@ -22,3 +22,6 @@ class CpdView(ScopedModelView):
 def register_views(admin):
     admin.add_view(CpdView(CpdRecord, name=_l("Professional development"), endpoint="cpd",
                            category=_l("Education and qualification")))
+    from .views import register as register_training_views  # issue 6: training lists, CPD assessment
+
+    register_training_views(admin)

@@ -1,0 +1,283 @@
+"""Custom panel views: advanced-training lists (rule 14.3) and the associations' CPD assessment (rule 4.5).
+
+Thin: every rule and every permission check lives in ``services``; the views parse forms, call a
+service, commit once and redirect. A list outside the user's scope answers 404, a missing right 403.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import abort, after_this_request, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import access, clock
+from ..admin.base import ProtectedBaseView
+from ..extensions import db
+from ..orgs.models import Organization
+from ..reference.models import AdminUnit, Specialty, TrainingActivityType
+from . import exports, services
+from .forms import AddForm, BuildForm, CompleteForm, RemoveForm
+from .models import TrainingList, TrainingListItem
+
+PER_PAGE = 50
+
+MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def _can(action: str, resource: str = "training_list") -> bool:
+    return access.can(current_user, resource, action)
+
+
+def _need(action: str, resource: str = "training_list") -> None:
+    if not _can(action, resource):
+        abort(403)
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _send_tmp(suffix: str, writer, download_name: str):
+    """Write an export into a temporary file (xlsxwriter cannot stream) and send it."""
+    fd, name = tempfile.mkstemp(suffix=f".{suffix}")
+    os.close(fd)
+    path = Path(name)
+    writer(path)
+
+    @after_this_request
+    def _cleanup(response):
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, mimetype=MIMETYPES[suffix], as_attachment=True, download_name=download_name,
+                     max_age=0)
+
+
+class TrainingListView(ProtectedBaseView):
+    """Lists of employees for advanced training: build by rules, draft, edit, approve, complete, export."""
+
+    resource = "training_list"
+
+    def _list(self, list_id) -> TrainingList:
+        lst = services.get_list(current_user, list_id)
+        if lst is None:
+            abort(404)
+        return lst
+
+    @expose("/")
+    def index(self):
+        page = _page()
+        base = services.lists_query(current_user)
+        total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar()
+        counts = (select(TrainingListItem.list_id, func.count().label("n"))
+                  .where(TrainingListItem.removed.is_(False)).group_by(TrainingListItem.list_id).subquery())
+        q = (select(TrainingList, Organization, func.coalesce(counts.c.n, 0))
+             .join(Organization, Organization.id == TrainingList.organization_id)
+             .outerjoin(counts, counts.c.list_id == TrainingList.id)
+             .where(TrainingList.id.in_(select(base.subquery().c.id)))
+             .order_by(TrainingList.period.desc(), Organization.name_ru, TrainingList.id)
+             .limit(PER_PAGE).offset((page - 1) * PER_PAGE))
+        rows = db.session.execute(q).all()
+        return self.render("training/lists.html", rows=rows, page=page, total=total, per_page=PER_PAGE,
+                           can_create=_can(access.CREATE) and current_user.organization_id is not None)
+
+    @expose("/new", methods=("GET", "POST"))
+    def build(self):
+        _need(access.CREATE)
+        org_id = current_user.organization_id
+        if org_id is None:
+            abort(403)
+        form = BuildForm()
+        positions, specialties, departments = services.organization_choices(org_id)
+        form.position_id.choices = [("", _("All"))] + [(i, n) for i, n in positions]
+        form.specialty_id.choices = [("", _("All"))] + [(i, n) for i, n in specialties]
+        form.department.choices = [("", _("All"))] + [(d, d) for d in departments]
+        candidates, names = None, None
+        if form.validate_on_submit():
+            rules = services.Rules(
+                cert_expiring=form.cert_expiring.data, cert_months=form.cert_months.data,
+                include_expired=form.include_expired.data, cpd_deficit=form.cpd_deficit.data,
+                cpd_pro_rata=form.cpd_pro_rata.data, no_training=form.no_training.data,
+                no_training_years=form.no_training_years.data, new_role=form.new_role.data,
+                new_role_months=form.new_role_months.data)
+            filters = services.Filters(position_id=form.position_id.data, specialty_id=form.specialty_id.data,
+                                       department=form.department.data or None)
+            try:
+                if "save" in request.form:
+                    lst = services.create_draft(org_id, form.period.data, rules, filters, current_user)
+                    db.session.commit()
+                    flash(_("The list was saved as a draft."), "success")
+                    return redirect(url_for(".details", list_id=lst.id))
+                services.parse_period(form.period.data)
+                candidates = services.build_candidates(org_id, rules, filters)
+                names = services.reference_names()
+            except services.TrainingError as exc:
+                db.session.rollback()
+                flash(str(exc.message), "error")
+        return self.render("training/build.html", form=form, candidates=candidates, names=names,
+                           reasons_text=services.reasons_text)
+
+    @expose("/<int:list_id>/")
+    def details(self, list_id):
+        lst = self._list(list_id)
+        names = services.reference_names()
+        draft = lst.status == "draft"
+        return self.render(
+            "training/detail.html", lst=lst, names=names, reasons_text=services.reasons_text,
+            totals=services.training_totals(lst), add_form=AddForm(), remove_form=RemoveForm(),
+            can_edit=draft and _can(access.EDIT), can_approve=draft and _can(access.APPROVE),
+            can_delete=draft and _can(access.DELETE), can_complete=not draft and _can(access.EDIT),
+            can_export=_can(access.EXPORT), formats=exports.FORMATS)
+
+    def _run(self, lst, fn, ok_message):
+        try:
+            fn()
+            db.session.commit()
+            flash(ok_message, "success")
+        except services.TrainingError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        return redirect(url_for(".details", list_id=lst.id))
+
+    @expose("/<int:list_id>/add", methods=("POST",))
+    def add(self, list_id):
+        lst = self._list(list_id)
+        _need(access.EDIT)
+        form = AddForm()
+        if not form.validate_on_submit():
+            flash(_("Give the worker's IIN and the reason."), "error")
+            return redirect(url_for(".details", list_id=lst.id))
+        worker = services.find_staff_by_iin(lst.organization_id, form.iin.data)
+        if worker is None:
+            flash(_("No current employee of the organization with this IIN."), "error")
+            return redirect(url_for(".details", list_id=lst.id))
+        return self._run(lst, lambda: services.add_worker(lst, worker.id, form.note.data, current_user),
+                         _("The worker was added to the list."))
+
+    @expose("/<int:list_id>/remove/<int:item_id>", methods=("POST",))
+    def remove(self, list_id, item_id):
+        lst = self._list(list_id)
+        _need(access.EDIT)
+        form = RemoveForm()
+        if not form.validate_on_submit():
+            flash(_("Give the reason for removing the worker."), "error")
+            return redirect(url_for(".details", list_id=lst.id))
+        return self._run(lst, lambda: services.remove_worker(lst, item_id, form.reason.data, current_user),
+                         _("The worker was removed from the list."))
+
+    @expose("/<int:list_id>/approve", methods=("POST",))
+    def approve(self, list_id):
+        lst = self._list(list_id)
+        _need(access.APPROVE)
+        return self._run(lst, lambda: services.approve(lst, current_user), _("The list was approved."))
+
+    @expose("/<int:list_id>/delete", methods=("POST",))
+    def delete(self, list_id):
+        lst = self._list(list_id)
+        _need(access.DELETE)
+        try:
+            services.delete_draft(lst, current_user)
+            db.session.commit()
+        except services.TrainingError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for(".details", list_id=lst.id))
+        flash(_("The draft was deleted."), "success")
+        return redirect(url_for(".index"))
+
+    @expose("/<int:list_id>/complete/<int:item_id>", methods=("GET", "POST"))
+    def complete(self, list_id, item_id):
+        lst = self._list(list_id)
+        _need(access.EDIT)
+        item = next((i for i in lst.items if i.id == item_id), None)
+        if item is None:
+            abort(404)
+        form = CompleteForm()
+        form.activity_type_id.choices = [
+            (i, n) for i, n in db.session.execute(
+                select(TrainingActivityType.id, TrainingActivityType.name_column())
+                .where(TrainingActivityType.is_active.is_(True))
+                .order_by(TrainingActivityType.is_advanced_training.desc(), TrainingActivityType.id))]
+        if request.method == "GET":
+            form.end_date.data = clock.today()
+        if form.validate_on_submit():
+            data = services.Completion(
+                activity_type_id=form.activity_type_id.data, provider=form.provider.data, topic=form.topic.data,
+                start_date=form.start_date.data, end_date=form.end_date.data, hours=form.hours.data,
+                credits=form.credits.data, certificate_number=form.certificate_number.data)
+            try:
+                services.complete_item(lst, item_id, data, current_user)
+                db.session.commit()
+                flash(_("Completion recorded; the CPD record was added to the worker."), "success")
+                return redirect(url_for(".details", list_id=lst.id))
+            except services.TrainingError as exc:
+                db.session.rollback()
+                flash(str(exc.message), "error")
+        return self.render("training/complete.html", lst=lst, item=item, form=form)
+
+    @expose("/<int:list_id>/export/<fmt>")
+    def export(self, list_id, fmt):
+        lst = self._list(list_id)
+        _need(access.EXPORT)
+        if fmt not in exports.FORMATS:
+            abort(404)
+        name = f"training_list_{lst.organization.bin}_{lst.period}.{fmt}"
+        return _send_tmp(fmt, lambda p: exports.write_list(lst, fmt, p), name)
+
+
+def _assessment_filters() -> services.AssessmentFilters:
+    def as_int(name):
+        try:
+            return int(request.args.get(name) or 0) or None
+        except ValueError:
+            return None
+
+    deficit = {"1": True, "0": False}.get(request.args.get("deficit", ""))
+    return services.AssessmentFilters(region_id=as_int("region"), specialty_id=as_int("specialty"), deficit=deficit)
+
+
+class CpdAssessmentView(ProtectedBaseView):
+    """Read-only CPD of the workers in the association's specialties across the country (IIN masked)."""
+
+    resource = "cpd_assessment"
+
+    @expose("/")
+    def index(self):
+        f = _assessment_filters()
+        page = _page()
+        rows, total = services.assessment_page(current_user, f, page=page, per_page=PER_PAGE)
+        specs = services.assessment_specialties(current_user)
+        sq = select(Specialty.id, Specialty.name_column()).order_by(Specialty.name_column())
+        if specs is not None:
+            sq = sq.where(Specialty.id.in_(specs))
+        specialties = db.session.execute(sq).all()
+        regions = db.session.execute(select(AdminUnit.id, AdminUnit.name_column()).where(AdminUnit.level == 1)
+                                     .order_by(AdminUnit.name_column())).all()
+        return self.render("training/assessment.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
+                           filters=f, specialties=specialties, regions=regions,
+                           spec_names=dict(specialties), can_export=_can(access.EXPORT, "cpd_assessment"))
+
+    @expose("/export.xlsx")
+    def export(self):
+        _need(access.EXPORT, "cpd_assessment")
+        f = _assessment_filters()
+        name = f"cpd_assessment_{clock.today():%Y%m%d}.xlsx"
+        return _send_tmp("xlsx", lambda p: exports.write_assessment(current_user, f, p), name)
+
+
+def register(admin) -> None:
+    """Called from ``training.admin.register_views``."""
+    admin.add_view(TrainingListView(name=_l("Advanced-training lists"), endpoint="training_lists",
+                                    category=_l("Education and qualification")))
+    admin.add_view(CpdAssessmentView(name=_l("CPD assessment"), endpoint="cpd_assessment",
+                                     category=_l("Education and qualification")))
