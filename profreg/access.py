@@ -176,6 +176,16 @@ def _where(model, user, role, resource, m):
     return worker_scope_clause(user, model.worker_id)
 
 
+def options_scoped(query, model, user):
+    """Rows offered in a dropdown or an ajax lookup. Reference data (classifiers) is offered to every
+    signed-in user, even roles that may not manage it; everything else goes through ``scoped``."""
+    if resource_of(model) == "reference":
+        if getattr(user, "is_authenticated", False) and getattr(user, "active", False):
+            return query
+        return query.filter(false()) if hasattr(query, "filter") else query.where(false())
+    return scoped(query, model, user)
+
+
 def in_scope(obj, user) -> bool:
     """Per-object check derived from ``scoped``: is ``obj`` visible to ``user``?"""
     from .extensions import db
@@ -193,6 +203,42 @@ def allowed(user, obj_or_model, action: str) -> bool:
     if isinstance(obj_or_model, type) or getattr(obj_or_model, "id", None) is None:
         return True
     return in_scope(obj_or_model, user)
+
+
+ORG_ROLES = ("org_head", "hr_chief", "hr")
+
+
+def model_visible(user, model) -> bool:
+    """Whether a model's view is open to the user at all (role + resource; associations see only the
+    worker records of rule 4.5: certificates, CPD, education and qualification categories)."""
+    resource = resource_of(model)
+    if not (can(user, resource, LIST) or can(user, resource, DETAILS)):
+        return False
+    if getattr(user, "role", None) == "association" and resource == "worker_record":
+        return model.__name__ in ASSOCIATION_MODELS
+    return True
+
+
+def write_in_scope(obj, user) -> bool:
+    """Scope check for a row being written. Like ``in_scope``, except that an employment episode
+    counts by its organization, so ending (dismissing) an episode of one's own organization stays
+    possible even though the worker then leaves the user's (current-episode) scope."""
+    m = _models()
+    if isinstance(obj, m.Employment):
+        ids = org_ids_select(user)
+        if ids is None:
+            return True
+        from .extensions import db
+
+        return db.session.execute(ids.where(m.Organization.id == obj.organization_id)).first() is not None
+    return in_scope(obj, user)
+
+
+def mask_iin(iin: str | None) -> str:
+    """IIN with all but the last 4 digits hidden (association view)."""
+    if not iin:
+        return ""
+    return "•" * (len(iin) - 4) + iin[-4:]
 
 
 def mask_for(user) -> bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_admin import AdminIndexView, BaseView
+from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +25,55 @@ from ..extensions import db
 from ..i18n import type_formatters, type_formatters_detail
 
 log = logging.getLogger(__name__)
+
+
+class PanelForm(FlaskForm):
+    """FlaskForm (CSRF through Flask-WTF's CSRFProtect) that also remembers the edited object, as
+    Flask-Admin's own BaseForm does: its ``Unique`` validator compares against ``form._obj``, and
+    without it every edit of a row with a unique column (IIN, BIN, e-mail) fails "Already exists"."""
+
+    def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
+        self._obj = obj
+        super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+class ScopeError(Exception):
+    """A written row would fall outside the actor's scope."""
+
+
+WORKER_DATA = ("worker", "worker_record", "employment", "personnel_document")
+
+
+def iin_formatter(view, context, model, name):
+    """IIN cell (``iin`` or ``worker.iin``): masked to the last 4 digits for associations."""
+    obj = model.worker if name.startswith("worker.") else model
+    iin = getattr(obj, "iin", None)
+    return access.mask_iin(iin) if access.mask_for(current_user) else (iin or "")
+
+
+def blocked_badge(view, context, model, name):
+    """Status cell: a red badge for blocked workers (rule 14.5), plain text otherwise."""
+    worker = model.worker if name.startswith("worker.") else model
+    if worker is not None and worker.status == "blocked":
+        return Markup('<span class="badge badge-blocked">{}</span>').format(_("Blocked"))
+    return _("Active")
+
+
+def blocked_export(view, context, model, name):
+    worker = model.worker if name.startswith("worker.") else model
+    return _("Blocked") if worker is not None and worker.status == "blocked" else _("Active")
+
+
+class HiddenTag(rules.BaseRule):
+    """Form rule rendering the hidden fields (CSRF token, lock version): a view with
+    ``form_create_rules`` / ``form_edit_rules`` must list it, or its forms lose the CSRF token."""
+
+    @property
+    def visible_fields(self):
+        return ["csrf_token", "lock_version"]
+
+    def __call__(self, form, form_opts=None, field_args=None):
+        return Markup(form.hidden_tag()) if hasattr(form, "hidden_tag") else ""
 
 
 def _deny():
@@ -65,7 +116,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     """Ajax lookups (autocomplete) limited to the user's scope, for lookups and submitted ids alike."""
 
     def get_query(self):
-        return access.scoped(super().get_query(), self.model, current_user)
+        return access.options_scoped(super().get_query(), self.model, current_user)
 
     def get_one(self, pk):
         return self.get_query().filter(self.pk == pk).one_or_none()
@@ -74,7 +125,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 class ScopedModelView(ProtectedMixin, ModelView):
     """Base for every model view: everything goes through ``access``."""
 
-    form_base_class = FlaskForm
+    form_base_class = PanelForm
     can_view_details = True  # static (cached at start-up); guarded by get_one
     column_display_pk = False
     page_size = 50
@@ -92,6 +143,42 @@ class ScopedModelView(ProtectedMixin, ModelView):
         if self.resource is None:
             self.resource = access.resource_of(model)
         super().__init__(model, db, *args, **kwargs)
+
+    def is_accessible(self):
+        if not super().is_accessible():
+            return False
+        # Associations read only the rule-4.5 records (certificates, CPD, education, categories).
+        if current_user.role == "association" and self.resource == "worker_record":
+            return self.model.__name__ in access.ASSOCIATION_MODELS
+        return True
+
+    # Filter options (regions, specialties, ...) come from the database: rebuilt per request.
+    @expose("/")
+    def index_view(self):
+        if self.column_filters:
+            self._refresh_filters_cache()
+        return super().index_view()
+
+    @expose("/details/")
+    def details_view(self):
+        response = super().details_view()
+        obj_id = request.args.get("id")
+        if obj_id and self.resource in WORKER_DATA and not hasattr(response, "status_code"):
+            from ..audit.services import log_read
+
+            log_read("view", self.get_one(obj_id), current_user)
+            db.session.commit()
+        return response
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        response = super().export(export_type)
+        if self.can_export and export_type in self.export_types:
+            from ..audit.services import log_export
+
+            log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
+            db.session.commit()
+        return response
 
     # per-request permissions from the matrix
     def _allowed(self, action):
@@ -131,7 +218,7 @@ class ScopedModelView(ProtectedMixin, ModelView):
         return obj
 
     def _relationship_query_factory(self, remote_model):
-        return lambda: access.scoped(db.session.query(remote_model), remote_model, current_user)
+        return lambda: access.options_scoped(db.session.query(remote_model), remote_model, current_user)
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
@@ -160,23 +247,36 @@ class ScopedModelView(ProtectedMixin, ModelView):
         return f"{self.endpoint}_{clock.now():%Y%m%d_%H%M%S}.{export_type}"
 
     def _check_write(self, model, action):
-        if not access.allowed(current_user, type(model), action):
+        if not access.can(current_user, self.resource, action):
             abort(403)
 
     def on_model_change(self, form, model, is_created):
+        """Subclasses run their service calls first and call this last: the row, as it will be
+        committed, must lie inside the actor's scope (an ``hr`` user cannot create or move a row
+        into another organization). Raising here rolls the whole change back."""
         self._check_write(model, access.CREATE if is_created else access.EDIT)
         super().on_model_change(form, model, is_created)
-
-    def after_model_change(self, form, model, is_created):
-        # A created or edited row must land inside the user's scope (e.g. hr cannot move a worker out).
-        if not access.in_scope(model, current_user):
-            db.session.rollback()
-            abort(403)
+        db.session.flush()
+        if not access.write_in_scope(model, current_user):
+            raise ScopeError()
 
     def on_model_delete(self, model):
         self._check_write(model, access.DELETE)
 
     def handle_view_exception(self, exc):
+        from werkzeug.exceptions import HTTPException
+
+        from ..workers.services import ValidationError
+
+        if isinstance(exc, HTTPException):  # a 403/404 from a check stays a 403/404
+            raise exc
+        if isinstance(exc, ValidationError):
+            for message in exc.errors.values():
+                flash(str(message), "error")
+            return True
+        if isinstance(exc, ScopeError):
+            flash(_("The record would fall outside your area of responsibility and was not saved."), "error")
+            return True
         if isinstance(exc, StaleDataError):
             flash(_("This record was changed by someone else while you were editing it. "
                     "Your changes were not saved; reload the record and apply them again."), "error")

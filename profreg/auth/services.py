@@ -75,3 +75,37 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def check_user_scope(user) -> None:
+    """The role's scope fields must be set (org roles: organization; region: a region; association:
+    at least one specialty). Raises ``AuthError``."""
+    if user.role not in ROLES:
+        raise AuthError(_l("Unknown role: %(role)s.", role=user.role))
+    if user.role in ("org_head", "hr_chief", "hr") and user.organization_id is None and user.organization is None:
+        raise AuthError(_l("This role needs an organization."))
+    if user.role == "region" and user.region_id is None and user.region is None:
+        raise AuthError(_l("This role needs a region."))
+    if user.role == "association" and not user.specialties:
+        raise AuthError(_l("An association needs at least one specialty."))
+
+
+def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
+    """Admin create / edit of a user: normalize the e-mail, check the scope, set the password.
+    A password set by an administrator must be changed at the next sign-in."""
+    user.email = (user.email or "").strip().lower()
+    check_user_scope(user)
+    if user.role not in ("org_head", "hr_chief", "hr"):
+        user.organization = None
+        user.organization_id = None
+    if user.role != "region":
+        user.region = None
+        user.region_id = None
+    if user.role != "association":
+        user.specialties = []
+    if is_created and not new_password:
+        raise AuthError(_l("Set an initial password for the new user."))
+    if new_password:
+        set_password(user, new_password, must_change=True)
+        user.failed_logins = 0
+        user.locked_until = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import ScopedModelView
+from ..admin.base import ScopedModelView, blocked_badge, blocked_export, iin_formatter
 from .models import (
     AcademicDegree,
     AcademicTitle,
@@ -27,9 +27,30 @@ LABELS = {"worker": _l("Worker"), "kind": _l("Kind"), "level": _l("Education lev
 KIND_CHOICES = [("general", _l("General")), ("additional", _l("Additional")), ("postgraduate", _l("Postgraduate"))]
 
 
+WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
+WORKER_FORMATTERS = {"worker.iin": iin_formatter, "worker.status": blocked_badge}
+WORKER_EXPORT_FORMATTERS = {"worker.iin": iin_formatter, "worker.status": blocked_export}
+LABELS.update({"worker.iin": _l("IIN"), "worker.status": _l("Status")})
+
+
+def worker_record_attrs(cols):
+    """Column sets of a view over a worker record: the worker (IIN masked for associations, blocked
+    workers flagged) first; the worker field is an ajax lookup limited to the user's scope."""
+    from ..workers.admin import worker_ajax_ref
+
+    shown = WORKER_COLUMNS + tuple(c for c in cols if c != "worker")
+    return {"column_list": shown, "column_details_list": shown, "column_export_list": shown,
+            "form_columns": cols, "column_formatters": dict(WORKER_FORMATTERS),
+            "column_formatters_export": dict(WORKER_EXPORT_FORMATTERS),
+            "form_ajax_refs": {"worker": worker_ajax_ref()}}
+
+
 def _view(cols, **extra):
-    attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols,
-             "form_columns": cols, "column_labels": LABELS, **extra}
+    if cols[0] == "worker":
+        attrs = worker_record_attrs(cols)
+    else:
+        attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols, "form_columns": cols}
+    attrs.update({"column_labels": LABELS, **extra})
     return type("V", (ScopedModelView,), attrs)
 
 

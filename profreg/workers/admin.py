@@ -1,12 +1,40 @@
-"""Admin views for workers and employment episodes (thin: columns, filters, form checks)."""
+"""Admin views for workers and employment episodes (thin: columns, filters, forms; rules in services)."""
 from __future__ import annotations
 
+from datetime import date
+
+from flask import current_app, request
+from flask_admin import expose
+from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.form import rules
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import DateField, DecimalField, HiddenField, StringField
+from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
-from ..admin.base import ScopedModelView
+from .. import access, clock
+from ..admin.base import (
+    HiddenTag,
+    ScopedAjaxLoader,
+    ScopedModelView,
+    blocked_badge,
+    blocked_export,
+    iin_formatter,
+)
+from ..extensions import db
+from . import search
 from .models import Employment, Worker
-from .services import employment_errors, worker_errors
+from .services import (
+    check_new_employment,
+    delete_worker_records,
+    employment_errors,
+    register_worker,
+    worker_errors,
+)
 
 WORKER_LABELS = {
     "iin": _l("IIN"), "surname": _l("Surname"), "name": _l("Name"), "patronymic": _l("Patronymic"),
@@ -17,8 +45,20 @@ WORKER_LABELS = {
     "residence_address": _l("Place of residence"), "registration_place": _l("Place of registration"),
     "registration_date": _l("Date of registration"), "email": _l("E-mail"), "phone": _l("Phone"),
     "status": _l("Status"), "blocked_reason": _l("Reason for blocking"), "blocked_at": _l("Blocked at"),
-    "locale": _l("Language"),
+    "locale": _l("Language"), "surname_folded": _l("Surname"),
+    "education_documents": _l("Education documents"), "certificates": _l("Specialist certificates"),
+    "cpd_records": _l("Professional development"), "qualification_categories": _l("Qualification categories"),
+    "hire_position": _l("Position"), "hire_specialty": _l("Specialty"), "hire_date": _l("Hire date"),
+    "hire_fte": _l("FTE"), "hire_department": _l("Department"), "hire_order_number": _l("Order number"),
 }
+PERSONAL = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
+            "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
+            "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
+INLINES = ("education_documents", "certificates", "cpd_records", "qualification_categories")
+HIRE_FIELDS = ("hire_position", "hire_specialty", "hire_date", "hire_fte", "hire_department", "hire_order_number")
+STATUS_CHOICES = [("active", _l("Active")), ("blocked", _l("Blocked"))]
+CERT_STATUS_CHOICES = [("valid", _l("Valid")), ("expiring", _l("Expiring within 2 months")),
+                       ("expired", _l("Expired")), ("none", _l("No certificate"))]
 
 
 class WorkerFormChecks:
@@ -34,7 +74,96 @@ class WorkerFormChecks:
             raise FormError(str(errors["iin"]))
 
 
+# --- list filters: SQL EXISTS clauses from workers/search.py, applied to the scoped query -------------
+
+def _options(loader):
+    """Options read from the database per request (the view refreshes its filters on each list)."""
+    def get():
+        try:
+            return loader()
+        except RuntimeError:  # at start-up, outside an application context
+            return []
+    return get
+
+
+def _regions():
+    from ..reference.models import AdminUnit
+
+    rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars()
+    return [(str(r.id), r.name) for r in rows]
+
+
+def _ref_options(model_name):
+    def load():
+        from ..reference import models as ref
+
+        model = getattr(ref, model_name)
+        rows = db.session.execute(select(model).where(model.is_active.is_(True)).order_by(model.code)).scalars()
+        return [(str(r.id), r.name) for r in rows]
+    return load
+
+
+class WorkerClauseFilter(BaseSQLAFilter):
+    """A filter whose SQL is an EXISTS clause on the worker."""
+
+    def __init__(self, name, clause, options=None, op=None):
+        super().__init__(Worker.id, name, options=options)
+        self.clause, self.op = clause, op
+
+    def apply(self, query, value, alias=None):
+        try:
+            cond = self.clause(value)
+        except (TypeError, ValueError):
+            return query.filter(db.false())
+        return query.filter(cond) if cond is not None else query
+
+    def operation(self):
+        return self.op or _l("equals")
+
+
+def worker_filters(path=None):
+    """Filters for the worker list; ``path`` (e.g. 'worker') is unused: record views filter by worker."""
+    return [
+        WorkerClauseFilter(_l("Organization (BIN)"), search.by_org_bin),
+        WorkerClauseFilter(_l("Region"), search.by_region, options=_options(_regions)),
+        WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_options(_ref_options("Specialty"))),
+        WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
+        WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
+        WorkerClauseFilter(_l("Certificate status"),
+                           lambda v: search.certificate_status_clause(
+                               v, months=current_app.config.get("CERT_WARNING_MONTHS", 2)),
+                           options=CERT_STATUS_CHOICES),
+    ]
+
+
+def _position_query():
+    from ..reference.models import Position
+
+    return db.session.query(Position).filter(Position.is_active.is_(True)).order_by(Position.code)
+
+
+def _specialty_query():
+    from ..reference.models import Specialty
+
+    return db.session.query(Specialty).filter(Specialty.is_active.is_(True)).order_by(Specialty.code)
+
+
+class WorkerAjaxLoader(ScopedAjaxLoader):
+    """Worker autocomplete: scoped, matching IIN or the case-folded surname (Kazakh letters on SQLite)."""
+
+    def get_list(self, term, offset=0, limit=10):
+        q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_folded, Worker.id)
+        return q.offset(offset or 0).limit(limit).all()
+
+
+def worker_ajax_ref(name="worker"):
+    return WorkerAjaxLoader(name, db.session, Worker, fields=("surname_folded", "iin"), page_size=10,
+                            placeholder=_l("IIN or surname"))
+
+
 class WorkerView(ScopedModelView):
+    details_template = "workers/details.html"
+    edit_template = "workers/edit.html"
     column_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_details_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place",
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
@@ -45,45 +174,191 @@ class WorkerView(ScopedModelView):
     column_default_sort = ("surname", False)
     column_sortable_list = ("iin", "surname", "birth_date", "status")
     column_searchable_list = ("iin", "surname_folded")
-    form_columns = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
-                    "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
-                    "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
+    column_filters = worker_filters()
+    form_columns = PERSONAL
+    form_extra_fields = {"lock_version": HiddenField()}
     form_choices = {"sex": [("M", _l("Male")), ("F", _l("Female"))],
                     "locale": [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]}
     form_args = {"iin": {"validators": [WorkerFormChecks()]}}
+    inline_models: tuple = ()  # set in register_views (the record models live in other domains)
     column_formatters = {"sex": lambda v, c, m, n: _l("Male") if m.sex == "M" else _l("Female"),
-                         "status": lambda v, c, m, n: _l("Blocked") if m.status == "blocked" else _l("Active")}
+                         "status": blocked_badge, "iin": iin_formatter}
+    column_formatters_export = {"status": blocked_export,
+                                "sex": lambda v, c, m, n: "M" if m.sex == "M" else "F"}
+    form_create_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL,
+                         rules.Header(_l("Employment in your organization")), *HIRE_FIELDS,
+                         *INLINES)
+    form_edit_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL, *INLINES)
+
+    def get_create_form(self):
+        base = super().get_create_form()
+
+        class CreateForm(base):
+            hire_position = QuerySelectField(_l("Position"), query_factory=_position_query,
+                                             validators=[DataRequired()])
+            hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
+            hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
+            hire_fte = DecimalField(_l("FTE"), default=1, places=2,
+                                    validators=[Optional(), NumberRange(min=0.01, max=2)])
+            hire_department = StringField(_l("Department"), validators=[Optional()])
+            hire_order_number = StringField(_l("Order number"), validators=[Optional()])
+
+        return CreateForm
+
+    # search: case-folded, Kazakh-safe on SQLite (IIN / surname / certificate number)
+    def _apply_search(self, query, count_query, joins, count_joins, search_text):
+        for term in search_text.split():
+            cond = search.search_clause(term)
+            query = query.filter(cond)
+            if count_query is not None:
+                count_query = count_query.filter(cond)
+        return query, count_query, joins, count_joins
+
+    # optimistic locking: the form carries the version it was loaded with
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.lock_version.data = obj.version
+        return form
 
     def on_model_change(self, form, model, is_created):
-        from .models import fold
-
-        model.surname_folded = fold(model.surname)
+        if is_created:
+            register_worker(model, actor_organization=current_user.organization,
+                            position=form.hire_position.data, hire_date=form.hire_date.data,
+                            specialty=form.hire_specialty.data, fte=form.hire_fte.data,
+                            department=form.hire_department.data or None,
+                            order_number=form.hire_order_number.data or None)
+        else:
+            sent = (form.lock_version.data or "").strip() if hasattr(form, "lock_version") else ""
+            if sent and sent != str(model.version):
+                raise StaleDataError("version mismatch")
         super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        super().on_model_delete(model)
+        delete_worker_records(model)
+
+    # the worker page: related records (episodes with BIN, education, certificates, CPD, documents)
+    @expose("/details/")
+    def details_view(self):
+        return super().details_view()
+
+    def related(self, worker):
+        """Related records shown on the worker page, each filtered through access."""
+        from ..certificates.models import Certificate
+        from ..documents.models import PersonnelDocument
+        from ..education.models import EducationDocument, QualificationCategory
+        from ..training.models import CpdRecord
+
+        out = {}
+        for key, model, order in (("employments", Employment, Employment.hire_date),
+                                  ("education", EducationDocument, EducationDocument.issue_date),
+                                  ("certificates", Certificate, Certificate.issue_date),
+                                  ("qualifications", QualificationCategory, QualificationCategory.award_date),
+                                  ("cpd", CpdRecord, CpdRecord.end_date),
+                                  ("documents", PersonnelDocument, PersonnelDocument.doc_date)):
+            if not access.can(current_user, access.resource_of(model), access.LIST):
+                continue
+            q = access.scoped(select(model).where(model.worker_id == worker.id), model, current_user)
+            out[key] = db.session.execute(q.order_by(order)).scalars().all()
+        return out
+
+    def render(self, template, **kwargs):
+        if template in (self.details_template, self.edit_template) and kwargs.get("model") is not None:
+            kwargs["related"] = self.related(kwargs["model"])
+            kwargs["today"] = clock.today()
+        return super().render(template, **kwargs)
+
+
+def _inline(model, cols, labels=None):
+    from flask_admin.model.form import InlineFormAdmin
+
+    return InlineFormAdmin(model, form_columns=cols, column_labels=labels or {})
+
+
+def _inlines():
+    from ..certificates.models import Certificate
+    from ..education.admin import KIND_CHOICES, LABELS
+    from ..education.models import EducationDocument, QualificationCategory
+    from ..training.models import CpdRecord
+
+    edu = _inline(EducationDocument, ("kind", "level", "institution", "specialty", "qualification", "series",
+                                      "number", "issue_date", "graduation_year"), LABELS)
+    edu.form_choices = {"kind": KIND_CHOICES}
+    cert = _inline(Certificate, ("number", "specialty", "issuer", "issue_date", "valid_until"),
+                   {"number": _l("Certificate number"), "specialty": _l("Specialty"), "issuer": _l("Issued by"),
+                    "issue_date": _l("Date of issue"), "valid_until": _l("Valid until")})
+    cpd = _inline(CpdRecord, ("activity_type", "specialty", "provider", "topic", "start_date", "end_date",
+                              "hours", "credits", "certificate_number"),
+                  {"activity_type": _l("Activity type"), "specialty": _l("Specialty"), "provider": _l("Provider"),
+                   "topic": _l("Topic"), "start_date": _l("Start date"), "end_date": _l("End date"),
+                   "hours": _l("Hours"), "credits": _l("Credits"), "certificate_number": _l("Certificate number")})
+    qual = _inline(QualificationCategory, ("category", "specialty", "award_date", "valid_until", "order_number"),
+                   LABELS)
+    return (edu, cert, cpd, qual)
 
 
 class EmploymentView(ScopedModelView):
-    column_list = ("worker", "organization", "position", "specialty", "fte", "hire_date", "end_date", "end_reason")
+    column_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty", "fte",
+                   "hire_date", "end_date", "end_reason")
     column_labels = {"worker": _l("Worker"), "organization": _l("Organization"), "position": _l("Position"),
                      "specialty": _l("Specialty"), "fte": _l("FTE"), "hire_date": _l("Hire date"),
                      "end_date": _l("End date"), "end_reason": _l("Reason for leaving"),
                      "department": _l("Department"), "order_number": _l("Order number"),
-                     "entered_at": _l("Entered into the register")}
-    column_details_list = ("worker", "organization", "position", "specialty", "department", "fte", "hire_date",
-                           "end_date", "end_reason", "order_number", "entered_at")
+                     "entered_at": _l("Entered into the register"), "worker.status": _l("Status"),
+                     "organization.bin": _l("BIN")}
+    column_details_list = ("worker", "worker.status", "organization", "organization.bin", "position",
+                           "specialty", "department", "fte", "hire_date", "end_date", "end_reason", "order_number",
+                           "entered_at")
     column_export_list = column_list
+    column_formatters = {"worker.status": blocked_badge}
+    column_formatters_export = {"worker.status": blocked_export}
     form_columns = ("worker", "organization", "position", "specialty", "department", "fte", "hire_date",
                     "end_date", "end_reason", "order_number")
+    form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
 
+    def _restricted(self):
+        return current_user.role in access.ORG_ROLES
+
+    # restricted roles never see or send the organization: it is set from the actor
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if self._restricted():
+            del form.organization
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if self._restricted():
+            del form.organization
+        return form
+
     def on_model_change(self, form, model, is_created):
+        if is_created and self._restricted():
+            model.organization_id = current_user.organization_id
+            model.organization = current_user.organization
         errors = employment_errors(birth_date=model.worker.birth_date if model.worker else None,
                                    hire_date=model.hire_date, end_date=model.end_date)
         if errors:
             raise FormError(" ".join(str(v) for v in errors.values()))
+        if model.worker is not None and (is_created or _position_changed(model)):
+            check_new_employment(model.worker, model.position)
         super().on_model_change(form, model, is_created)
 
 
+def _position_changed(model) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(model).attrs.position_id.history.has_changes() or \
+        inspect(model).attrs.position.history.has_changes()
+
+
 def register_views(admin):
+    WorkerView.inline_models = _inlines()
     cat = _l("Register")
     admin.add_view(WorkerView(Worker, name=_l("Workers"), endpoint="workers", category=cat))
     admin.add_view(EmploymentView(Employment, name=_l("Employment"), endpoint="employment", category=cat))
+
+
+__all__ = ["WorkerView", "EmploymentView", "worker_ajax_ref", "worker_filters", "date"]

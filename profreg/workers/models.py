@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock
 from ..extensions import db
@@ -67,6 +67,12 @@ class Worker(db.Model):
                         name="id_doc_dates"),
         Index("ix_worker_surname_id", "surname", "id"),
     )
+
+    @validates("surname")
+    def _fold_surname(self, _key, value):
+        # The folded copy follows the surname on every path (admin, CLI, imports).
+        self.surname_folded = fold(value)
+        return value
 
     @property
     def full_name(self) -> str:

@@ -47,3 +47,76 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
         if hire_date < sixteen:
             errors["hire_date"] = _l("A worker cannot be hired before the age of 16.")
     return errors
+
+
+def has_valid_certificate(worker_id: int, today: date | None = None) -> bool:
+    """The worker holds a certificate valid on ``today``."""
+    from sqlalchemy import select
+
+    from ..certificates.services import valid_certificate_clause
+    from ..extensions import db
+    from .models import Worker
+
+    today = today or clock.today()
+    if worker_id is None:
+        return False
+    q = select(Worker.id).where(Worker.id == worker_id, valid_certificate_clause(Worker.id, today))
+    return db.session.execute(q).first() is not None
+
+
+def check_new_employment(worker, position, today: date | None = None) -> None:
+    """Rule 14.5: a blocked worker (no valid certificate) cannot be given a new *clinical* episode
+    until a valid certificate exists. Raises ``ValidationError``."""
+    if position is None or not getattr(position, "is_clinical", False):
+        return
+    if worker.status == "blocked" and not has_valid_certificate(worker.id, today):
+        raise ValidationError({"position": _l(
+            "This worker is blocked (no valid specialist certificate): a clinical position cannot be "
+            "assigned until a valid certificate is registered.")})
+
+
+def hire(worker, *, organization, position, hire_date: date, specialty=None, fte=None, department=None,
+         order_number=None, today: date | None = None):
+    """Open a new employment episode (flushes, never commits). Admin and CLI call this."""
+    from decimal import Decimal
+
+    from ..extensions import db
+    from .models import Employment
+
+    if organization is None:
+        raise ValidationError({"organization": _l("The organization of the new employment is unknown.")})
+    errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
+    if errors:
+        raise ValidationError(errors)
+    check_new_employment(worker, position, today)
+    episode = Employment(worker=worker, organization=organization, position=position, specialty=specialty,
+                         hire_date=hire_date, fte=fte if fte is not None else Decimal("1.00"),
+                         department=department, order_number=order_number)
+    db.session.add(episode)
+    db.session.flush()
+    return episode
+
+
+def register_worker(worker, *, actor_organization, position, hire_date: date, specialty=None, fte=None,
+                    department=None, order_number=None):
+    """A new hire: validate the personal data and open the first episode in the actor's organization
+    (the organization comes from the actor, never from a form)."""
+    from ..extensions import db
+
+    check_worker(worker)
+    db.session.add(worker)
+    db.session.flush()
+    return hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
+                specialty=specialty, fte=fte, department=department, order_number=order_number)
+
+
+def delete_worker_records(worker) -> None:
+    """Delete a worker's dependent rows through the ORM first, so each deletion is audited and no
+    NOT NULL foreign key is nulled by a backref."""
+    from ..extensions import db
+
+    for rel in ("education_documents", "academic_degrees", "academic_titles", "qualification_categories",
+                "publications", "certificates", "cpd_records", "personnel_documents", "employments"):
+        for row in list(getattr(worker, rel, None) or []):
+            db.session.delete(row)
+    db.session.flush()

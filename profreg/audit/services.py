@@ -1,0 +1,209 @@
+"""Audit trail (rule 14 / issue 3): every create, update and delete of a register record, every view
+of a worker's personal data and every export, with who, when, which record and old → new values.
+
+Changes are captured by one ``before_flush`` listener, so admin views, inline rows, bulk actions,
+the CLI and jobs are all audited through the same code path. Bulk SQL ``UPDATE`` statements (the
+certificate sweep) bypass the ORM and write their own entries (``dedupe_key``).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import g, has_app_context
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from .. import access, clock
+from .models import AuditLog
+
+# Models whose changes are audited (the register itself, its organizations, users, reference data).
+AUDITED = {
+    "Worker", "Employment", "EducationDocument", "AcademicDegree", "AcademicTitle", "QualificationCategory",
+    "Publication", "Certificate", "CpdRecord", "PersonnelDocument", "Organization", "StaffingPosition",
+    "User", "EducationInstitution", "AdminUnit", "Country", "Specialty", "Position", "EducationLevel",
+    "IdentityDocumentType", "AcademicDegreeType", "AcademicTitleType", "QualificationCategoryType",
+    "PublicationType", "TrainingActivityType", "EmploymentEndReason", "PersonnelDocumentType",
+    "OrganizationType", "OwnershipForm",
+}
+# Never written to the log in clear; bookkeeping columns that change on every save are skipped.
+SECRET = {"password_hash"}
+SKIP = {"version", "updated_at", "surname_folded", "failed_logins", "last_login_at", "locked_until"}
+
+
+def _json(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _actor():
+    """The signed-in user of the current request (None outside requests: CLI, jobs = system)."""
+    if not has_app_context():
+        return None
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def _actor_id(user):
+    if user is None:
+        return None
+    ident = inspect(user).identity
+    return ident[0] if ident else None
+
+
+def _worker_id(obj):
+    name = type(obj).__name__
+    if name == "Worker":
+        return obj.id
+    return getattr(obj, "worker_id", None)
+
+
+def _org_region(session, obj, worker_id, actor):
+    """Organization and region an entry belongs to, so the audit view can be scoped."""
+    from ..orgs.models import Organization
+    from ..workers.models import Employment
+
+    name = type(obj).__name__
+    org_id = None
+    if name == "Organization":
+        org_id = obj.id
+    elif hasattr(obj, "organization_id") and name != "User":
+        org_id = obj.organization_id
+    if org_id is None and actor is not None and getattr(actor, "role", None) in access.ORG_ROLES:
+        org_id = actor.organization_id
+    if org_id is None and worker_id is not None:
+        with session.no_autoflush:
+            org_id = session.execute(
+                select(Employment.organization_id).where(Employment.worker_id == worker_id,
+                                                         access.current_episode_clause())
+                .order_by(Employment.is_main.desc(), Employment.hire_date.desc()).limit(1)).scalar()
+    region_id = None
+    if org_id is not None:
+        with session.no_autoflush:
+            region_id = session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+    elif name == "Organization":
+        region_id = obj.region_id
+    return org_id, region_id
+
+
+def _values(obj, mode):
+    """``{column: [old, new]}`` of the changed columns (create: [None, new]; delete: [old, None])."""
+    state = inspect(obj)
+    out = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in SKIP or key == "id":
+            continue
+        if mode == "update":
+            hist = state.attrs[key].history
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+        elif mode == "create":
+            old, new = None, getattr(obj, key)
+            if new is None:
+                continue
+        else:
+            old, new = getattr(obj, key), None
+            if old is None:
+                continue
+        if key in SECRET:
+            out[key] = ["***", "***"]
+        else:
+            out[key] = [_json(old), _json(new)]
+    return out
+
+
+def _before_flush(session, _ctx, _instances):
+    actor = _actor()
+    pending = session.info.setdefault("audit_pending", [])
+    for mode, objs in (("create", list(session.new)), ("update", list(session.dirty)),
+                       ("delete", list(session.deleted))):
+        for obj in objs:
+            if type(obj).__name__ not in AUDITED:
+                continue
+            if mode == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            with session.no_autoflush:
+                changes = _values(obj, mode)
+            if mode == "update" and not changes:
+                continue
+            worker_id = _worker_id(obj)
+            org_id, region_id = _org_region(session, obj, worker_id, actor)
+            entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(actor), action=mode,
+                             table_name=obj.__tablename__, record_id=getattr(obj, "id", None),
+                             worker_id=worker_id, organization_id=org_id, region_id=region_id,
+                             changes=changes)
+            session.add(entry)
+            if mode == "create":
+                pending.append((entry, obj))
+
+
+def _after_flush_postexec(session, _ctx):
+    """New rows get their ids during the flush: copy them into their 'create' entries."""
+    pending = session.info.pop("audit_pending", [])
+    for entry, obj in pending:
+        ident = inspect(obj).identity
+        if ident:
+            entry.record_id = ident[0]
+            if type(obj).__name__ == "Worker":
+                entry.worker_id = ident[0]
+            elif entry.worker_id is None:
+                entry.worker_id = getattr(obj, "worker_id", None)
+            if type(obj).__name__ == "Organization" and entry.organization_id is None:
+                entry.organization_id = ident[0]
+
+
+_INSTALLED = False
+
+
+def install() -> None:
+    """Register the listeners once per process (every Session, so CLI and jobs are covered)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush_postexec", _after_flush_postexec)
+    _INSTALLED = True
+
+
+def log_read(action: str, obj, user, detail: str | None = None) -> AuditLog:
+    """Read-log entry: ``user`` viewed (or downloaded) ``obj``. Flushes, never commits."""
+    from ..extensions import db
+
+    worker_id = _worker_id(obj)
+    org_id, region_id = _org_region(db.session, obj, worker_id, user)
+    entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action=action,
+                     table_name=obj.__tablename__, record_id=obj.id, worker_id=worker_id,
+                     organization_id=org_id, region_id=region_id, detail=detail)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def log_export(model, user, export_type: str, query: str = "") -> AuditLog:
+    """Read-log entry for an export (what, in which format, with which filters)."""
+    from ..extensions import db
+
+    org_id = getattr(user, "organization_id", None) if getattr(user, "role", None) in access.ORG_ROLES else None
+    region_id = getattr(user, "region_id", None)
+    if org_id is not None:
+        from ..orgs.models import Organization
+
+        region_id = db.session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+    entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action="export",
+                     table_name=model.__tablename__, organization_id=org_id, region_id=region_id,
+                     detail=f"{export_type} {query}".strip()[:255])
+    db.session.add(entry)
+    db.session.flush()
+    return entry

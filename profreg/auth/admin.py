@@ -1,0 +1,75 @@
+"""User management for the ``admin`` role: create, disable, assign role and scope. The password
+hash never appears in a form, list, details page or export."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField
+from wtforms.validators import Optional
+
+from ..admin.base import ScopedAjaxLoader, ScopedModelView
+from ..extensions import db
+from .models import ROLE_LABELS, User
+from .services import AuthError, prepare_user
+
+USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "specialties", "active",
+                "must_change_password", "locked_until", "last_login_at")
+
+
+def _regions():
+    from ..reference.models import AdminUnit
+
+    return db.session.query(AdminUnit).filter(AdminUnit.level == 1).order_by(AdminUnit.code)
+
+
+class UserView(ScopedModelView):
+    resource = "user"
+    column_list = ("email", "full_name", "role", "organization", "region", "active", "must_change_password",
+                   "last_login_at")
+    column_details_list = USER_COLUMNS + ("created_at",)
+    column_export_list = USER_COLUMNS
+    column_searchable_list = ("email", "full_name")
+    column_labels = {"email": _l("E-mail"), "full_name": _l("Full name"), "role": _l("Role"),
+                     "organization": _l("Organization"), "region": _l("Region"),
+                     "specialties": _l("Specialties (association)"), "active": _l("Active"),
+                     "must_change_password": _l("Must change password"), "locked_until": _l("Locked until"),
+                     "last_login_at": _l("Last sign-in"), "created_at": _l("Created"),
+                     "new_password": _l("New password")}
+    column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
+    column_formatters_export = column_formatters
+    form_columns = ("email", "full_name", "role", "organization", "region", "specialties", "active", "new_password")
+    form_extra_fields = {"new_password": PasswordField(
+        _l("New password"), validators=[Optional()],
+        description=_l("Required for a new user; the user must change it at the first sign-in."))}
+    form_choices = {"role": [(k, v) for k, v in ROLE_LABELS.items()]}
+    form_args = {"region": {"query_factory": _regions}}
+    column_default_sort = "email"
+
+    def __init__(self, model, *args, **kwargs):
+        from ..orgs.models import Organization
+
+        self.form_ajax_refs = {"organization": ScopedAjaxLoader("organization", db.session, Organization,
+                                                                fields=("bin", "name_ru", "name_kk"), page_size=10)}
+        super().__init__(model, *args, **kwargs)
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.region.kwargs["query_factory"] = _regions
+        return form_class
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            prepare_user(model, new_password=form.new_password.data or None, is_created=is_created)
+        except AuthError as exc:
+            from ..workers.services import ValidationError
+
+            raise ValidationError({"user": exc.message}) from None
+        super().on_model_change(form, model, is_created)
+
+    def delete_model(self, model):  # users are disabled, never deleted (audit trail keeps their id)
+        model.active = False
+        db.session.commit()
+        return True
+
+
+def register_views(admin):
+    admin.add_view(UserView(User, name=_l("Users"), endpoint="users", category=_l("Administration")))

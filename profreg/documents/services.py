@@ -1,0 +1,95 @@
+"""Personnel documents (rule 14.6): the file's type is taken from its content (magic bytes), never
+from its name; files are stored under UPLOAD_FOLDER with a random name and their SHA-256."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from .. import access
+from ..workers.services import ValidationError
+
+# magic bytes → (content type, stored extension)
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+
+
+def sniff(head: bytes):
+    """(content type, extension) for an accepted file, None for anything else (executables, ...)."""
+    for magic, ctype, ext in SIGNATURES:
+        if head.startswith(magic):
+            return ctype, ext
+    return None
+
+
+def upload_folder() -> Path:
+    path = Path(current_app.config["UPLOAD_FOLDER"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def attach_file(doc, storage, *, uploaded_by=None) -> None:
+    """Check and store an uploaded file for ``doc`` (flushes nothing, writes the file).
+
+    Refused with ``ValidationError``: empty files, files over MAX_UPLOAD_BYTES, and any content that
+    is not PDF, PNG or JPEG (an executable renamed ``.pdf`` is refused).
+    """
+    limit = int(current_app.config.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    data = storage.stream.read(limit + 1)
+    if not data:
+        raise ValidationError({"file": _l("The file is empty.")})
+    if len(data) > limit:
+        raise ValidationError({"file": _l("The file is too large (at most %(mb)s MB).",
+                                          mb=round(limit / 1024 / 1024, 1))})
+    kind = sniff(data[:16])
+    if kind is None:
+        raise ValidationError({"file": _l("Only PDF, PNG and JPEG files are accepted.")})
+    ctype, ext = kind
+    stored = secrets.token_hex(16) + ext
+    (upload_folder() / stored).write_bytes(data)
+    old = doc.stored_name
+    doc.stored_name = stored
+    doc.original_name = _safe_original(storage.filename or "", ext)
+    doc.content_type = ctype
+    doc.size = len(data)
+    doc.sha256 = hashlib.sha256(data).hexdigest()
+    if uploaded_by is not None:
+        doc.uploaded_by_id = uploaded_by.id
+    if old:
+        remove_file(old)
+
+
+def _safe_original(name: str, ext: str) -> str:
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
+    return name or f"document{ext}"
+
+
+def remove_file(stored_name: str | None) -> None:
+    if stored_name and "/" not in stored_name and "\\" not in stored_name:
+        path = upload_folder() / stored_name
+        if path.is_file():
+            path.unlink()
+
+
+def file_path(doc) -> Path | None:
+    if not doc.stored_name or "/" in doc.stored_name or "\\" in doc.stored_name:
+        return None
+    path = upload_folder() / doc.stored_name
+    return path if path.is_file() else None
+
+
+def set_organization(doc, actor) -> None:
+    """The document belongs to the actor's organization (org roles) or the worker's current one."""
+    if getattr(actor, "role", None) in access.ORG_ROLES:
+        doc.organization_id = actor.organization_id
+        return
+    if doc.worker is not None:
+        current = [e for e in doc.worker.employments if e.is_current]
+        if current:
+            doc.organization_id = current[0].organization_id
