@@ -210,17 +210,42 @@ def flask_admin_msgids() -> set[str]:
     return {message_key(m) for m in read_catalog(ru) if m.id}
 
 
+#: Flask-Admin's page-size menu builds its msgids at run time (``ngettext('{} item'.format(n), ...)``),
+#: so no shipped catalog has them: our kk and ru admin catalogs carry one entry per page size.
+PAGE_SIZE_MSGIDS = tuple(f"{n} item" for n in (20, 50, 100))
+
+
+def flask_admin_mo_gaps(lang: str) -> set[str]:
+    """msgids translated in Flask-Admin's shipped ``<lang>/admin.po`` but missing from its compiled
+    ``admin.mo`` (2.2.1 ships a ru .mo older than its .po): our catalog of that language supplies them."""
+    import flask_admin
+    from babel.messages.mofile import read_mo
+
+    base = Path(flask_admin.__file__).parent / "translations" / lang / "LC_MESSAGES" / "admin"
+    if not base.with_suffix(".po").exists() or not base.with_suffix(".mo").exists():
+        return set()
+    with open(base.with_suffix(".mo"), "rb") as f:
+        compiled = {message_key(m) for m in read_mo(f) if m.id}
+    return {message_key(m) for m in read_catalog(base.with_suffix(".po")) if m.id and m.string} - compiled
+
+
 def admin_catalog_problems() -> list[str]:
-    """Flask-Admin ships no Kazakh: our kk admin.po must translate every one of its msgids."""
+    """Flask-Admin ships no Kazakh: our kk admin.po must translate every one of its msgids; every
+    admin catalog (kk, and the ru additions) must be complete and carry the page-size entries."""
+    out = []
     path = po_path("kk", "admin", ADMIN_TRANSLATIONS)
     if not path.exists():
         return [f"admin/kk: {path.relative_to(ROOT)} is missing"]
-    catalog = read_catalog(path, locale="kk")
-    have = {message_key(m) for m in catalog if m.id}
-    out = [f"admin/kk: missing Flask-Admin msgid {k!r}" for k in sorted(flask_admin_msgids() - have)]
-    if catalog.fuzzy:
-        out.append("admin/kk: the catalog header is marked fuzzy")
-    return out + _entry_problems("admin/kk", catalog)
+    for path in sorted(ADMIN_TRANSLATIONS.glob("*/LC_MESSAGES/admin.po")):
+        lang = path.parent.parent.name
+        catalog = read_catalog(path, locale=lang)
+        have = {message_key(m) for m in catalog if m.id}
+        wanted = set(PAGE_SIZE_MSGIDS) | flask_admin_mo_gaps(lang) | (flask_admin_msgids() if lang == "kk" else set())
+        out += [f"admin/{lang}: missing Flask-Admin msgid {k!r}" for k in sorted(wanted - have)]
+        if catalog.fuzzy:
+            out.append(f"admin/{lang}: the catalog header is marked fuzzy")
+        out += _entry_problems(f"admin/{lang}", catalog)
+    return out
 
 
 @click.group("i18n")
