@@ -77,9 +77,11 @@ def fmt_datetime(value) -> str:
 def fmt_decimal(value) -> str:
     """A number with the locale's separators ("1 234,5" in kk/ru, "1,234.5" in en); the stored
     scale is kept, so an FTE of 0.50 shows as 0,50."""
-    from flask_babel import format_decimal
+    from babel.numbers import format_decimal
 
-    return format_decimal(value, decimal_quantization=False) if value is not None else ""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=get_locale() or "ru", decimal_quantization=False)
 
 
 def _admin_type_formatters() -> dict:

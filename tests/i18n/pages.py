@@ -35,7 +35,7 @@ class _Visible(HTMLParser):
         # JSON data blocks (filter definitions) and escaped HTML (Flask-Admin's hidden inline-form template)
         if self.skip_cells and self._cells:
             return  # table cells hold data (names, codes), not interface text
-        if not self._skip and data.strip() and not data.lstrip().startswith(("{", "[")) and "<" not in data:
+        if not self._skip and data.strip() and not data.lstrip().startswith(("{", "[", '"')) and "<" not in data:
             self.parts.append(data.strip())
 
 
