@@ -100,22 +100,30 @@ def current_episode_clause(today=None):
 
 
 def worker_scope_clause(user, worker_id_col):
-    """SQL condition on a worker-id column: the worker is in the user's scope."""
+    """SQL condition on a worker-id column: the worker is in the user's scope.
+
+    The subqueries use aliases: when the outer query is itself over ``employment`` or
+    ``certificate`` (the employment and certificate views), an unaliased inner table would be
+    correlated with the outer row and the condition would leak every row."""
+    from sqlalchemy.orm import aliased
+
     m = _models()
     role = getattr(user, "role", None)
     if role == "ministry":
         return true()
     if role in ("region", "org_head", "hr_chief", "hr"):
-        org_filter = (m.Employment.organization_id == user.organization_id if role != "region"
-                      else m.Employment.organization_id.in_(org_ids_select(user)))
-        return exists().where(and_(m.Employment.worker_id == worker_id_col, org_filter,
-                                   current_episode_clause()))
+        emp = aliased(m.Employment)
+        org_filter = (emp.organization_id == user.organization_id if role != "region"
+                      else emp.organization_id.in_(org_ids_select(user)))
+        today = clock.today()
+        return exists().where(and_(emp.worker_id == worker_id_col, org_filter,
+                                   or_(emp.end_date.is_(None), emp.end_date >= today)))
     if role == "association":
         spec_ids = [s.id for s in user.specialties]
         if not spec_ids:
             return false()
-        return exists().where(and_(m.Certificate.worker_id == worker_id_col,
-                                   m.Certificate.specialty_id.in_(spec_ids)))
+        cert = aliased(m.Certificate)
+        return exists().where(and_(cert.worker_id == worker_id_col, cert.specialty_id.in_(spec_ids)))
     return false()
 
 

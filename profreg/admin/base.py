@@ -119,7 +119,11 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return access.options_scoped(super().get_query(), self.model, current_user)
 
     def get_one(self, pk):
-        return self.get_query().filter(self.pk == pk).one_or_none()
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(getattr(self.model, self.pk) == pk).one_or_none()
 
 
 class ScopedModelView(ProtectedMixin, ModelView):

@@ -175,7 +175,7 @@ class WorkerView(ScopedModelView):
     column_sortable_list = ("iin", "surname", "birth_date", "status")
     column_searchable_list = ("iin", "surname_folded")
     column_filters = worker_filters()
-    form_columns = PERSONAL
+    form_columns = (*PERSONAL, "lock_version")
     form_extra_fields = {"lock_version": HiddenField()}
     form_choices = {"sex": [("M", _l("Male")), ("F", _l("Female"))],
                     "locale": [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]}
@@ -273,7 +273,7 @@ class WorkerView(ScopedModelView):
 def _inline(model, cols, labels=None):
     from flask_admin.model.form import InlineFormAdmin
 
-    return InlineFormAdmin(model, form_columns=cols, column_labels=labels or {})
+    return InlineFormAdmin(model, form_columns=("id", *cols), column_labels=labels or {})
 
 
 def _inlines():

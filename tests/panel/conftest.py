@@ -22,6 +22,12 @@ ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "adm
 
 
 class FreshContextClient(FlaskClient):
+    """English pages by default (Accept-Language), so assertions read the msgids."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)

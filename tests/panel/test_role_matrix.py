@@ -222,8 +222,10 @@ def check_view(app, world, view, role, client, fails):
     vis = {r.id for r in rows if visible(world, role, view.resource, r, today)}
     hidden = [r for r in rows if r.id not in vis]
     shown = _ids_in_list(resp.get_data(as_text=True), ep)
-    if shown != vis:
+    if len(vis) <= 100 and shown != vis:
         fail(f"list shows {sorted(shown)}, expected {sorted(vis)}")
+    elif len(vis) > 100 and not (shown <= vis and len(shown) == 100):
+        fail(f"first page shows foreign rows {sorted(shown - vis)} or not 100 rows")
     inside = next((r for r in rows if r.id in vis), None)
     outside = hidden[0] if hidden else None
 
@@ -329,14 +331,14 @@ def check_view(app, world, view, role, client, fails):
                 fail(f"delete of an inside row should work, got {r.status_code}")
 
     # export
+    n = len(_rows(db, view.model))
+    vis_now = {x.id for x in _rows(db, view.model) if visible(world, role, view.resource, x, today)}
     r = client.get(f"{base}/export/csv/")
     if effective(app, world, role, view, "export", fail):
         if r.status_code != 200:
             fail(f"export should be 200, got {r.status_code}")
         else:
             lines = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
-            n = len(_rows(db, view.model))
-            vis_now = {x.id for x in _rows(db, view.model) if visible(world, role, view.resource, x, today)}
             if len(lines) - 1 != len(vis_now):
                 fail(f"export has {len(lines) - 1} rows, expected {len(vis_now)} of {n}")
     elif r.status_code != 302:
