@@ -35,7 +35,7 @@ LANGUAGES = ("kk", "ru", "en")
 KEYWORDS = ("_l", "lazy_gettext", "_n:1,2", "lazy_ngettext:1,2")
 PROJECT = "profreg"
 HEADER = ("# profreg: {lang} catalog of the Professional Register (messages domain).\n"
-          "# Updated with `flask --app app profreg i18n update`; every entry must be translated.")
+          "# Updated with `flask --app app profreg i18n update`;\n# every entry must be translated.")
 
 
 def _pybabel(*args: str) -> None:
@@ -80,7 +80,7 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
 
 def write_catalog(path: Path, catalog: Catalog) -> None:
     buf = io.BytesIO()
-    write_po(buf, catalog, width=100, sort_by_file=True)
+    write_po(buf, catalog)  # pybabel's defaults, so `pybabel update` and this helper write the same file
     path.write_bytes(buf.getvalue())
 
 
