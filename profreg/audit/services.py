@@ -58,11 +58,20 @@ def _actor_id(user):
     return ident[0] if ident else None
 
 
+def _fk(obj, rel):
+    """``obj.<rel>_id``, or the id of the related object when the FK is not synced yet (before flush)."""
+    value = getattr(obj, f"{rel}_id", None)
+    if value is None:
+        related = getattr(obj, rel, None) if hasattr(type(obj), rel) else None
+        value = getattr(related, "id", None)
+    return value
+
+
 def _worker_id(obj):
     name = type(obj).__name__
     if name == "Worker":
         return obj.id
-    return getattr(obj, "worker_id", None)
+    return _fk(obj, "worker")
 
 
 def _org_region(session, obj, worker_id, actor):
@@ -75,7 +84,7 @@ def _org_region(session, obj, worker_id, actor):
     if name == "Organization":
         org_id = obj.id
     elif hasattr(obj, "organization_id") and name != "User":
-        org_id = obj.organization_id
+        org_id = _fk(obj, "organization")
     if org_id is None and actor is not None and getattr(actor, "role", None) in access.ORG_ROLES:
         org_id = actor.organization_id
     if org_id is None and worker_id is not None:
@@ -159,7 +168,7 @@ def _after_flush_postexec(session, _ctx):
             if type(obj).__name__ == "Worker":
                 entry.worker_id = ident[0]
             elif entry.worker_id is None:
-                entry.worker_id = getattr(obj, "worker_id", None)
+                entry.worker_id = _worker_id(obj)
             if type(obj).__name__ == "Organization" and entry.organization_id is None:
                 entry.organization_id = ident[0]
 
