@@ -403,17 +403,25 @@ def certificate_sets(ms: date, me: date):
 
 
 def _certificates(ms: date, me: date, scope: Scope) -> dict:
-    expiring, expired, valid = certificate_sets(ms, me)
+    """Outer joins to the three worker sets (grouped, so one row per worker): hash joins that scale,
+    unlike NOT IN (hashed only within work_mem) or a correlated NOT EXISTS per stock row."""
+    expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
+                                zip(certificate_sets(ms, me), ("expiring", "expired", "valid"), strict=True))
     w = Employment.worker_id
-    cols = (func.count(distinct(case((w.in_(expiring), w)))), func.count(distinct(case((w.in_(expired), w)))),
-            func.count(distinct(case((and_(Position.is_clinical.is_(True), w.not_in(valid)), w)))))
+    cols = (func.count(distinct(case((expiring.c.worker_id.is_not(None), w)))),
+            func.count(distinct(case((expired.c.worker_id.is_not(None), w)))),
+            func.count(distinct(case((and_(Position.is_clinical.is_(True), valid.c.worker_id.is_(None)), w)))))
     where = and_(stock_clause(me), _in_scope(Employment.organization_id, scope))
-    base = select(Organization.region_id, *cols).select_from(Employment).join(
-        Organization, Organization.id == Employment.organization_id).join(
-        Position, Position.id == Employment.position_id).where(where)
-    rows = db.session.execute(base.group_by(Organization.region_id)).all()
-    total = db.session.execute(select(*cols).select_from(Employment).join(
-        Position, Position.id == Employment.position_id).where(where)).one()
+
+    def base(*lead):
+        q = select(*lead, *cols).select_from(Employment).join(Position, Position.id == Employment.position_id)
+        if lead:
+            q = q.join(Organization, Organization.id == Employment.organization_id)
+        return (q.outerjoin(expiring, expiring.c.worker_id == w).outerjoin(expired, expired.c.worker_id == w)
+                .outerjoin(valid, valid.c.worker_id == w).where(where))
+
+    rows = db.session.execute(base(Organization.region_id).group_by(Organization.region_id)).all()
+    total = db.session.execute(base()).one()
     by_region = _ref_rows(rows, AdminUnit, ("expiring", "expired", "blocked"))
     for r in by_region:
         r.pop("population", None)

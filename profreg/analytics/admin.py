@@ -1,0 +1,143 @@
+"""Panel views: quarterly forecast, data currency (worklist and rankings), charts. Thin: services compute."""
+from __future__ import annotations
+
+from flask import abort, flash, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import access, clock
+from ..admin.base import ProtectedBaseView
+from ..monitoring import services as S
+from ..monitoring.admin import CATEGORY, send_tempfile
+from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
+
+
+class _ScopedPage(ProtectedBaseView):
+    resource = "monitoring"
+
+    def _scope(self):
+        try:
+            scope = S.parse_scope(request.args.get("scope"), current_user)
+        except S.MonitoringError as exc:
+            flash(exc.message, "error")
+            scope = S.default_scope(current_user)
+        if not S.authorize(current_user, scope):
+            abort(403)
+        return scope
+
+    @staticmethod
+    def _scope_value(scope):
+        return "country" if scope.kind == "country" else f"{scope.kind}:{scope.id}"
+
+
+class ForecastView(_ScopedPage):
+    """Rule 7: 8-quarter cohort projection, qualification calendar and need, with method and inputs."""
+
+    def _forecast(self):
+        from .forecast import compute_forecast, next_quarter, parse_quarter
+
+        scope = self._scope()
+        try:
+            quarter = parse_quarter(request.args.get("quarter") or next_quarter().label)
+        except S.MonitoringError as exc:
+            flash(exc.message, "error")
+            quarter = next_quarter()
+        return scope, quarter, compute_forecast(quarter, scope)
+
+    @expose("/")
+    def index(self):
+        from .tables import forecast_tables
+
+        scope, quarter, fc = self._forecast()
+        return self.render("analytics/forecast.html", fc=fc, tables=forecast_tables(fc), quarter=quarter.label,
+                           scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))
+
+    @expose("/export")
+    def export(self):
+        from .tables import forecast_tables
+
+        fmt = request.args.get("format", "xlsx")
+        if fmt not in ("xlsx", "csv") or not access.can(current_user, "monitoring", access.EXPORT):
+            abort(400 if fmt not in ("xlsx", "csv") else 403)
+        scope, quarter, fc = self._forecast()
+        tables = forecast_tables(fc)
+        name = f"forecast_{quarter.label}_{scope.kind}{scope.id or ''}_{clock.now():%Y%m%d%H%M}.{fmt}"
+        if fmt == "csv":
+            return send_tempfile(lambda p: tables_to_csv(p, tables), ".csv", name)
+        head = [_("Quarterly forecast"), f"{_('Base date')}: {fc['base_date']}"]
+        return send_tempfile(lambda p: tables_to_xlsx(p, tables, head), ".xlsx", name)
+
+
+def currency_table(rows, by_region=False) -> Table:
+    head = [_("Rank"), _("Region") if by_region else _("BIN"), _("Region") if by_region else _("Organization"),
+            _("Records"), _("Updated or confirmed, %"), _("Missing mandatory fields"), _("Entries"),
+            _("Late entries"), _("Certificates without an end date"), _("Score")]
+    t = Table("currency", _("Data currency"), head)
+    for r in rows:
+        t.rows.append([r["rank"], r["region"] if by_region else r["bin"],
+                       name_of(r["region_names"], r["region"]) if by_region else name_of(r["names"], r["bin"]),
+                       r["records"], r["current_share"], r["incomplete"], r["entries"], r["late"], r["no_end_date"],
+                       r["score"]])
+    return t
+
+
+class DataCurrencyView(_ScopedPage):
+    """Rules 11-13: shares per organization, worklist for the organization, rankings for region/ministry."""
+
+    def _months(self):
+        try:
+            return max(1, min(60, int(request.args.get("months", 12))))
+        except ValueError:
+            return 12
+
+    @expose("/")
+    def index(self):
+        from .currency import organization_currency, region_ranking, worklist
+
+        scope, months = self._scope(), self._months()
+        rows = organization_currency(scope, months)
+        work = worklist(scope.id, months) if scope.kind == "org" else None
+        regions = currency_table(region_ranking(rows), by_region=True) if scope.kind == "country" else None
+        return self.render("analytics/currency.html", months=months, orgs=currency_table(rows), regions=regions,
+                           work=work, scope=scope, scope_value=self._scope_value(scope),
+                           scope_choices=S.scope_choices(current_user), worker_url=_worker_url)
+
+    @expose("/export")
+    def export(self):
+        from .currency import organization_currency
+
+        if not access.can(current_user, "monitoring", access.EXPORT):
+            abort(403)
+        scope, months = self._scope(), self._months()
+        table = currency_table(organization_currency(scope, months))
+        name = f"data_currency_{scope.kind}{scope.id or ''}_{clock.now():%Y%m%d%H%M}.csv"
+        return send_tempfile(lambda p: tables_to_csv(p, [table]), ".csv", name)
+
+
+def _worker_url(worker_id):
+    from flask import url_for
+
+    try:
+        return url_for("workers.details_view", id=worker_id)
+    except Exception:  # the workers view may be absent in a trimmed build
+        return None
+
+
+class ChartsView(_ScopedPage):
+    @expose("/")
+    def index(self):
+        from .charts import chart_data, render_charts
+
+        scope = self._scope()
+        return self.render("analytics/charts.html", charts=render_charts(chart_data(scope)),
+                           scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))
+
+
+def register_views(admin):
+    admin.add_view(ForecastView(name=_l("Quarterly forecast"), endpoint="forecast", url="/admin/forecast",
+                                category=CATEGORY))
+    admin.add_view(DataCurrencyView(name=_l("Data currency"), endpoint="data_currency",
+                                    url="/admin/data-currency", category=CATEGORY))
+    admin.add_view(ChartsView(name=_l("Charts"), endpoint="charts", url="/admin/charts", category=CATEGORY))

@@ -1,0 +1,163 @@
+"""Data currency (rules 11-13): is the register kept up to date, per organization?
+
+For each organization, over the workers with a current episode there (on ``today``):
+
+* ``current`` — records updated or confirmed (``max(updated_at, confirmed_at)``) in the last N months;
+* ``incomplete`` — records missing a mandatory field of rule 8 (identity document type/number/date,
+  place of residence, place and date of registration) or without any education document;
+* ``late`` / ``entries`` — episodes of the organization hired in the last N months and entered after
+  the 3-working-day deadline / all of them;
+* ``no_end_date`` — workers holding a certificate without an end date.
+
+Score (0-100) = mean of four shares: current, complete, entered on time (1 when no entries) and
+workers without an open-ended certificate. Organizations are ranked by score (then by size).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import and_, case, distinct, exists, func, or_, select
+
+from .. import clock
+from ..certificates.models import Certificate
+from ..education.models import EducationDocument
+from ..extensions import db
+from ..monitoring.calendar import WorkingCalendar
+from ..monitoring.services import Scope, _in_scope, _names, cutoff_table
+from ..monitoring.sql import add_months
+from ..orgs.models import Organization
+from ..reference.models import AdminUnit
+from ..workers.models import Employment, Worker
+
+MANDATORY = ("id_doc_type_id", "id_doc_number", "id_doc_issued", "residence_address", "registration_place",
+             "registration_date")
+
+
+def _current_episode(today: date):
+    return and_(Employment.hire_date <= today, or_(Employment.end_date.is_(None), Employment.end_date >= today))
+
+
+def _missing_clause():
+    cols = [getattr(Worker, c).is_(None) for c in MANDATORY]
+    no_edu = ~exists().where(EducationDocument.worker_id == Worker.id)  # NOT EXISTS: index probe, not NOT IN
+    return or_(*cols, no_edu)
+
+
+def _touched_since(since: datetime):
+    return or_(Worker.updated_at >= since, Worker.confirmed_at >= since)
+
+
+def organization_currency(scope: Scope, months: int = 12, today: date | None = None) -> list[dict]:
+    """One row per organization in scope, ranked by score (best first)."""
+    today = today or clock.today()
+    since_day = add_months(today, -months)
+    since = datetime.combine(since_day, time(0, 0))
+    w = Employment.worker_id
+    no_end = exists().where(Certificate.worker_id == w, Certificate.valid_until.is_(None))
+    rows = db.session.execute(
+        select(Employment.organization_id, func.count(distinct(w)),
+               func.count(distinct(case((_touched_since(since), w)))),
+               func.count(distinct(case((_missing_clause(), w)))),
+               func.count(distinct(case((no_end, w)))))
+        .select_from(Employment).join(Worker, Worker.id == w)
+        .where(_current_episode(today), _in_scope(Employment.organization_id, scope))
+        .group_by(Employment.organization_id)).all()
+    entries = late_entries_by_org(scope, since_day, today)
+    orgs = {o.id: o for o in db.session.execute(
+        select(Organization).where(Organization.id.in_([r[0] for r in rows] + list(entries)))).scalars()}
+    regions = _names(AdminUnit, [o.region_id for o in orgs.values()])
+    out = []
+    for org_id, total, current, missing, no_end_n in rows:
+        n_entries, n_late = entries.get(org_id, (0, 0))
+        out.append(_row(orgs[org_id], regions, total, current, missing, no_end_n, n_entries, n_late))
+    for org_id, (n_entries, n_late) in entries.items():
+        if org_id not in {r[0] for r in rows}:
+            out.append(_row(orgs[org_id], regions, 0, 0, 0, 0, n_entries, n_late))
+    out.sort(key=lambda r: (-r["score"], -r["records"], r["bin"]))
+    for i, r in enumerate(out, 1):
+        r["rank"] = i
+    return out
+
+
+def _share(part, whole, empty=1.0):
+    return part / whole if whole else empty
+
+
+def _row(org, regions, total, current, missing, no_end_n, n_entries, n_late) -> dict:
+    shares = (_share(current, total), _share(total - missing, total), _share(n_entries - n_late, n_entries),
+              _share(total - no_end_n, total))
+    reg = regions.get(org.region_id, {})
+    return {"org_id": org.id, "bin": org.bin, "names": {"kk": org.name_kk, "ru": org.name_ru, "en": org.name_en},
+            "region": reg.get("code", ""), "region_names": reg.get("names"), "records": total,
+            "current": current, "current_share": round(100 * shares[0], 1), "incomplete": missing,
+            "entries": n_entries, "late": n_late, "no_end_date": no_end_n,
+            "score": round(100 * sum(shares) / 4, 1)}
+
+
+def late_entries_by_org(scope: Scope, since: date, today: date) -> dict[int, tuple[int, int]]:
+    """{organization id: (episodes hired since ``since``, of which entered late)}."""
+    where = and_(Employment.hire_date >= since, Employment.hire_date <= today,
+                 _in_scope(Employment.organization_id, scope))
+    hire_dates = db.session.execute(select(distinct(Employment.hire_date)).where(where)).scalars().all()
+    if not hire_dates:
+        return {}
+    cut = cutoff_table(hire_dates, WorkingCalendar.load())
+    rows = db.session.execute(
+        select(Employment.organization_id, func.count(),
+               func.sum(case((Employment.entered_at >= cut.c.cutoff, 1), else_=0)))
+        .select_from(Employment).join(cut, cut.c.hd == Employment.hire_date).where(where)
+        .group_by(Employment.organization_id)).all()
+    return {r[0]: (r[1], int(r[2] or 0)) for r in rows}
+
+
+def region_ranking(rows: list[dict]) -> list[dict]:
+    """Organizations' rows folded per region (for the ministry), ranked by the same score."""
+    agg: dict[str, dict] = {}
+    for r in rows:
+        a = agg.setdefault(r["region"], {"region": r["region"], "region_names": r["region_names"], "records": 0,
+                                         "current": 0, "incomplete": 0, "entries": 0, "late": 0,
+                                         "no_end_date": 0, "organizations": 0})
+        a["organizations"] += 1
+        for k in ("records", "current", "incomplete", "entries", "late", "no_end_date"):
+            a[k] += r[k]
+    out = []
+    for a in agg.values():
+        shares = (_share(a["current"], a["records"]), _share(a["records"] - a["incomplete"], a["records"]),
+                  _share(a["entries"] - a["late"], a["entries"]), _share(a["records"] - a["no_end_date"], a["records"]))
+        a["current_share"] = round(100 * shares[0], 1)
+        a["score"] = round(100 * sum(shares) / 4, 1)
+        out.append(a)
+    out.sort(key=lambda a: (-a["score"], a["region"]))
+    for i, a in enumerate(out, 1):
+        a["rank"] = i
+    return out
+
+
+def worklist(org_id: int, months: int = 12, today: date | None = None, limit: int = 1000) -> list[dict]:
+    """Workers of one organization whose record needs attention, oldest touch first (for hr_chief/org_head)."""
+    today = today or clock.today()
+    since_day = add_months(today, -months)
+    since = datetime.combine(since_day, time(0, 0))
+    cal = WorkingCalendar.load()
+    has_edu = exists().where(EducationDocument.worker_id == Worker.id)
+    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.valid_until.is_(None))
+    in_org = Worker.id.in_(select(Employment.worker_id).where(Employment.organization_id == org_id,
+                                                              _current_episode(today)))
+    stale = ~_touched_since(since)
+    q = (select(Worker, has_edu.label("has_edu"), no_end.label("no_end"))
+         .where(in_org, or_(stale, _missing_clause(), no_end))
+         .order_by(func.coalesce(Worker.confirmed_at, Worker.updated_at), Worker.id).limit(limit))
+    late_eps = db.session.execute(
+        select(Employment.worker_id, Employment.hire_date, Employment.entered_at)
+        .where(Employment.organization_id == org_id, Employment.hire_date >= since_day)).all()
+    late = {}
+    for wid, hd, ent in late_eps:  # one organization's recent hires: a handful of rows
+        if ent is not None and cal.is_late(hd, ent):
+            late[wid] = late.get(wid, 0) + 1
+    out = []
+    for worker, edu, open_cert in db.session.execute(q):
+        touched = max(d for d in (worker.updated_at, worker.confirmed_at) if d is not None)
+        missing = [c for c in MANDATORY if getattr(worker, c) is None] + ([] if edu else ["education"])
+        out.append({"worker": worker, "touched": touched, "stale": touched < since, "missing": missing,
+                    "no_end_date": bool(open_cert), "late": late.pop(worker.id, 0)})
+    return out
