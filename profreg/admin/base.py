@@ -204,6 +204,30 @@ class ScopedModelView(ProtectedMixin, ModelView):
     def can_export(self):
         return self._allowed(access.EXPORT)
 
+    #: Relationship naming the owning organization. For the organization roles it is removed from
+    #: the create/edit forms and set from the actor (DESIGN rule 1), never taken from a POST.
+    actor_organization_field: str | None = None
+
+    def _org_from_actor(self) -> bool:
+        return bool(self.actor_organization_field) and current_user.role in access.ORG_ROLES
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if self._org_from_actor() and hasattr(form, self.actor_organization_field):
+            delattr(form, self.actor_organization_field)
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if self._org_from_actor() and hasattr(form, self.actor_organization_field):
+            delattr(form, self.actor_organization_field)
+        return form
+
+    def set_actor_organization(self, model, is_created):
+        if is_created and self._org_from_actor():
+            with db.session.no_autoflush:  # the new row is pending without its organization yet
+                setattr(model, self.actor_organization_field, current_user.organization)
+
     # scoping of every read path
     def get_query(self):
         return access.scoped(super().get_query(), self.model, current_user)
@@ -259,6 +283,7 @@ class ScopedModelView(ProtectedMixin, ModelView):
         committed, must lie inside the actor's scope (an ``hr`` user cannot create or move a row
         into another organization). Raising here rolls the whole change back."""
         self._check_write(model, access.CREATE if is_created else access.EDIT)
+        self.set_actor_organization(model, is_created)
         super().on_model_change(form, model, is_created)
         db.session.flush()
         if not access.write_in_scope(model, current_user):

@@ -43,6 +43,7 @@ class StaffingView(ScopedModelView):
     column_details_list = column_list
     column_export_list = column_list
     form_columns = column_list
+    actor_organization_field = "organization"
 
 
 def register_views(admin):

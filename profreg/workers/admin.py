@@ -318,26 +318,10 @@ class EmploymentView(ScopedModelView):
     form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
 
-    def _restricted(self):
-        return current_user.role in access.ORG_ROLES
-
-    # restricted roles never see or send the organization: it is set from the actor
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        if self._restricted():
-            del form.organization
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        if self._restricted():
-            del form.organization
-        return form
+    actor_organization_field = "organization"
 
     def on_model_change(self, form, model, is_created):
-        if is_created and self._restricted():
-            model.organization_id = current_user.organization_id
-            model.organization = current_user.organization
+        self.set_actor_organization(model, is_created)
         errors = employment_errors(birth_date=model.worker.birth_date if model.worker else None,
                                    hire_date=model.hire_date, end_date=model.end_date)
         if errors:

@@ -206,3 +206,18 @@ def test_optimistic_locking_second_save_refused_first_kept(world, make_client):
     db.session.expire_all()
     w = db.session.get(Worker, world.wA.id)
     assert w.phone == "+77010000001" and w.version == 2
+
+
+def test_cli_hire_applies_the_blocked_rule(world, app, today):
+    db, f = world.db, world.factory
+    w = f.worker(world.orgA, surname="Клиева", certificate_until=today - timedelta(days=3))
+    w.status = "blocked"
+    db.session.commit()
+    runner = app.test_cli_runner()
+    args = ["profreg", "workers", "hire", "--iin", w.iin, "--org", world.orgB.bin, "--date", today.isoformat()]
+    res = runner.invoke(args=[*args, "--position", "NURSE"])
+    assert res.exit_code != 0 and "Error" in res.output
+    res = runner.invoke(args=[*args, "--position", "CHIEF_DOCTOR"])
+    assert res.exit_code == 0, res.output
+    db.session.expire_all()
+    assert {e.organization_id for e in db.session.get(Worker, w.id).employments} == {world.orgA.id, world.orgB.id}

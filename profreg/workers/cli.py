@@ -1,0 +1,52 @@
+"""``flask --app app profreg workers hire``: a new employment episode through the same rule as the panel
+(a blocked worker gets no clinical position until a valid certificate exists)."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+
+def register(group):
+    @group.group("workers")
+    def workers_group():
+        """Workers and employment episodes."""
+
+    @workers_group.command("hire")
+    @click.option("--iin", required=True, help="IIN of a registered worker.")
+    @click.option("--org", "org_bin", required=True, help="BIN of the employing organization.")
+    @click.option("--position", "position_code", required=True, help="Position code.")
+    @click.option("--specialty", "specialty_code", help="Specialty code.")
+    @click.option("--date", "hire_date", required=True, help="Hire date YYYY-MM-DD.")
+    @with_appcontext
+    def hire_cmd(iin, org_bin, position_code, specialty_code, hire_date):
+        """Open a new employment episode for a registered worker."""
+        from ..extensions import db
+        from ..orgs.models import Organization
+        from ..reference.models import Position, Specialty
+        from .models import Worker
+        from .services import ValidationError, hire
+
+        def one(model, col, value, hint):
+            row = db.session.execute(select(model).where(col == value)).scalar_one_or_none()
+            if row is None:
+                raise click.BadParameter(f"not found: {value}", param_hint=hint)
+            return row
+
+        try:
+            day = date.fromisoformat(hire_date)
+        except ValueError:
+            raise click.BadParameter("expected YYYY-MM-DD", param_hint="--date") from None
+        worker = one(Worker, Worker.iin, iin, "--iin")
+        org = one(Organization, Organization.bin, org_bin, "--org")
+        position = one(Position, Position.code, position_code, "--position")
+        specialty = one(Specialty, Specialty.code, specialty_code, "--specialty") if specialty_code else None
+        try:
+            episode = hire(worker, organization=org, position=position, specialty=specialty, hire_date=day)
+        except ValidationError as exc:
+            db.session.rollback()
+            raise click.ClickException("; ".join(str(v) for v in exc.errors.values())) from None
+        db.session.commit()
+        click.echo(f"episode {episode.id}: {worker.iin} → {org.bin} ({position.code}) from {day.isoformat()}")
