@@ -8,7 +8,7 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   entered by the end of the 3rd working day after the hire date (``calendar.WorkingCalendar``).
 * **stock at month end**: episodes with ``hire_date <= me`` and (``end_date`` null or ``> me``); an
   episode whose last day is ``me`` has left the stock. Headcount = distinct workers, each attributed to
-  their primary episode (main job, then larger FTE, then earliest record), so breakdowns add up to the
+  their primary episode (first main episode, else first episode), so breakdowns add up to the
   total; FTE = sum of every episode's FTE where it is held.
 * **migration**: an episode ending in the month whose worker starts an episode in *another* organization
   between its end date and ``TRANSFER_WINDOW_DAYS`` later (the successor) is a move; the move is within
@@ -18,7 +18,7 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   episode (none running past its end date that started by ``end + TRANSFER_WINDOW_DAYS``): an exit
   from the health sector. Category by reason flags: death, retirement, emigration (abroad), voluntary,
   involuntary, not stated.
-* **certificates** (workers in the stock at month end): expiring = the worker's latest certificate of a
+* **certificates** (workers in the stock at month end, counted by their primary episode): expiring = the worker's latest certificate of a
   specialty ends within 2 months after ``me``; expired = it ended within the month; blocked = holds a
   clinical position without a certificate valid on ``me``. A renewal counts when issued by ``me``.
 
@@ -243,36 +243,61 @@ def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dic
     return {"totals": totals, "by_region": by_region}
 
 
-def _recordkeeping(me: date, scope: Scope) -> dict:
-    """Stock at month end. One pass: each stock episode with its dimensions and whether it is the
-    worker's primary episode (main job first, then the larger FTE, then the earliest record); grouped
-    by every dimension at once, then folded per dimension (a few thousand groups, not workers)."""
-    primary = func.row_number().over(partition_by=Employment.worker_id,
-                                     order_by=(Employment.is_main.desc(), Employment.fte.desc(), Employment.id))
+def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
+    """Recordkeeping and certificates from one pass over the stock at month end.
+
+    Each stock episode carries its dimensions, whether it is the worker's primary episode (the first
+    main episode, else the first episode) and the worker's certificate flags (outer hash joins to three
+    worker sets, and a per-worker aggregate for the primary episode and "holds a clinical position"). Grouped by every
+    dimension at once, then folded per dimension in Python (a few thousand groups, not workers).
+    Worker counts are taken on the primary episode, so every breakdown adds up to the total.
+    """
+    expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
+                                zip(certificate_sets(ms, me), ("expiring", "expired", "valid"), strict=True))
+    w = Employment.worker_id
+    where = and_(stock_clause(me), _in_scope(Employment.organization_id, scope))
+    # per worker (hash aggregate, no sort): the primary episode = the first main episode, else the first
+    # one; and whether any stock episode is in a clinical position
+    per_worker = (select(w.label("worker_id"),
+                         func.coalesce(func.min(case((Employment.is_main.is_(True), Employment.id))),
+                                       func.min(Employment.id)).label("primary_id"),
+                         func.max(case((Position.is_clinical.is_(True), 1), else_=0)).label("clinical"))
+                  .select_from(Employment).join(Position, Position.id == Employment.position_id)
+                  .where(where).group_by(w).subquery("per_worker"))
     stock = (select(Employment.fte.label("fte"), Organization.region_id.label("region_id"),
                     Organization.type_id.label("type_id"), Employment.specialty_id.label("specialty_id"),
                     Position.group.label("pgroup"), Worker.sex.label("sex"),
-                    age_group_case(Worker.birth_date, me).label("age"), primary.label("rn"))
+                    age_group_case(Worker.birth_date, me).label("age"),
+                    case((per_worker.c.primary_id == Employment.id, 1), else_=0).label("rn"),
+                    per_worker.c.clinical.label("clinical"),
+                    case((expiring.c.worker_id.is_not(None), 1), else_=0).label("expiring"),
+                    case((expired.c.worker_id.is_not(None), 1), else_=0).label("expired"),
+                    case((valid.c.worker_id.is_(None), 1), else_=0).label("no_valid"))
              .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-             .join(Position, Position.id == Employment.position_id).join(Worker, Worker.id == Employment.worker_id)
-             .where(stock_clause(me), _in_scope(Employment.organization_id, scope)).subquery("stock"))
+             .join(Position, Position.id == Employment.position_id).join(Worker, Worker.id == w)
+             .join(per_worker, per_worker.c.worker_id == w)
+             .outerjoin(expiring, expiring.c.worker_id == w).outerjoin(expired, expired.c.worker_id == w)
+             .outerjoin(valid, valid.c.worker_id == w).where(where).subquery("stock"))
     dims = ("region_id", "type_id", "specialty_id", "pgroup", "sex", "age")
+    first = stock.c.rn == 1
+    measures = (func.sum(case((first, 1), else_=0)), func.sum(stock.c.fte),
+                func.sum(case((and_(first, stock.c.expiring == 1), 1), else_=0)),
+                func.sum(case((and_(first, stock.c.expired == 1), 1), else_=0)),
+                func.sum(case((and_(first, stock.c.no_valid == 1, stock.c.clinical == 1), 1), else_=0)))
     combos = db.session.execute(
-        select(*(stock.c[d] for d in dims), func.sum(case((stock.c.rn == 1, 1), else_=0)), func.sum(stock.c.fte))
-        .group_by(*(stock.c[d] for d in dims))).all()
+        select(*(stock.c[d] for d in dims), *measures).group_by(*(stock.c[d] for d in dims))).all()
+    nd = len(dims)
     folded: dict[str, dict] = {d: {} for d in dims}
-    head_total, fte_total = 0, 0.0
+    total = [0, 0.0, 0, 0, 0]
     for row in combos:
-        head, fte = int(row[-2] or 0), float(row[-1] or 0)
-        head_total += head
-        fte_total += fte
+        vals = [int(row[nd] or 0), float(row[nd + 1] or 0)] + [int(v or 0) for v in row[nd + 2:]]
+        total = [a + b for a, b in zip(total, vals, strict=True)]
         for i, d in enumerate(dims):
-            acc = folded[d].setdefault(row[i], [0, 0.0])
-            acc[0] += head
-            acc[1] += fte
+            acc = folded[d].setdefault(row[i], [0, 0.0, 0, 0, 0])
+            folded[d][row[i]] = [a + b for a, b in zip(acc, vals, strict=True)]
 
-    def rows_of(d):
-        return [(k, v[0], v[1]) for k, v in folded[d].items()]
+    def rows_of(d, idx=(0, 1)):
+        return [(k, *(v[i] for i in idx)) for k, v in folded[d].items()]
 
     by_region = _ref_rows(rows_of("region_id"), AdminUnit, ("headcount", "fte"))
     for r in by_region:
@@ -280,7 +305,7 @@ def _recordkeeping(me: date, scope: Scope) -> dict:
         r["density"] = round(r["headcount"] * 10000 / pop, 2) if pop else None
     pop_rows = [r for r in by_region if r.get("population")]
     pop_total = sum(r["population"] for r in pop_rows)
-    totals = {"headcount": head_total, "fte": round(fte_total, 2),
+    totals = {"headcount": total[0], "fte": round(total[1], 2),
               "density": round(sum(r["headcount"] for r in pop_rows) * 10000 / pop_total, 2) if pop_total else None}
 
     def keyed(d, order):
@@ -288,11 +313,17 @@ def _recordkeeping(me: date, scope: Scope) -> dict:
         keys = [k for k in order if k in got] + sorted(k for k in got if k not in order)
         return [{"code": k, "headcount": got[k][0], "fte": round(got[k][1], 2)} for k in keys]
 
-    return {"totals": totals, "by_region": by_region,
-            "by_org_type": _ref_rows(rows_of("type_id"), OrganizationType, ("headcount", "fte")),
-            "by_specialty": _ref_rows(rows_of("specialty_id"), Specialty, ("headcount", "fte")),
-            "by_position_group": keyed("pgroup", POSITION_GROUPS), "by_sex": keyed("sex", SEXES),
-            "by_age_group": keyed("age", AGE_GROUPS)}
+    recordkeeping = {"totals": totals, "by_region": by_region,
+                     "by_org_type": _ref_rows(rows_of("type_id"), OrganizationType, ("headcount", "fte")),
+                     "by_specialty": _ref_rows(rows_of("specialty_id"), Specialty, ("headcount", "fte")),
+                     "by_position_group": keyed("pgroup", POSITION_GROUPS), "by_sex": keyed("sex", SEXES),
+                     "by_age_group": keyed("age", AGE_GROUPS)}
+    cert_regions = _ref_rows(rows_of("region_id", (2, 3, 4)), AdminUnit, ("expiring", "expired", "blocked"))
+    for r in cert_regions:
+        r.pop("population", None)
+    certificates = {"totals": {"expiring": total[2], "expired": total[3], "blocked": total[4]},
+                    "by_region": cert_regions}
+    return recordkeeping, certificates
 
 
 def _successor_id(e1):
@@ -402,37 +433,12 @@ def certificate_sets(ms: date, me: date):
     return expiring, expired, valid
 
 
-def _certificates(ms: date, me: date, scope: Scope) -> dict:
-    """Outer joins to the three worker sets (grouped, so one row per worker): hash joins that scale,
-    unlike NOT IN (hashed only within work_mem) or a correlated NOT EXISTS per stock row."""
-    expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
-                                zip(certificate_sets(ms, me), ("expiring", "expired", "valid"), strict=True))
-    w = Employment.worker_id
-    cols = (func.count(distinct(case((expiring.c.worker_id.is_not(None), w)))),
-            func.count(distinct(case((expired.c.worker_id.is_not(None), w)))),
-            func.count(distinct(case((and_(Position.is_clinical.is_(True), valid.c.worker_id.is_(None)), w)))))
-    where = and_(stock_clause(me), _in_scope(Employment.organization_id, scope))
-
-    def base(*lead):
-        q = select(*lead, *cols).select_from(Employment).join(Position, Position.id == Employment.position_id)
-        if lead:
-            q = q.join(Organization, Organization.id == Employment.organization_id)
-        return (q.outerjoin(expiring, expiring.c.worker_id == w).outerjoin(expired, expired.c.worker_id == w)
-                .outerjoin(valid, valid.c.worker_id == w).where(where))
-
-    rows = db.session.execute(base(Organization.region_id).group_by(Organization.region_id)).all()
-    total = db.session.execute(base()).one()
-    by_region = _ref_rows(rows, AdminUnit, ("expiring", "expired", "blocked"))
-    for r in by_region:
-        r.pop("population", None)
-    return {"totals": {"expiring": total[0], "expired": total[1], "blocked": total[2]}, "by_region": by_region}
-
-
 def compute_report(period: str, scope: Scope, calendar: WorkingCalendar | None = None) -> dict:
     """All figures of the monthly report for ``period`` and ``scope`` (a JSON-ready dict)."""
     ms, me = parse_period(period)
     cal = calendar or WorkingCalendar.load()
     outflow, abroad = _outflow(ms, me, scope)
+    recordkeeping, certificates = _stock_sections(ms, me, scope)
     migration = _migration(ms, me, scope)
     migration["totals"]["abroad"] = abroad
     return {
@@ -441,10 +447,10 @@ def compute_report(period: str, scope: Scope, calendar: WorkingCalendar | None =
         "due_date": due_date(period).isoformat(), "scope": scope.describe(),
         "computed_at": clock.utcnow_naive().isoformat(timespec="seconds"),
         "registration": _registration(ms, me, scope, cal),
-        "recordkeeping": _recordkeeping(me, scope),
+        "recordkeeping": recordkeeping,
         "migration": migration,
         "outflow": outflow,
-        "certificates": _certificates(ms, me, scope),
+        "certificates": certificates,
     }
 
 
