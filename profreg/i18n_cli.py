@@ -13,6 +13,7 @@ The same functions back ``tests/i18n``.
 """
 from __future__ import annotations
 
+import ast
 import io
 import os
 import tempfile
@@ -36,6 +37,31 @@ KEYWORDS = ("_l", "lazy_gettext", "_n:1,2", "lazy_ngettext:1,2")
 PROJECT = "profreg"
 HEADER = ("# profreg: {lang} catalog of the Professional Register (messages domain).\n"
           "# Updated with `flask --app app profreg i18n update`;\n# every entry must be translated.")
+
+
+def extract_python(fileobj, keywords, comment_tags, options):
+    """babel.cfg's Python method: pybabel's own extractor, plus gettext calls written inside f-strings
+    (``f"{_('Due date')} {q}"``), which it misses on Python 3.11 (an f-string is one token there)."""
+    from babel.messages.extract import extract_python as babel_extract_python
+
+    data = fileobj.read()
+    yield from babel_extract_python(io.BytesIO(data), keywords, comment_tags, options)
+    try:
+        tree = ast.parse(data)
+    except SyntaxError:
+        return
+    seen = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for call in ast.walk(node):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in keywords
+                    and id(call) not in seen):
+                seen.add(id(call))
+                args = tuple(a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None
+                             for a in call.args)
+                if args:
+                    yield call.lineno, call.func.id, args if len(args) > 1 else args[0], []
 
 
 def _pybabel(*args: str) -> None:
@@ -107,9 +133,17 @@ def fill_english(catalog: Catalog) -> int:
     return n
 
 
-def update() -> Catalog:
-    """Extract, then merge into every language catalog (init missing ones); English filled from msgids."""
+def update(force: bool = False) -> Catalog:
+    """Extract, then merge into every language catalog (init missing ones); English filled from msgids.
+    Refuses (unless ``force``) when the extraction lost most msgids: a broken babel.cfg would otherwise
+    drop the translations as obsolete."""
     template = extract(POT)
+    found = sum(1 for m in template if m.id)
+    if not force and po_path("ru").exists():
+        known = sum(1 for m in read_catalog(po_path("ru"), locale="ru") if m.id)
+        if found < 0.7 * known:
+            raise click.ClickException(f"the extraction found {found} msgids, the catalogs hold {known}: "
+                                       "check babel.cfg (or pass --force)")
     for lang in LANGUAGES:
         path = po_path(lang)
         if path.exists():
@@ -261,9 +295,10 @@ def extract_cmd():
 
 
 @i18n_group.command("update")
-def update_cmd():
+@click.option("--force", is_flag=True, help="Merge even when the extraction lost most msgids.")
+def update_cmd(force):
     """Extract and merge new msgids into the kk, ru and en catalogs."""
-    update()
+    update(force)
     for lang in LANGUAGES:
         catalog = read_catalog(po_path(lang), locale=lang)
         todo = sum(1 for m in catalog if m.id and not all(m.string if m.pluralizable else [m.string]))
