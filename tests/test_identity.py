@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from flask_babel import force_locale
 
 from profreg.identity import (
     IdentityError,
@@ -11,6 +12,13 @@ from profreg.identity import (
     validate_bin,
     validate_iin,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English whatever locale earlier tests left behind."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.mark.parametrize("iin,born,sex", [
