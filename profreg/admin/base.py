@@ -10,6 +10,8 @@ import logging
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import rules
@@ -263,6 +265,13 @@ class ScopedModelView(ProtectedMixin, ModelView):
 
     def ajax_update(self):  # no inline editing anywhere (pitfall 3)
         abort(403)
+
+    @action("delete", lazy_gettext("Delete"),
+            lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        # Ids arrive as strings: PostgreSQL refuses "integer IN (varchar)"; drop anything non-numeric.
+        clean = [int(i) for i in ids if str(i).isdigit()]
+        return super().action_delete(clean)
 
     def is_action_allowed(self, name):
         if name == "delete" and not self.can_delete:
