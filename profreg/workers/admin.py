@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -236,7 +236,13 @@ class WorkerView(ScopedModelView):
 
     def on_model_delete(self, model):
         super().on_model_delete(model)
-        delete_worker_records(model)
+        g.profreg_files_to_remove = delete_worker_records(model)
+
+    def after_model_delete(self, model):
+        from ..documents.services import remove_file
+
+        for name in g.pop("profreg_files_to_remove", []):
+            remove_file(name)
 
     # the worker page: related records (episodes with BIN, education, certificates, CPD, documents)
     @expose("/details/")

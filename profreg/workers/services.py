@@ -110,13 +110,16 @@ def register_worker(worker, *, actor_organization, position, hire_date: date, sp
                 specialty=specialty, fte=fte, department=department, order_number=order_number)
 
 
-def delete_worker_records(worker) -> None:
+def delete_worker_records(worker) -> list[str]:
     """Delete a worker's dependent rows through the ORM first, so each deletion is audited and no
-    NOT NULL foreign key is nulled by a backref."""
+    NOT NULL foreign key is nulled by a backref. Returns the stored file names of the worker's
+    personnel documents, to be removed from disk once the deletion is committed."""
     from ..extensions import db
 
+    files = [d.stored_name for d in (getattr(worker, "personnel_documents", None) or []) if d.stored_name]
     for rel in ("education_documents", "academic_degrees", "academic_titles", "qualification_categories",
                 "publications", "certificates", "cpd_records", "personnel_documents", "employments"):
         for row in list(getattr(worker, rel, None) or []):
             db.session.delete(row)
     db.session.flush()
+    return files

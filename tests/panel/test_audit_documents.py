@@ -160,3 +160,21 @@ def test_executable_renamed_pdf_and_oversized_files_are_refused(world, make_clie
     db.session.expire_all()
     assert len(db.session.execute(select(PersonnelDocument.id)).all()) == before
     assert set(Path(app.config["UPLOAD_FOLDER"]).glob("*")) == files_before
+
+
+def test_deleting_a_worker_audits_every_record_and_removes_his_files(world, make_client, app):
+    db = world.db
+    c = make_client(world.users["hr_chief"])
+    assert _upload(c, world, PDF, "order.pdf").status_code == 302
+    db.session.expire_all()
+    doc = db.session.execute(select(PersonnelDocument).where(PersonnelDocument.stored_name.is_not(None))).scalar_one()
+    path = Path(app.config["UPLOAD_FOLDER"]) / doc.stored_name
+    assert path.exists()
+    wid = world.wA.id
+    resp = c.post("/admin/workers/delete/", data={"id": str(wid), "csrf_token": token(c)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(world.wA), wid) is None and not path.exists()
+    tables = {e.table_name for e in _entries(db, action="delete", worker_id=wid)}
+    assert {"worker", "employment", "certificate", "cpd_record", "education_document",
+            "personnel_document"} <= tables
