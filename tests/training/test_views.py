@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from profreg.reference.models import TrainingActivityType
+from profreg.reference.models import Position, TrainingActivityType
 from profreg.training.models import CpdRecord, TrainingList
 from profreg.training.services import Rules, approve, create_draft
 from tests.conftest import csrf_token, login
@@ -28,7 +28,7 @@ def _item(lst, worker):
     return next(i for i in lst.items if i.worker_id == worker.id)
 
 
-def test_hr_builds_previews_and_saves_a_draft(client, ds, db):
+def test_hr_builds_previews_and_saves_a_draft(client, ds, db, ref):
     login(client, ds.users["hr_a"])
     page = client.get("/admin/training_lists/new")
     assert page.status_code == 200
@@ -46,6 +46,11 @@ def test_hr_builds_previews_and_saves_a_draft(client, ds, db):
     lst = db.session.execute(select(TrainingList)).scalar_one()
     assert lst.status == "draft" and lst.period == "2027Q1"
     assert {i.worker.surname for i in lst.items} == {"Expiring", "Deficit", '=HYPERLINK("http://x","y")'}
+    pos = ref(Position, "SENIOR_NURSE")
+    filtered = client.post("/admin/training_lists/new", data={**data, "no_training": "y", "new_role": "y",
+                                                              "position_id": str(pos.id), "preview": "1"})
+    text = filtered.get_data(as_text=True)
+    assert filtered.status_code == 200 and "Newposition" in text and "Expiring" not in text
     again = client.post("/admin/training_lists/new", data={**data, "save": "1"})
     assert again.status_code == 200 and db.session.execute(select(TrainingList)).scalars().all() == [lst]
 
@@ -159,3 +164,32 @@ def test_association_sees_masked_cpd_of_its_specialties(client, ds):
     ws = openpyxl.load_workbook(io.BytesIO(x.data)).active
     cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     assert w.surname in " ".join(cells) and not any(re.fullmatch(r"\d{12}", v) for v in cells)
+
+
+def test_post_without_csrf_token_is_refused(client, ds, draft, db):
+    login(client, ds.users["head_a"])
+    r = client.post(f"/admin/training_lists/{draft.id}/approve", data={})
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert draft.status == "draft"
+
+
+def test_ministry_reads_lists_but_cannot_change_them(client, ds, draft, db):
+    login(client, ds.users["ministry"])
+    assert client.get(f"/admin/training_lists/{draft.id}/").status_code == 200
+    assert client.get(f"/admin/training_lists/{draft.id}/export/csv").status_code == 200
+    assert client.get("/admin/training_lists/new").status_code == 403
+    token = csrf_token(client, "/password")
+    assert client.post(f"/admin/training_lists/{draft.id}/approve", data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/admin/training_lists/{draft.id}/delete", data={"csrf_token": token}).status_code == 403
+
+
+def test_pages_render_in_kazakh(client, ds, draft):
+    login(client, ds.users["hr_a"])
+    for url in ("/admin/training_lists/?lang=kk", f"/admin/training_lists/{draft.id}/?lang=kk",
+                "/admin/training_lists/new?lang=kk"):
+        assert client.get(url).status_code == 200
+    client.get("/logout")
+    login(client, ds.users["assoc"])
+    r = client.get("/admin/cpd_assessment/?lang=kk&deficit=1&region=&specialty=")
+    assert r.status_code == 200
