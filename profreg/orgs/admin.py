@@ -16,15 +16,16 @@ def _bin_check(form, field):
 
 
 class OrganizationView(ScopedModelView):
-    column_list = ("bin", "name_ru", "name_kk", "region", "type", "ownership")
+    # "name" is the name in the reader's language (Organization.name follows the locale).
+    column_list = ("bin", "name", "region", "type", "ownership")
     column_details_list = ("bin", "name_kk", "name_ru", "name_en", "unit", "region", "type", "ownership",
                            "parent", "address")
     column_export_list = column_details_list
     column_labels = {"bin": _l("BIN"), "name_kk": _l("Name (Kazakh)"), "name_ru": _l("Name (Russian)"),
                      "name_en": _l("Name (English)"), "unit": _l("Administrative-territorial unit"),
                      "region": _l("Region"), "type": _l("Type"), "ownership": _l("Ownership"),
-                     "parent": _l("Parent organization"), "address": _l("Address")}
-    column_searchable_list = ("bin", "name_ru", "name_kk")
+                     "parent": _l("Parent organization"), "address": _l("Address"), "name": _l("Organization")}
+    column_searchable_list = ("bin", "name_ru", "name_kk", "name_en")
     form_columns = ("bin", "name_kk", "name_ru", "name_en", "unit", "type", "ownership", "parent", "address")
     form_args = {"bin": {"validators": [_bin_check]}}
 

@@ -193,3 +193,13 @@ def test_kazakh_plural_through_flask_babel(app):
 
         plural = get_translations().plural
         assert [plural(n) for n in (0, 1, 2, 21)] == [1, 0, 1, 1]
+
+
+@pytest.mark.parametrize("lang, name, others", [("kk", "Аурухана", ("Больница", "Hospital")),
+                                                ("ru", "Больница", ("Аурухана", "Hospital")),
+                                                ("en", "Hospital", ("Аурухана", "Больница"))])
+def test_organization_names_follow_the_locale(client, factory, lang, name, others):
+    factory.org()
+    login(client, factory.user("ministry"))
+    text = visible_text(client.get(f"/admin/organizations/?lang={lang}").get_data(as_text=True))
+    assert name in text and not any(o in text for o in others)
