@@ -23,7 +23,7 @@ from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Specialty, TrainingActivityType
 from . import exports, services
 from .forms import AddForm, BuildForm, CompleteForm, RemoveForm
-from .models import TrainingList, TrainingListItem
+from .models import CpdRecord, TrainingList, TrainingListItem
 
 PER_PAGE = 50
 
@@ -61,6 +61,14 @@ def _send_tmp(suffix: str, writer, download_name: str):
 
     return send_file(path, mimetype=MIMETYPES[suffix], as_attachment=True, download_name=download_name,
                      max_age=0)
+
+
+def _log_export(model, fmt: str, detail: str) -> None:
+    """Read-log entry for an export (audit domain), committed with the request."""
+    from ..audit.services import log_export
+
+    log_export(model, current_user, fmt, detail)
+    db.session.commit()
 
 
 class TrainingListView(ProtectedBaseView):
@@ -232,7 +240,9 @@ class TrainingListView(ProtectedBaseView):
         if fmt not in exports.FORMATS:
             abort(404)
         name = f"training_list_{lst.organization.bin}_{lst.period}.{fmt}"
-        return _send_tmp(fmt, lambda p: exports.write_list(lst, fmt, p), name)
+        response = _send_tmp(fmt, lambda p: exports.write_list(lst, fmt, p), name)
+        _log_export(TrainingList, fmt, f"list={lst.id} org={lst.organization.bin} period={lst.period}")
+        return response
 
 
 def _assessment_filters() -> services.AssessmentFilters:
@@ -272,7 +282,10 @@ class CpdAssessmentView(ProtectedBaseView):
         _need(access.EXPORT, "cpd_assessment")
         f = _assessment_filters()
         name = f"cpd_assessment_{clock.today():%Y%m%d}.xlsx"
-        return _send_tmp("xlsx", lambda p: exports.write_assessment(current_user, f, p), name)
+        response = _send_tmp("xlsx", lambda p: exports.write_assessment(current_user, f, p), name)
+        _log_export(CpdRecord, "xlsx", f"cpd_assessment region={f.region_id or ''} specialty={f.specialty_id or ''} "
+                                       f"deficit={'' if f.deficit is None else int(f.deficit)}")
+        return response
 
 
 def register(admin) -> None:

@@ -193,3 +193,16 @@ def test_pages_render_in_kazakh(client, ds, draft):
     login(client, ds.users["assoc"])
     r = client.get("/admin/cpd_assessment/?lang=kk&deficit=1&region=&specialty=")
     assert r.status_code == 200
+
+
+def test_exports_are_logged(client, ds, draft, db):
+    from profreg.audit.models import AuditLog
+
+    login(client, ds.users["hr_a"])
+    assert client.get(f"/admin/training_lists/{draft.id}/export/csv").status_code == 200
+    client.get("/logout")
+    login(client, ds.users["assoc"])
+    assert client.get("/admin/cpd_assessment/export.xlsx?deficit=1").status_code == 200
+    logs = db.session.execute(select(AuditLog).where(AuditLog.action == "export")).scalars().all()
+    assert {(entry.table_name, entry.user_id) for entry in logs} == {
+        ("training_list", ds.users["hr_a"].id), ("cpd_record", ds.users["assoc"].id)}
