@@ -115,3 +115,19 @@ _FORMATTERS = _admin_type_formatters()
 type_formatters: dict = _FORMATTERS["list"]
 #: ``column_type_formatters_detail`` for every model view.
 type_formatters_detail: dict = _FORMATTERS["details"]
+
+
+def fmt_number(value) -> str:
+    """An integer or decimal with the locale's grouping: "12 345" (kk, ru), "12,345" (en); other
+    values (text, None) pass through unchanged."""
+    from decimal import Decimal
+
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return fmt_decimal(value)
+
+
+#: Jinja filters for templates: ``{{ d|fmt_date }}``, ``{{ ts|fmt_datetime }}``, ``{{ n|fmt_number }}``.
+jinja_filters = {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number}

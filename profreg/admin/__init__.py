@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..i18n import current_lang
+from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
 
 LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
@@ -36,6 +37,7 @@ def init_admin(app: Flask) -> Admin:
         translations_path=str(ROOT / "translations" / "admin"),
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
+    app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
     from .. import DOMAINS
 
     for domain in DOMAINS:

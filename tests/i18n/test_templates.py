@@ -113,3 +113,26 @@ def test_there_are_templates_to_check():
 def test_template_has_no_text_outside_gettext(path):
     found = untranslated_text(path.read_text(encoding="utf-8"))
     assert not found, f"{path.relative_to(ROOT)}: wrap in {{{{ _('...') }}}}: {found}"
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: p.relative_to(TEMPLATES).as_posix())
+def test_template_formats_dates_with_babel(path):
+    """Dates go through Babel (|fmt_date, |fmt_datetime, or Flask-Babel's |dateformat), not strftime."""
+    source = path.read_text(encoding="utf-8")
+    assert ".strftime(" not in source and ".isoformat()" not in source, path.relative_to(ROOT)
+
+
+def test_jinja_filters_format_for_the_locale(app):
+    from datetime import date
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    tpl = "{{ d|fmt_date }} | {{ n|fmt_number }} | {{ none|fmt_date }}{{ none|fmt_number }} | {{ 'x'|fmt_number }}"
+    out = {}
+    for lang in ("kk", "ru", "en"):
+        with app.test_request_context("/"), force_locale(lang):
+            out[lang] = render_template_string(tpl, d=date(2026, 3, 22), n=12345, none=None)
+            out[lang] = out[lang].replace("\xa0", " ").replace("\u202f", " ")
+    assert out == {"kk": "2026 ж. 22 нау. | 12 345 |  | x", "ru": "22 мар. 2026 г. | 12 345 |  | x",
+                   "en": "Mar 22, 2026 | 12,345 |  | x"}
