@@ -1,6 +1,7 @@
 """Panel views for the monthly monitoring report and the working-day overrides (thin: services do the work)."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -68,11 +69,7 @@ class MonitoringReportView(ProtectedBaseView):
             flash(exc.message, "error")
             snap, report = S.compute_report(period, scope), None
         status = S.submission_status(report, period)
-        history = []
-        if report is not None:
-            import json
-
-            history = json.loads(report.history or "[]")
+        history = json.loads(report.history or "[]") if report is not None else []
         return self.render(
             "monitoring/report.html", period=period, scope=scope, scope_value=self._scope_value(scope),
             scope_choices=S.scope_choices(current_user), snap=snap, report=report, live=live,

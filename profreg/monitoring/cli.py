@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..extensions import db
 
@@ -46,7 +47,7 @@ def register(group):
             if fmt == "csv":
                 tables_to_csv(out, tables)
             else:
-                tables_to_xlsx(out, tables, heading_lines(snap, "Monthly monitoring report"))
+                tables_to_xlsx(out, tables, heading_lines(snap, _("Monthly monitoring report")))
         db.session.rollback()
         source = f"{report.status} report" if report is not None else "computed now"
         click.echo(f"{out}: {fmt}, period {period}, {source}, {time.perf_counter() - t0:.1f} s")
@@ -77,7 +78,7 @@ def register(group):
             if fmt == "csv":
                 tables_to_csv(out, tables)
             else:
-                tables_to_xlsx(out, tables, [f"Forecast {fc['quarters'][0]}–{fc['quarters'][-1]}",
-                                             f"Base date {fc['base_date']}"])
+                tables_to_xlsx(out, tables, [f"{_('Quarterly forecast')} {fc['quarters'][0]}–{fc['quarters'][-1]}",
+                                             f"{_('Base date')}: {fc['base_date']}"])
         db.session.rollback()
         click.echo(f"{out}: {fmt}, forecast from {q.label}, {time.perf_counter() - t0:.1f} s")
