@@ -129,5 +129,17 @@ def fmt_number(value) -> str:
     return fmt_decimal(value)
 
 
-#: Jinja filters for templates: ``{{ d|fmt_date }}``, ``{{ ts|fmt_datetime }}``, ``{{ n|fmt_number }}``.
-jinja_filters = {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number}
+def lang_url(code: str) -> str:
+    """The current page in language ``code``: same path and query (filters, page, ``next``), new ``lang``."""
+    from urllib.parse import urlencode
+
+    if not has_request_context():
+        return f"?lang={code}"
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
+    return f"{request.path}?{urlencode(args)}"
+
+
+#: Jinja filters for templates: ``{{ d|fmt_date }}``, ``{{ ts|fmt_datetime }}``, ``{{ n|fmt_number }}``,
+#: ``{{ code|lang_url }}`` (the language switcher's links).
+jinja_filters = {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number,
+                 "lang_url": lang_url}

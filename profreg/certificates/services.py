@@ -37,6 +37,7 @@ from sqlalchemy.types import JSON
 from .. import clock
 from ..audit.models import AuditLog
 from ..extensions import db
+from ..i18n import fmt_date
 from ..notifications import services as notify
 from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, Notice
 from ..orgs.models import Organization
@@ -184,7 +185,7 @@ def clinical_admission_error(worker, position, specialty, on_date: date | None =
         return None
     if getattr(worker, "id", None) is None or not has_valid_certificate(worker, specialty, on_date):
         return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
-                 date=(on_date or clock.today()).strftime("%d.%m.%Y"), specialty=str(specialty))
+                 date=fmt_date(on_date or clock.today()), specialty=str(specialty))
     return None
 
 

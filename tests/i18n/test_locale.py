@@ -75,13 +75,18 @@ def test_choice_is_saved_for_the_user_and_wins_over_the_browser(app, factory, db
 
 
 def test_switcher_on_the_sign_in_page_and_in_the_panel(client, factory):
-    links = ('href="?lang=kk"', 'href="?lang=ru"', 'href="?lang=en"')
-    html = client.get("/login").get_data(as_text=True)
-    assert all(link in html for link in links) and "Қазақша" in html and "Русский" in html
+    """Every page links to itself in each language, keeping its query (filters, page, next)."""
+    html = client.get("/login?next=%2Fadmin%2Fworkers%2F&lang=ru").get_data(as_text=True)
+    for code in ("kk", "ru", "en"):
+        assert f'href="/login?next=%2Fadmin%2Fworkers%2F&amp;lang={code}"' in html
+    assert "Қазақша" in html and "Русский" in html and "English" in html
     login(client, factory.user("hr_chief", org=factory.org()))
-    for url in ("/admin/", "/admin/workers/", "/admin/workers/new/"):
+    for url in ("/admin/", "/admin/workers/", "/admin/workers/new/", "/admin/workers/?page=1&sort=1"):
         html = client.get(url).get_data(as_text=True)
-        assert all(link in html for link in links), url
+        path, _, query = url.partition("?")
+        keep = (query.replace("&", "&amp;") + "&amp;") if query else ""
+        for code in ("kk", "ru", "en"):
+            assert f'href="{path}?{keep}lang={code}"' in html, (url, code)
 
 
 # --- reference data in the current locale: lists, dropdowns, filters, exports ---------------------------
