@@ -134,3 +134,26 @@ def test_every_list_and_create_page_the_user_reaches_is_free_of_english(client, 
                     failures[f"{user.role} {url}{suffix}"] = sorted(set(words))
         client.get("/logout")
     assert not failures, "\n".join(f"{page}: {words}" for page, words in failures.items())
+
+
+@pytest.mark.parametrize("lang", ("kk", "ru"))
+def test_mail_bodies_are_in_the_recipients_language(app, lang):
+    """E-mail texts (plain-text templates) carry no English in kk and ru."""
+    from types import SimpleNamespace
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from profreg import ROOT
+
+    ctx = {"worker": SimpleNamespace(full_name="Қасымова Айгүл"), "user": SimpleNamespace(email="hr@test.kz"),
+           "certificate": SimpleNamespace(number="KZ-1"), "specialty": "—", "valid_until": "—", "day": "—",
+           "lines": ["—"]}
+    mails = sorted((ROOT / "profreg" / "templates" / "notifications" / "mail").glob("*.txt"))
+    assert mails
+    for path in mails:
+        with app.test_request_context("/"), force_locale(lang):
+            body = render_template(f"notifications/mail/{path.name}", **ctx)
+        words = english_words(body.replace("KZ-1", ""))
+        assert not words, (path.name, words)
+        assert {"kk": "Кәсіптік тіркелім", "ru": "Профессиональн"}[lang].lower() in body.lower(), path.name

@@ -87,7 +87,8 @@ def untranslated_text(source: str) -> list[str]:
 
 
 def _templates() -> list[Path]:
-    return sorted(TEMPLATES.rglob("*.html"))
+    """HTML pages and plain-text (e-mail) templates."""
+    return sorted([*TEMPLATES.rglob("*.html"), *TEMPLATES.rglob("*.txt")])
 
 
 def test_the_checker_catches_raw_text_and_accepts_gettext():
@@ -107,6 +108,7 @@ def test_the_checker_catches_raw_text_and_accepts_gettext():
 def test_there_are_templates_to_check():
     names = {p.relative_to(TEMPLATES).as_posix() for p in _templates()}
     assert {"profreg/layout.html", "auth/base.html", "auth/login.html", "admin/index.html"} <= names
+    assert any(name.endswith(".txt") for name in names)  # e-mail bodies are checked too
 
 
 @pytest.mark.parametrize("path", _templates(), ids=lambda p: p.relative_to(TEMPLATES).as_posix())
