@@ -51,10 +51,6 @@ def ensure_dataset(workers: int, seed: int = 1, rebuild: bool = False) -> tuple[
     t0 = time.perf_counter()
     _flask(url, "profreg", "demo", "--workers", str(workers), "--seed", str(seed))
     elapsed = time.perf_counter() - t0
-    eng = create_engine(url)
-    with eng.connect() as c:
-        c.execute(text("ANALYZE"))
-    eng.dispose()
     return url, elapsed
 
 

@@ -114,7 +114,7 @@ def worker_scope_clause(user, worker_id_col):
     if role in ("region", "org_head", "hr_chief", "hr"):
         emp = aliased(m.Employment)
         org_filter = (emp.organization_id == user.organization_id if role != "region"
-                      else emp.organization_id.in_(org_ids_select(user)))
+                      else emp.region_id == user.region_id)
         today = clock.today()
         return exists().where(and_(emp.worker_id == worker_id_col, org_filter,
                                    or_(emp.end_date.is_(None), emp.end_date >= today)))
@@ -192,6 +192,37 @@ def options_scoped(query, model, user):
             return query
         return query.filter(false()) if hasattr(query, "filter") else query.where(false())
     return scoped(query, model, user)
+
+
+def unrestricted(model, user) -> bool:
+    """True when ``scoped`` adds no condition for this user and model (a national view)."""
+    role = getattr(user, "role", None)
+    resource = resource_of(model)
+    if not (can(user, resource, LIST) or can(user, resource, DETAILS)):
+        return False
+    if role == "ministry" and resource in ("worker", "worker_record", "employment", "personnel_document",
+                                           "organization", "staffing", "audit"):
+        return True
+    return _where(model, user, role, resource, _models()) is None
+
+
+def fast_scope_count(model, user) -> tuple[int, bool] | None:
+    """Exact number of workers in a scoped role's list, counted from the employment index alone
+    (the same condition as ``worker_scope_clause``); None where there is no shortcut."""
+    from sqlalchemy import distinct, func
+
+    from .extensions import db
+
+    m = _models()
+    role = getattr(user, "role", None)
+    if model is not m.Worker or role not in ("region", "org_head", "hr_chief", "hr"):
+        return None
+    emp = m.Employment
+    where = emp.region_id == user.region_id if role == "region" else emp.organization_id == user.organization_id
+    today = clock.today()
+    n = db.session.execute(select(func.count(distinct(emp.worker_id))).where(
+        where, or_(emp.end_date.is_(None), emp.end_date >= today))).scalar()
+    return int(n or 0), False
 
 
 def in_scope(obj, user) -> bool:

@@ -72,6 +72,10 @@ def demo_cmd(workers, seed, today):
         db.session.commit()
         blocked = block_expired()
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # fresh planner statistics after a bulk load (autovacuum may be off or not yet run)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
         for k, v in counts.items():
             click.echo(f"  {k}: {v:,}")
         click.echo(f"  blocked (no valid certificate): {blocked:,}")

@@ -31,6 +31,7 @@ class Certificate(db.Model):
         CheckConstraint("valid_until IS NULL OR valid_until >= issue_date", name="dates"),
         Index("ix_certificate_worker", "worker_id", "specialty_id", "valid_until"),
         Index("ix_certificate_valid_until", "valid_until"),
+        Index("ix_certificate_number_prefix", "number", postgresql_ops={"number": "text_pattern_ops"}),
     )
 
     def __str__(self) -> str:

@@ -24,17 +24,23 @@ def _escape(term: str) -> str:
 
 def search_clause(term: str):
     """One search term: IIN prefix, surname prefix (case-folded in Python, so Kazakh and Russian
-    letters match on SQLite too) or certificate number prefix."""
+    letters match on SQLite too) or certificate number prefix.
+
+    Written as ``id IN (… UNION …)`` rather than an OR of conditions, so that each branch uses its
+    own prefix index (an OR across a column and an EXISTS forces a scan of the whole table)."""
+    from sqlalchemy import union
+
     from ..certificates.models import Certificate
 
     term = term.strip()
-    folded = _escape(term.casefold())
-    conds = [Worker.surname_folded.like(f"{folded}%", escape="\\")]
+    pattern = _escape(term)
+    branches = [select(Worker.id).where(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"))]
     if term.isdigit():
-        conds.append(Worker.iin.like(f"{_escape(term)}%", escape="\\"))
-    conds.append(exists().where(and_(Certificate.worker_id == Worker.id,
-                                     Certificate.number.ilike(f"{_escape(term)}%", escape="\\"))))
-    return or_(*conds)
+        branches.append(select(Worker.id).where(Worker.iin.like(f"{pattern}%", escape="\\")))
+    # certificate numbers are stored upper-case (KZ…); the term is tried as typed and upper-cased
+    for variant in sorted({pattern, pattern.upper()}):
+        branches.append(select(Certificate.worker_id).where(Certificate.number.like(f"{variant}%", escape="\\")))
+    return Worker.id.in_(union(*branches))
 
 
 def current_episode(*conds):
@@ -51,10 +57,7 @@ def by_org_bin(value: str):
 
 
 def by_region(value: str):
-    from ..orgs.models import Organization
-
-    return current_episode(Employment.organization_id.in_(
-        select(Organization.id).where(Organization.region_id == int(value))))
+    return current_episode(Employment.region_id == int(value))
 
 
 def by_specialty(value: str):
