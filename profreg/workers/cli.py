@@ -50,3 +50,20 @@ def register(group):
             raise click.ClickException("; ".join(str(v) for v in exc.errors.values())) from None
         db.session.commit()
         click.echo(f"episode {episode.id}: {worker.iin} → {org.bin} ({position.code}) from {day.isoformat()}")
+
+    export = group.commands.get("export")
+    if export is not None:
+        @export.command("workers")
+        @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+        @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
+        @with_appcontext
+        def export_workers(fmt, out):
+            """The whole worker register (personal-data columns), streamed."""
+            import time
+
+            from .exports import export as run_export
+
+            t0 = time.perf_counter()
+            n = run_export(out, fmt)
+            click.echo(f"{n} rows written to {out} in {time.perf_counter() - t0:.1f} s")
+
