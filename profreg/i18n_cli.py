@@ -80,12 +80,15 @@ def extract_args(output: Path) -> list[str]:
 
 def extract(output: Path = POT) -> Catalog:
     """Run a fresh extraction into ``output`` and return it as a catalog."""
+    previous = output.read_bytes() if output.exists() else None
     cwd = os.getcwd()
     os.chdir(ROOT)  # babel.cfg patterns are relative to the project root
     try:
         _pybabel(*extract_args(output))
     finally:
         os.chdir(cwd)
+    if previous is not None and _without_dates(previous) == _without_dates(output.read_bytes()):
+        output.write_bytes(previous)
     return read_catalog(output)
 
 
@@ -104,10 +107,24 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
         return read_po(f, locale=locale)
 
 
+_DATES = (b'"POT-Creation-Date:', b'"PO-Revision-Date:')
+
+
+def _without_dates(data: bytes) -> bytes:
+    return b"\n".join(line for line in data.splitlines() if not line.startswith(_DATES))
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Keep the file when only its time stamps would change (no churn in git between extractions)."""
+    if path.exists() and _without_dates(path.read_bytes()) == _without_dates(data):
+        return
+    path.write_bytes(data)
+
+
 def write_catalog(path: Path, catalog: Catalog) -> None:
     buf = io.BytesIO()
     write_po(buf, catalog)  # pybabel's defaults, so `pybabel update` and this helper write the same file
-    path.write_bytes(buf.getvalue())
+    _write_if_changed(path, buf.getvalue())
 
 
 def message_key(message) -> str:
