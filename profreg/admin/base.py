@@ -11,11 +11,11 @@ import logging
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
-from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import rules
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -301,8 +301,8 @@ class ScopedModelView(ProtectedMixin, ModelView):
     def ajax_update(self):  # no inline editing anywhere (pitfall 3)
         abort(403)
 
-    @action("delete", lazy_gettext("Delete"),
-            lazy_gettext("Are you sure you want to delete selected records?"))
+    # Our catalogs word these (Flask-Admin's shipped ru confirmation is garbled and cannot be overridden).
+    @action("delete", _l("Delete"), _l("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
         # Ids arrive as strings: PostgreSQL refuses "integer IN (varchar)"; drop anything non-numeric.
         clean = [int(i) for i in ids if str(i).isdigit()]
