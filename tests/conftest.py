@@ -43,6 +43,14 @@ def app(tmp_path_factory):
                               "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
                               "REDIS_URL": None, "MAIL_SERVER": None, "WTF_CSRF_ENABLED": True,
                               "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False})
+    @application.before_request
+    def _fresh_user_per_request():
+        # Tests hold a context open, and a test-client request reuses it: without this, Flask-Login's
+        # user cached on ``g`` would carry over from one signed-in client to the next.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with application.app_context():
         db.create_all()
     yield application
