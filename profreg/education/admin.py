@@ -22,7 +22,7 @@ LABELS = {"worker": _l("Worker"), "kind": _l("Kind"), "level": _l("Education lev
           "valid_until": _l("Valid until"), "order_number": _l("Order number"), "type": _l("Type"),
           "title": _l("Title"), "journal": _l("Journal or publisher"), "year": _l("Year"), "doi": "DOI",
           "isbn": "ISBN", "coauthors": _l("Co-authors"), "scopus": "Scopus", "wos": "Web of Science",
-          "name": _l("Name"), "name_en": _l("Name (English)"), "country": _l("Country"), "bin": _l("BIN"),
+          "name": _l("Name of the organization"), "name_en": _l("Name (English)"), "country": _l("Country"), "bin": _l("BIN"),
           "city": _l("City")}
 KIND_CHOICES = [("general", _l("General")), ("additional", _l("Additional")), ("postgraduate", _l("Postgraduate"))]
 
