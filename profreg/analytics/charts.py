@@ -12,9 +12,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import and_, case, distinct, func, literal, select
 
 from .. import clock
+from ..dates import add_months
 from ..extensions import db
 from ..monitoring.services import Scope, _in_scope, stock_clause
-from ..monitoring.sql import add_months, minus_years, year_month
+from ..monitoring.sql import minus_years, year_month
 from ..monitoring.tables import name_of
 from ..workers.models import Employment, Worker
 from .forecast import Quarter, certificate_calendar, next_quarter, vacancies

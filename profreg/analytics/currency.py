@@ -20,11 +20,11 @@ from sqlalchemy import and_, case, distinct, exists, func, or_, select
 
 from .. import clock
 from ..certificates.models import Certificate
+from ..dates import add_months
 from ..education.models import EducationDocument
 from ..extensions import db
 from ..monitoring.calendar import WorkingCalendar
 from ..monitoring.services import Scope, _in_scope, _names, cutoff_table
-from ..monitoring.sql import add_months
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit
 from ..workers.models import Employment, Worker

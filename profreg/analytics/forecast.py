@@ -29,9 +29,10 @@ from sqlalchemy import and_, case, distinct, func, literal, literal_column, or_,
 from sqlalchemy.orm import aliased
 
 from .. import clock
+from ..dates import add_months
 from ..extensions import db
 from ..monitoring.services import MonitoringError, Scope, _in_scope, _names, stock_clause
-from ..monitoring.sql import add_months, minus_years
+from ..monitoring.sql import minus_years
 from ..orgs.models import Organization, StaffingPosition
 from ..reference.models import AdminUnit, EmploymentEndReason, Specialty
 from ..workers.models import Employment, Worker

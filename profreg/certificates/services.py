@@ -22,7 +22,6 @@ crash never write a duplicate.
 """
 from __future__ import annotations
 
-import calendar
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from sqlalchemy.types import JSON
 
 from .. import clock
 from ..audit.models import AuditLog
+from ..dates import add_months
 from ..extensions import db
 from ..i18n import fmt_date
 from ..notifications import services as notify
@@ -52,13 +52,6 @@ STATUS_LABELS = {VALID: "Valid", EXPIRING: "Expiring", EXPIRED: "Expired"}
 
 
 # --------------------------------------------------------------------------------------------- dates
-def add_months(d: date, months: int) -> date:
-    """``d`` plus ``months`` calendar months; the day is clamped to the end of the target month."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
 def warning_months() -> int:
     try:
         return int(current_app.config.get("CERT_WARNING_MONTHS", 2))

@@ -51,13 +51,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..dates import add_months, days_after
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..workers.models import Employment, Worker
 from .calendar import WorkingCalendar, local_date, local_midnight_utc
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
-from .sql import AGE_GROUPS, add_days, add_months, age_group_case
+from .sql import AGE_GROUPS, age_group_case
 
 TRANSFER_WINDOW_DAYS = 31
 CERT_WARNING_MONTHS = 2
@@ -331,7 +332,7 @@ def _successor_id(e1):
     e2 = aliased(Employment)
     return (select(func.min(e2.id))
             .where(e2.worker_id == e1.worker_id, e2.id != e1.id, e2.organization_id != e1.organization_id,
-                   e2.hire_date >= e1.end_date, e2.hire_date <= add_days(e1.end_date, TRANSFER_WINDOW_DAYS))
+                   e2.hire_date >= e1.end_date, e2.hire_date <= days_after(e1.end_date, TRANSFER_WINDOW_DAYS))
             .correlate(e1).scalar_subquery())
 
 
@@ -339,7 +340,7 @@ def continuation_clause(e1):
     """SQL: after episode ``e1`` ends, the worker still (or soon again) holds an episode."""
     e3 = aliased(Employment)
     return exists().where(e3.worker_id == e1.worker_id, e3.id != e1.id,
-                          e3.hire_date <= add_days(e1.end_date, TRANSFER_WINDOW_DAYS),
+                          e3.hire_date <= days_after(e1.end_date, TRANSFER_WINDOW_DAYS),
                           or_(e3.end_date.is_(None), e3.end_date > e1.end_date))
 
 

@@ -3,29 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, String, case, literal
+from sqlalchemy import String, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-
-
-class add_days(FunctionElement):  # noqa: N801 - reads like a SQL function
-    """``add_days(date_col, n)``: the date n days later (n a Python int)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "add_days"
-
-
-@compiles(add_days)
-def _add_days_pg(element, compiler, **kw):
-    col, n = list(element.clauses)
-    return f"({compiler.process(col, **kw)} + {compiler.process(n, **kw)})"
-
-
-@compiles(add_days, "sqlite")
-def _add_days_sqlite(element, compiler, **kw):
-    col, n = list(element.clauses)
-    return f"date({compiler.process(col, **kw)}, ({compiler.process(n, **kw)}) || ' days')"
 
 
 class year_month(FunctionElement):  # noqa: N801
@@ -52,17 +32,6 @@ def minus_years(d: date, years: int) -> date:
         return d.replace(year=d.year - years)
     except ValueError:
         return d.replace(year=d.year - years, day=28)
-
-
-def add_months(d: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the month's last day."""
-    import calendar
-
-    y, m = divmod(d.month - 1 + months, 12)
-    y += d.year
-    m += 1
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
-
 
 AGE_GROUPS = ("<30", "30-39", "40-49", "50-59", "60+")
 

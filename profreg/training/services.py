@@ -22,11 +22,10 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, Integer, and_, case, exists, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from .. import access, clock
+from ..dates import add_months, days_after, days_between
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
@@ -44,59 +43,6 @@ class TrainingError(ValueError):
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
-
-
-# --- small SQL helpers ----------------------------------------------------------------------------
-
-
-class days_between(FunctionElement):
-    """``a - b`` in whole days, for DATE columns or literals, on SQLite and PostgreSQL."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between_pg(element, compiler, **kw):
-    a, b = list(element.clauses)
-    return f"(CAST({compiler.process(a, **kw)} AS DATE) - CAST({compiler.process(b, **kw)} AS DATE))"
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw):
-    a, b = list(element.clauses)
-    return f"CAST(julianday({compiler.process(a, **kw)}) - julianday({compiler.process(b, **kw)}) AS INTEGER)"
-
-
-class days_after(FunctionElement):
-    """``date + n days`` as a DATE (``n`` an integer expression), on SQLite and PostgreSQL."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(days_after)
-def _days_after_pg(element, compiler, **kw):
-    d, n = list(element.clauses)
-    return f"(CAST({compiler.process(d, **kw)} AS DATE) + CAST({compiler.process(n, **kw)} AS INTEGER))"
-
-
-@compiles(days_after, "sqlite")
-def _days_after_sqlite(element, compiler, **kw):
-    d, n = list(element.clauses)
-    return f"date({compiler.process(d, **kw)}, CAST({compiler.process(n, **kw)} AS TEXT) || ' days')"
-
-
-def add_months(d: date, months: int) -> date:
-    """``d`` shifted by ``months`` (negative goes back), clamped to the month's last day."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def parse_period(value: str) -> str:

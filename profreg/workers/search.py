@@ -7,15 +7,8 @@ from datetime import date
 from sqlalchemy import and_, exists, not_, or_, select
 
 from .. import clock
+from ..dates import add_months
 from .models import Employment, Worker
-
-
-def add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    y, m = d.year + y, m + 1
-    import calendar
-
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 def _escape(term: str) -> str:
