@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .. import exports
 from ..extensions import db
+from ..i18n import fmt_date
 from ..reference.models import Specialty
 from ..workers.models import Worker
 from . import services
@@ -45,7 +46,7 @@ def list_heading(lst: TrainingList) -> list[str]:
     lines = [org.name, _("BIN: %(bin)s", bin=org.bin),
              _("List of employees for advanced training, period %(period)s", period=lst.period)]
     if lst.approved_at:
-        lines.append(_("Approved on %(date)s", date=lst.approved_at.strftime("%d.%m.%Y")))
+        lines.append(_("Approved on %(date)s", date=fmt_date(lst.approved_at)))
     else:
         lines.append(_("Draft (not approved)"))
     return lines

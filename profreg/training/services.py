@@ -387,9 +387,12 @@ def build_candidates(org_id: int, rules: Rules, filters: Filters | None = None,
 
 
 def _fmt_date(value: str | None) -> str:
+    """An ISO date from a stored reason, written the locale's way (Babel)."""
+    from ..i18n import fmt_date
+
     if not value:
         return ""
-    return date.fromisoformat(value).strftime("%d.%m.%Y")
+    return fmt_date(date.fromisoformat(value))
 
 
 def _fmt_num(value) -> str:
