@@ -178,3 +178,24 @@ def render_pdf(template: str, **context) -> bytes:
 
 def write_pdf(path: str | Path, template: str, **context) -> None:
     Path(path).write_bytes(render_pdf(template, **context))
+
+
+def send_tempfile(write, suffix: str, download_name: str):
+    """Write an export to a temporary file (xlsxwriter cannot stream to HTTP), send it as an
+    attachment and delete the file after the response. ``write(path)`` produces the file."""
+    import os
+    import tempfile
+
+    from flask import after_this_request, send_file
+
+    fd, name = tempfile.mkstemp(suffix=suffix)
+    os.close(fd)
+    path = Path(name)
+    write(path)
+
+    @after_this_request
+    def _cleanup(response):
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, as_attachment=True, download_name=download_name, max_age=0)

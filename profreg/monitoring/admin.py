@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
-from flask import abort, after_this_request, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +11,7 @@ from flask_login import current_user
 
 from .. import access, clock
 from ..admin.base import ProtectedBaseView, ScopedModelView
+from ..exports import send_tempfile  # noqa: F401  (re-exported for analytics)
 from ..extensions import db
 from . import services as S
 from .models import WorkingDayOverride
@@ -27,19 +25,6 @@ def status_label(code: str) -> str:
             S.LATE: _("Submitted late")}.get(code, code)
 
 
-def send_tempfile(write, suffix: str, download_name: str):
-    """Write an export to a temporary file (xlsxwriter cannot stream) and send it, then delete it."""
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    os.close(fd)
-    path = Path(name)
-    write(path)
-
-    @after_this_request
-    def _cleanup(response):
-        path.unlink(missing_ok=True)
-        return response
-
-    return send_file(path, as_attachment=True, download_name=download_name)
 
 
 class MonitoringReportView(ProtectedBaseView):

@@ -5,11 +5,7 @@ service, commit once and redirect. A list outside the user's scope answers 404, 
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
-from flask import abort, after_this_request, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -48,19 +44,9 @@ def _page() -> int:
 
 
 def _send_tmp(suffix: str, writer, download_name: str):
-    """Write an export into a temporary file (xlsxwriter cannot stream) and send it."""
-    fd, name = tempfile.mkstemp(suffix=f".{suffix}")
-    os.close(fd)
-    path = Path(name)
-    writer(path)
+    from ..exports import send_tempfile
 
-    @after_this_request
-    def _cleanup(response):
-        path.unlink(missing_ok=True)
-        return response
-
-    return send_file(path, mimetype=MIMETYPES[suffix], as_attachment=True, download_name=download_name,
-                     max_age=0)
+    return send_tempfile(writer, f".{suffix}", download_name)
 
 
 def _log_export(model, fmt: str, detail: str) -> None:
