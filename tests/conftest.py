@@ -73,6 +73,9 @@ def _wipe(db):
         for t in tables:
             db.session.execute(text(f'DELETE FROM "{t}"'))
     db.session.commit()
+    from profreg.admin.base import invalidate_filter_options
+
+    invalidate_filter_options()  # cached list filters name reference rows of the previous test
 
 
 @pytest.fixture(autouse=True)

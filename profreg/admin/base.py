@@ -7,13 +7,17 @@ scoped relationship dropdowns and ajax loaders, no inline editing, no fast mass 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import rules
+from flask_admin.model import template as row_action_types
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,24 +51,53 @@ class ScopeError(Exception):
 WORKER_DATA = ("worker", "worker_record", "employment", "personnel_document")
 
 
+def request_memo(key, make):
+    """``make()`` once per request: a list page asks the same question (may this user see IINs?
+    which views may they open? how is "Active" said in their language?) for every row and menu
+    item. Outside a request it is simply ``make()``."""
+    if not has_request_context():
+        return make()
+    memo = g.setdefault("profreg_memo", {})
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def _mask_iins() -> bool:
+    user = current_user._get_current_object()
+    return request_memo(("mask_iin", id(user)), lambda: access.mask_for(user))
+
+
+def status_labels() -> tuple[str, str]:
+    """(blocked, active) in the current language."""
+    return request_memo(("status_labels", str(get_locale())), lambda: (_("Blocked"), _("Active")))
+
+
+def sex_label(sex: str | None) -> str:
+    male, female = request_memo(("sex_labels", str(get_locale())), lambda: (_("Male"), _("Female")))
+    return male if sex == "M" else female
+
+
 def iin_formatter(view, context, model, name):
     """IIN cell (``iin`` or ``worker.iin``): masked to the last 4 digits for associations."""
     obj = model.worker if name.startswith("worker.") else model
     iin = getattr(obj, "iin", None)
-    return access.mask_iin(iin) if access.mask_for(current_user) else (iin or "")
+    return access.mask_iin(iin) if _mask_iins() else (iin or "")
 
 
 def blocked_badge(view, context, model, name):
     """Status cell: a red badge for blocked workers (rule 14.5), plain text otherwise."""
     worker = model.worker if name.startswith("worker.") else model
+    blocked, active = status_labels()
     if worker is not None and worker.status == "blocked":
-        return Markup('<span class="badge badge-blocked">{}</span>').format(_("Blocked"))
-    return _("Active")
+        return Markup('<span class="badge badge-blocked">{}</span>').format(blocked)
+    return active
 
 
 def blocked_export(view, context, model, name):
     worker = model.worker if name.startswith("worker.") else model
-    return _("Blocked") if worker is not None and worker.status == "blocked" else _("Active")
+    blocked, active = status_labels()
+    return blocked if worker is not None and worker.status == "blocked" else active
 
 
 class HiddenTag(rules.BaseRule):
@@ -94,13 +127,17 @@ class ProtectedMixin:
     roles: tuple[str, ...] | None = None
 
     def is_accessible(self):
-        if not current_user.is_authenticated or not current_user.active:
+        # asked for every menu item on every page: once per view, user and request
+        user = current_user._get_current_object()
+        return request_memo(("accessible", id(self), id(user)), lambda: self._accessible(user))
+
+    def _accessible(self, user) -> bool:
+        if not user.is_authenticated or not user.active:
             return False
-        if self.roles is not None and current_user.role not in self.roles:
+        if self.roles is not None and user.role not in self.roles:
             return False
         if self.resource is not None:
-            return access.can(current_user, self.resource, access.LIST) or \
-                access.can(current_user, self.resource, access.DETAILS)
+            return access.can(user, self.resource, access.LIST) or access.can(user, self.resource, access.DETAILS)
         return True
 
     def inaccessible_callback(self, name, **kwargs):
@@ -129,6 +166,31 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(getattr(self.model, self.pk) == pk).one_or_none()
 
 
+_FILTERS = {"generation": 0, "lock": threading.Lock()}
+
+
+def invalidate_filter_options() -> None:
+    """Reference data changed: every view rebuilds its filters (and their options) on next use."""
+    _FILTERS["generation"] += 1
+
+
+class _RowPlaceholder:
+    """Stands for every row while a page's row actions are rendered once (see profreg/list.html):
+    its primary key is a marker each row replaces with its own."""
+
+    pk = "__profreg_row_pk__"
+
+    def __getattr__(self, name):
+        return self.pk
+
+
+_ROW_PLACEHOLDER = _RowPlaceholder()
+#: Row actions whose markup depends on the row id only (safe to render once with the placeholder).
+_ID_ONLY_ROW_ACTIONS = (row_action_types.ViewRowAction, row_action_types.ViewPopupRowAction,
+                        row_action_types.EditRowAction, row_action_types.EditPopupRowAction,
+                        row_action_types.DeleteRowAction)
+
+
 class ScopedModelView(ProtectedMixin, ModelView):
     """Base for every model view: everything goes through ``access``."""
 
@@ -152,20 +214,67 @@ class ScopedModelView(ProtectedMixin, ModelView):
             self.resource = access.resource_of(model)
         super().__init__(model, db, *args, **kwargs)
 
-    def is_accessible(self):
-        if not super().is_accessible():
+    def _accessible(self, user) -> bool:
+        if not super()._accessible(user):
             return False
         # Associations read only the rule-4.5 records (certificates, CPD, education, categories).
-        if current_user.role == "association" and self.resource == "worker_record":
+        if user.role == "association" and self.resource == "worker_record":
             return self.model.__name__ in access.ASSOCIATION_MODELS
         return True
 
-    # Filter options (regions, specialties, ...) come from the database: rebuilt per request.
-    @expose("/")
-    def index_view(self):
-        if self.column_filters:
-            self._refresh_filters_cache()
-        return super().index_view()
+    # Filters. Their options (regions, specialties, positions) come from reference tables and their
+    # labels from the catalog, so Flask-Admin's build-once-at-start-up cache is wrong for us, and
+    # rebuilding them on every list page cost three queries and ~200 translations a page. They are
+    # built per locale and kept for FILTER_OPTIONS_TTL seconds or until reference data changes
+    # (``invalidate_filter_options``). Options must not depend on the user: they are shared.
+    def _refresh_filters_cache(self):
+        self.__dict__["_profreg_filter_states"] = {}
+
+    def _filter_state(self) -> dict:
+        key = str(get_locale() or "") if has_request_context() else ""
+        now = time.monotonic()
+        state = self.__dict__.setdefault("_profreg_filter_states", {}).get(key)
+        if state is not None and state["generation"] == _FILTERS["generation"] and state["expires"] > now:
+            return state
+        if has_request_context():  # one build per request at most, even with a TTL of 0
+            built = g.setdefault("profreg_filter_states", {})
+            if (self.endpoint, key) in built:
+                return built[(self.endpoint, key)]
+        with _FILTERS["lock"]:
+            self.__dict__["_profreg_building"] = state = {}
+            try:
+                ModelView._refresh_filters_cache(self)  # assigns through the properties below
+                state["groups"] = ModelView._get_filter_groups(self)  # labels translated once
+            finally:
+                self.__dict__.pop("_profreg_building", None)
+            state["generation"] = _FILTERS["generation"]
+            state["expires"] = now + (current_app.config.get("FILTER_OPTIONS_TTL", 60) if has_request_context() else 0)
+            self._profreg_filter_states[key] = state
+        if has_request_context():
+            g.profreg_filter_states[(self.endpoint, key)] = state
+        return state
+
+    def _filter_attr(name):  # noqa: N805  (property factory, used in the class body only)
+        def get(self):
+            building = self.__dict__.get("_profreg_building")
+            if building is not None:
+                return building.get(name)
+            return self._filter_state().get(name)
+
+        def set_(self, value):
+            building = self.__dict__.get("_profreg_building")
+            if building is not None:
+                building[name] = value
+
+        return property(get, set_)
+
+    _filters = _filter_attr("_filters")
+    _filter_groups = _filter_attr("_filter_groups")
+    _filter_args = _filter_attr("_filter_args")
+    del _filter_attr
+
+    def _get_filter_groups(self):
+        return self._filter_state()["groups"]
 
     @expose("/details/")
     def details_view(self):
@@ -187,6 +296,22 @@ class ScopedModelView(ProtectedMixin, ModelView):
             log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
             db.session.commit()
         return response
+
+    # The list page formats each cell once here and renders row actions once per page; see
+    # profreg/list.html.
+    def render(self, template, **kwargs):
+        if template == self.list_template and "data" in kwargs and "list_columns" in kwargs:
+            kwargs["rows"] = self.list_rows(kwargs["data"], kwargs["list_columns"])
+            kwargs["row_placeholder"] = _ROW_PLACEHOLDER
+            kwargs["row_actions_per_row"] = not all(
+                isinstance(a, _ID_ONLY_ROW_ACTIONS) for a in kwargs.get("list_row_actions") or ())
+        return super().render(template, **kwargs)
+
+    def list_rows(self, data, list_columns):
+        """(pk, model, [formatted cell, ...]) per row, through the view's column and type formatters."""
+        names = [c for c, _name in list_columns]
+        get_value, get_pk = self.get_list_value, self.get_pk_value
+        return [(get_pk(m), m, [get_value(None, m, c) for c in names]) for m in data]
 
     # Counting at national scale. Flask-Admin runs count(*) for the pager on every page; over the
     # whole register that is a full scan. Without search or filters: ministry (an unscoped list)

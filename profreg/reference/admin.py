@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import ScopedModelView
+from ..admin.base import ScopedModelView, invalidate_filter_options
 from .models import REFERENCE_MODELS
 
 TITLES = {
@@ -29,6 +29,10 @@ class ReferenceView(ScopedModelView):
     column_labels = LABELS
     column_default_sort = "code"
     can_delete = False  # referenced rows are retired with is_active, not deleted
+
+    def after_model_change(self, form, model, is_created):
+        invalidate_filter_options()  # list filters offer reference rows (regions, specialties, ...)
+        super().after_model_change(form, model, is_created)
 
 
 def register_views(admin):

@@ -47,6 +47,9 @@ def load_file(model, path: Path) -> int:
                 select(model).where(model.code == parent_code)).scalar_one()
         n += 1
     db.session.flush()
+    from ..admin.base import invalidate_filter_options
+
+    invalidate_filter_options()  # list filters offer these rows
     return n
 
 

@@ -24,6 +24,7 @@ from ..admin.base import (
     blocked_badge,
     blocked_export,
     iin_formatter,
+    sex_label,
 )
 from ..extensions import db
 from . import search
@@ -181,7 +182,7 @@ class WorkerView(ScopedModelView):
                     "locale": [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]}
     form_args = {"iin": {"validators": [WorkerFormChecks()]}}
     inline_models: tuple = ()  # set in register_views (the record models live in other domains)
-    column_formatters = {"sex": lambda v, c, m, n: _l("Male") if m.sex == "M" else _l("Female"),
+    column_formatters = {"sex": lambda v, c, m, n: sex_label(m.sex),
                          "status": blocked_badge, "iin": iin_formatter}
     column_formatters_export = {"status": blocked_export,
                                 "sex": lambda v, c, m, n: "M" if m.sex == "M" else "F"}

@@ -134,7 +134,7 @@ class Employment(db.Model):
         CheckConstraint("fte > 0 AND fte <= 2", name="fte"),
         Index("ix_employment_org_current", "organization_id", "end_date", "worker_id"),
         Index("ix_employment_region_current", "region_id", "end_date", "worker_id"),
-        Index("ix_employment_worker", "worker_id", "end_date"),
+        Index("ix_employment_worker", "worker_id", "end_date", "region_id", "organization_id"),
         Index("ix_employment_hire", "hire_date"),
         Index("ix_employment_end", "end_date"),
     )
