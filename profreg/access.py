@@ -80,6 +80,19 @@ def _models():
     return m
 
 
+_ALIASES: dict = {}
+
+
+def _scope_alias(model):
+    """One named alias per model for the scope subqueries (see ``worker_scope_clause``); built once:
+    an alias is an immutable construct, and building one per query cost more than the query."""
+    from sqlalchemy.orm import aliased
+
+    if model not in _ALIASES:
+        _ALIASES[model] = aliased(model, name=f"scope_{model.__tablename__}")
+    return _ALIASES[model]
+
+
 def org_ids_select(user):
     """SELECT of organization ids in the user's scope, or None for 'every organization'."""
     m = _models()
@@ -105,14 +118,12 @@ def worker_scope_clause(user, worker_id_col):
     The subqueries use aliases: when the outer query is itself over ``employment`` or
     ``certificate`` (the employment and certificate views), an unaliased inner table would be
     correlated with the outer row and the condition would leak every row."""
-    from sqlalchemy.orm import aliased
-
     m = _models()
     role = getattr(user, "role", None)
     if role == "ministry":
         return true()
     if role in ("region", "org_head", "hr_chief", "hr"):
-        emp = aliased(m.Employment)
+        emp = _scope_alias(m.Employment)
         org_filter = (emp.organization_id == user.organization_id if role != "region"
                       else emp.region_id == user.region_id)
         today = clock.today()
@@ -122,7 +133,7 @@ def worker_scope_clause(user, worker_id_col):
         spec_ids = [s.id for s in user.specialties]
         if not spec_ids:
             return false()
-        cert = aliased(m.Certificate)
+        cert = _scope_alias(m.Certificate)
         return exists().where(and_(cert.worker_id == worker_id_col, cert.specialty_id.in_(spec_ids)))
     return false()
 
