@@ -52,8 +52,10 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
-    # Huge unfiltered lists show an estimated count (labelled) instead of count(*).
-    ESTIMATED_COUNT_THRESHOLD = 50_000
+    # Unfiltered lists the planner expects to exceed this many rows (the whole register, a large
+    # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
+    FILTER_OPTIONS_TTL = int(os.environ.get("FILTER_OPTIONS_TTL", "60"))  # seconds, per locale
+    ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
     TESTING = False
 
 

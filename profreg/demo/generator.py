@@ -217,7 +217,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
         if rng.random() < 0.22 and (today - hire).days > 400:
             prev_org = rng.choice(orgs) if rng.random() < 0.3 else rng.choice(orgs_by_region.get(region.id) or orgs)
             end = hire + timedelta(days=rng.randrange(200, max(201, (today - hire).days - 30)))
-            rows["e"].append(_episode(e_id, wid, prev_org, pos, spec, hire, end, reasons["TRANSFER"].id, rng))
+            rows["e"].append(_episode(e_id, wid, surname, prev_org, pos, spec, hire, end, reasons["TRANSFER"].id, rng))
             e_id += 1
             hire = end + timedelta(days=1)
         end, reason = None, None
@@ -225,7 +225,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
             end = min(today - timedelta(days=1), hire + timedelta(days=rng.randrange(30, 3000)))
             end = max(end, hire)
             reason = reasons[rng.choice(exit_reasons)].id
-        rows["e"].append(_episode(e_id, wid, org, pos, spec, hire, end, reason, rng))
+        rows["e"].append(_episode(e_id, wid, surname, org, pos, spec, hire, end, reason, rng))
         e_id += 1
         if end is None:
             key = (org["id"], pos.id, spec.id if spec else None)
@@ -233,7 +233,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
         if rng.random() < 0.05 and end is None:  # concurrent part-time episode
             org2 = rng.choice(orgs_by_region.get(region.id) or orgs)
             h2 = today - timedelta(days=rng.randrange(10, 900))
-            ep = _episode(e_id, wid, org2, pos, spec, max(h2, hire), None, None, rng)
+            ep = _episode(e_id, wid, surname, org2, pos, spec, max(h2, hire), None, None, rng)
             ep["fte"], ep["is_main"] = Decimal("0.50"), False
             rows["e"].append(ep)
             e_id += 1
@@ -314,12 +314,12 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
     return counts
 
 
-def _episode(eid, wid, org, pos, spec, hire, end, reason_id, rng):
+def _episode(eid, wid, surname, org, pos, spec, hire, end, reason_id, rng):
     late = rng.random() < 0.12
     entered = datetime.combine(hire, datetime.min.time()) + timedelta(days=rng.randrange(4, 20) if late else
                                                                       rng.randrange(0, 3), hours=10)
-    return {"id": eid, "worker_id": wid, "organization_id": org["id"], "region_id": org["region_id"],
-            "position_id": pos.id,
+    return {"id": eid, "worker_id": wid, "worker_surname": surname, "organization_id": org["id"],
+            "region_id": org["region_id"], "position_id": pos.id,
             "specialty_id": spec.id if spec else None, "department": None, "fte": Decimal("1.00"),
             "hire_date": hire, "end_date": end, "end_reason_id": reason_id, "is_main": True,
             "order_number": f"{rng.randrange(1, 999)}-лс", "entered_at": entered}

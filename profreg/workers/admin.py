@@ -173,6 +173,7 @@ class WorkerView(ScopedModelView):
     column_export_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_labels = WORKER_LABELS
     column_default_sort = ("surname", False)
+    scope_page_column = "surname"  # region and organization lists page through their own index
     column_sortable_list = ("iin", "surname", "birth_date", "status")
     column_searchable_list = ("iin", "surname_folded")
     column_filters = worker_filters()

@@ -112,6 +112,10 @@ class Employment(db.Model):
     # Region of the organization, copied on save (``sync_employment_region``): region scoping and
     # regional reports then read one indexed column instead of joining organization.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    # The worker's surname, kept in step (``sync_employment_worker_surname``): the region and
+    # organization lists walk (scope, surname, worker) in one index instead of probing every worker
+    # of the country in surname order (docs/performance.md).
+    worker_surname: Mapped[str | None] = mapped_column(String(100))
     position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
     specialty_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"))
     department: Mapped[str | None] = mapped_column(String(255))
@@ -135,6 +139,8 @@ class Employment(db.Model):
         Index("ix_employment_org_current", "organization_id", "end_date", "worker_id"),
         Index("ix_employment_region_current", "region_id", "end_date", "worker_id"),
         Index("ix_employment_worker", "worker_id", "end_date", "region_id", "organization_id"),
+        Index("ix_employment_region_surname", "region_id", "worker_surname", "worker_id", "end_date"),
+        Index("ix_employment_org_surname", "organization_id", "worker_surname", "worker_id", "end_date"),
         Index("ix_employment_hire", "hire_date"),
         Index("ix_employment_end", "end_date"),
     )
@@ -150,7 +156,14 @@ class Employment(db.Model):
 @event.listens_for(Employment, "before_insert")
 @event.listens_for(Employment, "before_update")
 def sync_employment_region(_mapper, _connection, target) -> None:
-    """Copy the organization's region onto the episode (kept in step on every save)."""
+    """Copy the organization's region and the worker's surname onto the episode (kept in step on
+    every save; a renamed worker's episodes follow in ``sync_employment_worker_surname``)."""
+    worker = target.worker
+    if worker is not None:
+        target.worker_surname = worker.surname
+    elif target.worker_id is not None and target.worker_surname is None:
+        target.worker_surname = _connection.execute(
+            select(Worker.surname).where(Worker.id == target.worker_id)).scalar()
     org = target.organization
     if org is not None:
         target.region_id = org.region_id
@@ -159,3 +172,13 @@ def sync_employment_region(_mapper, _connection, target) -> None:
 
         target.region_id = _connection.execute(
             select(Organization.region_id).where(Organization.id == target.organization_id)).scalar()
+
+
+@event.listens_for(Worker, "after_update")
+def sync_employment_worker_surname(_mapper, connection, target) -> None:
+    """A changed surname is copied onto the worker's episodes (the scoped lists sort by it)."""
+    from sqlalchemy import inspect, update
+
+    if inspect(target).attrs.surname.history.has_changes():
+        connection.execute(update(Employment.__table__).where(Employment.__table__.c.worker_id == target.id)
+                           .values(worker_surname=target.surname))
