@@ -32,6 +32,14 @@ def safe(value):
     return value
 
 
+_XML_FORBIDDEN = {c: None for c in range(1, 32) if c not in (9, 10, 13)}
+
+
+def xml_text(text: str) -> str:
+    """Text without the control characters XML 1.0 forbids (a spreadsheet cell cannot hold them)."""
+    return text.translate(_XML_FORBIDDEN)
+
+
 def _csv_value(value):
     if value is None:
         return ""
@@ -148,7 +156,7 @@ def write_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
                 elif isinstance(v, (int, float, Decimal)):
                     ws.write_number(r, c, float(v))
                 else:
-                    ws.write_string(r, c, str(safe(str(v))))
+                    ws.write_string(r, c, xml_text(str(safe(str(v)))))
             r += 1
             n += 1
         if sheet.totals is not None:

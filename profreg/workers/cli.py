@@ -56,14 +56,20 @@ def register(group):
         @export.command("workers")
         @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
         @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
+        @click.option("--lang", type=click.Choice(["kk", "ru", "en"]), default=None,
+                      help="Language of headers, sex and status (default: BABEL_DEFAULT_LOCALE).")
         @with_appcontext
-        def export_workers(fmt, out):
+        def export_workers(fmt, out, lang):
             """The whole worker register (personal-data columns), streamed."""
             import time
+
+            from flask import current_app
+            from flask_babel import force_locale
 
             from .exports import export as run_export
 
             t0 = time.perf_counter()
-            n = run_export(out, fmt)
+            with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
+                n = run_export(out, fmt)
             click.echo(f"{n} rows written to {out} in {time.perf_counter() - t0:.1f} s")
 
