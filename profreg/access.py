@@ -231,6 +231,28 @@ def _scope_episodes(model, user):
     return where, or_(emp.end_date.is_(None), emp.end_date >= clock.today())
 
 
+_ESTIMATES: dict = {}
+ESTIMATE_SECONDS = 60
+
+
+def cached_estimate(key, compute):
+    """A planner estimate, kept for ``ESTIMATE_SECONDS``: it is approximate by nature (and labelled
+    so), and asking the planner on every page cost a round trip and a plan."""
+    import time
+
+    now = time.monotonic()
+    hit = _ESTIMATES.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    _ESTIMATES[key] = (now + ESTIMATE_SECONDS, value)
+    return value
+
+
+def forget_estimates() -> None:
+    _ESTIMATES.clear()
+
+
 def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[int, bool] | None:
     """(number of workers in a scoped role's list, estimated?) from the employment indexes alone;
     None where there is no shortcut. With ``estimate_above`` (PostgreSQL), a list the planner expects
@@ -244,11 +266,15 @@ def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[in
     if conditions is None:
         return None
     emp = _models().Employment
-    if estimate_above is not None and db.engine.dialect.name == "postgresql":
-        compiled = select(emp.worker_id).distinct().where(*conditions).compile(dialect=db.engine.dialect)
-        plan = db.session.connection().exec_driver_sql(
-            "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
-        rows = int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
+    # Only a region can be that big; an organization (a few thousand workers at most) counts exactly.
+    if estimate_above is not None and user.role == "region" and db.engine.dialect.name == "postgresql":
+        def planner_rows():
+            compiled = select(emp.worker_id).distinct().where(*conditions).compile(dialect=db.engine.dialect)
+            plan = db.session.connection().exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
+            return int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
+
+        rows = cached_estimate(("region_workers", user.region_id, clock.today()), planner_rows)
         if rows > estimate_above:
             return rows, True
     n = db.session.execute(select(func.count(distinct(emp.worker_id))).where(*conditions)).scalar()

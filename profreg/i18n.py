@@ -1,6 +1,8 @@
 """Locale helpers shared by models and views (the locale selector itself lives here too)."""
 from __future__ import annotations
 
+import functools
+
 from flask import current_app, has_request_context, request, request_started, session
 from flask_babel import get_locale, refresh
 
@@ -57,9 +59,6 @@ def select_locale() -> str:
 
 # --- locale-aware display of dates and numbers (Flask-Admin lists and details, templates) ----------
 
-_DATE_PATTERNS: dict = {}
-
-
 def fmt_date(value) -> str:
     """A date (or the date part of a datetime, in the user's time zone) in the current locale:
     kk "2026 ж. 22 нау.", ru "22 мар. 2026 г.", en "Mar 22, 2026"."""
@@ -71,15 +70,16 @@ def fmt_date(value) -> str:
         return ""
     if isinstance(value, datetime):  # Flask-Babel moves it to the user's time zone first
         return format_date(value, "medium")
-    # A plain date: Babel's own steps, with the parsed pattern kept per locale (a list page formats
-    # one date per row; Flask-Babel looks the locale and pattern up again for each).
-    locale = get_locale() or "ru"
-    key = str(locale)
-    if key not in _DATE_PATTERNS:
-        from babel.dates import get_date_format, parse_pattern
+    # A plain date: Babel's own formatting, remembered per locale and date (a list page formats one
+    # date per row; Flask-Babel looks the locale and pattern up again for each).
+    return _medium_date(str(get_locale() or "ru"), value)
 
-        _DATE_PATTERNS[key] = parse_pattern(get_date_format("medium", locale=locale))
-    return _DATE_PATTERNS[key].apply(value, locale)
+
+@functools.lru_cache(maxsize=65536)
+def _medium_date(locale: str, value) -> str:
+    from babel.dates import format_date
+
+    return format_date(value, "medium", locale=locale)
 
 
 def fmt_datetime(value) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask
+from flask import Flask, g
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -49,4 +49,11 @@ def init_admin(app: Flask) -> Admin:
             continue
         mod.register_views(admin)
     app.extensions["profreg_admin"] = admin
+
+    @app.before_request
+    def _fresh_request_memo():
+        # ``base.request_memo`` answers once per request; ``g`` may outlive a request (a test
+        # client inside an already pushed app context), the answers must not.
+        g.pop("profreg_memo", None)
+
     return admin

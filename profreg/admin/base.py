@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -64,17 +64,16 @@ def request_memo(key, make):
 
 
 def _mask_iins() -> bool:
-    user = current_user._get_current_object()
-    return request_memo(("mask_iin", id(user)), lambda: access.mask_for(user))
+    return request_memo("mask_iin", lambda: access.mask_for(current_user))
 
 
 def status_labels() -> tuple[str, str]:
-    """(blocked, active) in the current language."""
-    return request_memo(("status_labels", str(get_locale())), lambda: (_("Blocked"), _("Active")))
+    """(blocked, active) in the current language (one language per request)."""
+    return request_memo("status_labels", lambda: (_("Blocked"), _("Active")))
 
 
 def sex_label(sex: str | None) -> str:
-    male, female = request_memo(("sex_labels", str(get_locale())), lambda: (_("Male"), _("Female")))
+    male, female = request_memo("sex_labels", lambda: (_("Male"), _("Female")))
     return male if sex == "M" else female
 
 
@@ -127,9 +126,9 @@ class ProtectedMixin:
     roles: tuple[str, ...] | None = None
 
     def is_accessible(self):
-        # asked for every menu item on every page: once per view, user and request
-        user = current_user._get_current_object()
-        return request_memo(("accessible", id(self), id(user)), lambda: self._accessible(user))
+        # asked for every menu item on every page: once per view and request
+        return request_memo(("accessible", id(self)),
+                            lambda: self._accessible(request_memo("user", current_user._get_current_object)))
 
     def _accessible(self, user) -> bool:
         if not user.is_authenticated or not user.active:
@@ -301,14 +300,18 @@ class ScopedModelView(ProtectedMixin, ModelView):
     # profreg/list.html.
     def render(self, template, **kwargs):
         if template == self.list_template and "data" in kwargs and "list_columns" in kwargs:
-            kwargs["rows"] = self.list_rows(kwargs["data"], kwargs["list_columns"])
+            per_row = not all(isinstance(a, _ID_ONLY_ROW_ACTIONS) for a in kwargs.get("list_row_actions") or ())
+            kwargs["rows"] = self.list_rows(kwargs["data"], kwargs["list_columns"], keep_models=per_row)
+            # The template's context lives on in reference cycles (Jinja macros imported "with
+            # context") until a garbage collection: without the model objects in it, that garbage is
+            # small and the collections that clear it are cheap.
+            kwargs["data"] = kwargs["rows"]
             kwargs["row_placeholder"] = _ROW_PLACEHOLDER
-            kwargs["row_actions_per_row"] = not all(
-                isinstance(a, _ID_ONLY_ROW_ACTIONS) for a in kwargs.get("list_row_actions") or ())
+            kwargs["row_actions_per_row"] = per_row
         return super().render(template, **kwargs)
 
-    def list_rows(self, data, list_columns):
-        """(pk, model, [formatted cell, ...]) per row: what ``get_list_value`` gives each cell (column
+    def list_rows(self, data, list_columns, keep_models=False):
+        """(pk, model or None, the row's cells as HTML) per row: what ``get_list_value`` gives each cell (column
         formatter or field value, choices, type formatter), with the formatter of each column and
         value type looked up once per page instead of once per cell."""
         formatters, choices = self.column_formatters, self._column_choices_map
@@ -330,8 +333,13 @@ class ScopedModelView(ProtectedMixin, ModelView):
             return tfmt(self, value, name) if tfmt is not None else value
 
         names = [c for c, _name in list_columns]
+        opens = [f'<td class="col-{escape(c)}">' for c in names]
         get_pk = self.get_pk_value
-        return [(get_pk(m), m, [cell(m, c) for c in names]) for m in data]
+
+        def cells(model):  # the row's <td>s, each value escaped unless it is Markup already
+            return Markup("".join([o + str(escape(cell(model, c))) + "</td>" for o, c in zip(opens, names, strict=True)]))
+
+        return [(get_pk(m), m if keep_models else None, cells(m)) for m in data]
 
     # Counting at national scale. Flask-Admin runs count(*) for the pager on every page; over the
     # whole register that is a full scan. Without search or filters: ministry (an unscoped list)
@@ -392,9 +400,9 @@ class ScopedModelView(ProtectedMixin, ModelView):
         threshold = current_app.config.get("ESTIMATED_COUNT_THRESHOLD", 10_000)
         if db.engine.dialect.name != "postgresql" or not access.unrestricted(self.model, current_user):
             return access.fast_scope_count(self.model, current_user, estimate_above=threshold)
-        estimate = db.session.execute(
-            text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"),
-            {"t": self.model.__table__.name}).scalar()
+        table = self.model.__table__.name
+        estimate = access.cached_estimate(("table_rows", table), lambda: db.session.execute(
+            text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}).scalar())
         if estimate is None or estimate < threshold:
             return None
         return int(estimate), True
