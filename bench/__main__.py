@@ -27,7 +27,8 @@ def _optional(module: str):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export"], nargs="?", default="all")
+    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans"], nargs="?",
+                   default="all", help="'plans' prints EXPLAIN ANALYZE of the list and search queries (not in 'all')")
     p.add_argument("--workers", type=int, default=300_000, help="size of the national dataset")
     p.add_argument("--small", type=int, default=3_000, help="size of the small dataset (scaling ratio)")
     p.add_argument("--requests", type=int, default=50, help="requests per timed page")
@@ -61,6 +62,12 @@ def main(argv=None) -> int:
             k = f"list_{role}"
             table.add(f"list p95 / floor p95 as {role} ({a.workers // 1000}k)",
                       f"{big[k][1] / big['floor'][1]:.2f}x", "target <= 2x")
+
+    if a.what == "plans":
+        from .plans import run as run_plans
+
+        run_plans(url=url)
+        return 0
 
     for name, module in (("sweep", "sweep"), ("monitoring", "monitoring"), ("export", "export")):
         if a.what in ("all", name):

@@ -282,10 +282,10 @@ def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[in
 
 
 def scope_page(model, user, offset: int, limit: int, desc: bool = False) -> list | None:
-    """One page of a scoped role's worker list in surname order (then id). The ids come from the
-    scope's (region or organization, worker_surname, worker_id) employment index — the same rows and
-    order as the list query under ``worker_scope_clause`` — and the workers are then loaded by id.
-    None where there is no such shortcut."""
+    """One page of a scoped role's worker list in surname order (then id): the page's worker ids come
+    from the scope's (region or organization, worker_surname, worker_id) employment index — the same
+    rows and order as the list query under ``worker_scope_clause`` — and the workers are joined to
+    them in the same statement. None where there is no such shortcut."""
     from .extensions import db
 
     conditions = _scope_episodes(model, user)
@@ -293,13 +293,12 @@ def scope_page(model, user, offset: int, limit: int, desc: bool = False) -> list
         return None
     emp = _models().Employment
     order = (emp.worker_surname.desc(), emp.worker_id.desc()) if desc else (emp.worker_surname, emp.worker_id)
-    ids = [r.worker_id for r in db.session.execute(
-        select(emp.worker_surname, emp.worker_id).distinct().where(*conditions)
-        .order_by(*order).offset(offset).limit(limit))]
-    if not ids:
-        return []
-    rows = {w.id: w for w in db.session.execute(select(model).where(model.id.in_(ids))).scalars()}
-    return [rows[i] for i in ids if i in rows]
+    page = (select(emp.worker_surname, emp.worker_id).distinct().where(*conditions)
+            .order_by(*order).offset(offset).limit(limit).subquery("page"))
+    outer = (page.c.worker_surname.desc(), page.c.worker_id.desc()) if desc else (page.c.worker_surname,
+                                                                                    page.c.worker_id)
+    q = select(model).join(page, page.c.worker_id == model.id).order_by(*outer)
+    return list(db.session.execute(q).scalars())
 
 
 def in_scope(obj, user) -> bool:
