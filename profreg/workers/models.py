@@ -153,25 +153,26 @@ class Employment(db.Model):
         return f"{self.position} — {self.organization.name if self.organization else ''}"
 
 
+def _copied(connection, related, key, current, column):
+    """``column`` of the related row: from the loaded object, else read by its key (when not set yet)."""
+    if related is not None:
+        return getattr(related, column.key)
+    if key is not None and current is None:
+        return connection.execute(select(column).where(column.class_.id == key)).scalar()
+    return current
+
+
 @event.listens_for(Employment, "before_insert")
 @event.listens_for(Employment, "before_update")
-def sync_employment_region(_mapper, _connection, target) -> None:
+def sync_employment_region(_mapper, connection, target) -> None:
     """Copy the organization's region and the worker's surname onto the episode (kept in step on
     every save; a renamed worker's episodes follow in ``sync_employment_worker_surname``)."""
-    worker = target.worker
-    if worker is not None:
-        target.worker_surname = worker.surname
-    elif target.worker_id is not None and target.worker_surname is None:
-        target.worker_surname = _connection.execute(
-            select(Worker.surname).where(Worker.id == target.worker_id)).scalar()
-    org = target.organization
-    if org is not None:
-        target.region_id = org.region_id
-    elif target.organization_id is not None and target.region_id is None:
-        from ..orgs.models import Organization
+    from ..orgs.models import Organization
 
-        target.region_id = _connection.execute(
-            select(Organization.region_id).where(Organization.id == target.organization_id)).scalar()
+    target.worker_surname = _copied(connection, target.worker, target.worker_id, target.worker_surname,
+                                    Worker.surname)
+    target.region_id = _copied(connection, target.organization, target.organization_id, target.region_id,
+                               Organization.region_id)
 
 
 @event.listens_for(Worker, "after_update")
