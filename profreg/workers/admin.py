@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, request
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from wtforms.validators import ValidationError as FormError
 from .. import access, clock
 from ..admin.base import (
     HiddenTag,
+    PanelForm,
     ScopedAjaxLoader,
     ScopedModelView,
     blocked_badge,
@@ -30,9 +32,11 @@ from ..extensions import db
 from . import search
 from .models import Employment, Worker
 from .services import (
+    ValidationError,
     check_new_employment,
     delete_worker_records,
     employment_errors,
+    hire_registered,
     register_worker,
     worker_errors,
 )
@@ -71,6 +75,10 @@ class WorkerFormChecks:
                                citizenship_code=getattr(citizenship, "code", None))
         if "birth_date" in errors:
             form.birth_date.errors = list(form.birth_date.errors) + [str(errors["birth_date"])]
+        if getattr(form, "_obj", None) is None and field.data and db.session.execute(
+                select(Worker.id).where(Worker.iin == field.data.strip())).first() is not None:
+            raise FormError(_("This IIN is already in the register. To add an employment in your organization "
+                              "for this worker, use “Hire a registered worker” in the workers list."))
         if "iin" in errors:
             raise FormError(str(errors["iin"]))
 
@@ -162,7 +170,23 @@ def worker_ajax_ref(name="worker"):
                             placeholder=_l("IIN or surname"))
 
 
+class HireRegisteredForm(PanelForm):
+    """Hire a worker who is already in the register: identified by IIN and surname (both from the
+    identity document), then the new episode in the actor's organization."""
+
+    iin = StringField(_l("IIN"), validators=[DataRequired()])
+    surname = StringField(_l("Surname"), validators=[DataRequired()])
+    position = QuerySelectField(_l("Position"), query_factory=_position_query,
+                                validators=[DataRequired()])
+    specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
+    hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
+    fte = DecimalField(_l("FTE"), default=1, places=2, validators=[Optional(), NumberRange(min=0.01, max=2)])
+    department = StringField(_l("Department"), validators=[Optional()])
+    order_number = StringField(_l("Order number"), validators=[Optional()])
+
+
 class WorkerView(ScopedModelView):
+    list_template = "workers/list.html"  # adds "Hire a registered worker" to the list's tabs
     details_template = "workers/details.html"
     edit_template = "workers/edit.html"
     column_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
@@ -245,6 +269,32 @@ class WorkerView(ScopedModelView):
 
         for name in g.pop("profreg_files_to_remove", []):
             remove_file(name)
+
+    # a worker already in the register (another organization's, or back after leaving)
+    def can_hire_registered(self) -> bool:
+        return bool(self.can_create and current_user.organization is not None)
+
+    @expose("/hire/", methods=("GET", "POST"))
+    def hire_view(self):
+        if not self.can_hire_registered():
+            abort(403)
+        form = HireRegisteredForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                worker, _episode = hire_registered(
+                    iin=form.iin.data, surname=form.surname.data, actor_organization=current_user.organization,
+                    position=form.position.data, hire_date=form.hire_date.data, specialty=form.specialty.data,
+                    fte=form.fte.data, department=form.department.data or None,
+                    order_number=form.order_number.data or None)
+            except ValidationError as exc:
+                db.session.rollback()
+                for name, message in exc.errors.items():
+                    getattr(form, name, form.iin).errors.append(str(message))
+            else:
+                db.session.commit()
+                flash(_("%(name)s now works in your organization.", name=worker.full_name), "success")
+                return redirect(url_for(".details_view", id=worker.id))
+        return self.render("workers/hire.html", form=form)
 
     # the worker page: related records (episodes with BIN, education, certificates, CPD, documents)
     @expose("/details/")

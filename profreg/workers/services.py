@@ -110,6 +110,44 @@ def register_worker(worker, *, actor_organization, position, hire_date: date, sp
                 specialty=specialty, fte=fte, department=department, order_number=order_number)
 
 
+NOT_REGISTERED = _l("No registered worker has this IIN and surname. Check both against the identity "
+                    "document; a worker who is not in the register yet is added with Create.")
+
+
+def find_registered(iin: str, surname: str):
+    """The registered worker with this IIN, provided the surname matches too (case and Kazakh letters
+    folded). An organization hiring someone already in the register — from another organization, or
+    back after leaving — must know both from the identity document; the record itself stays out of
+    its sight until the new episode puts the worker in its scope. None when either does not match."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from .models import Worker, fold
+
+    iin = (iin or "").strip()
+    worker = db.session.execute(select(Worker).where(Worker.iin == iin)).scalar_one_or_none()
+    if worker is None or worker.surname_folded != fold((surname or "").strip()):
+        return None
+    return worker
+
+
+def hire_registered(*, iin: str, surname: str, actor_organization, position, hire_date: date, specialty=None,
+                    fte=None, department=None, order_number=None):
+    """Open an episode in the actor's organization for a worker already in the register (rule 8: the
+    hiring organization enters the worker; the personal data is already there). Raises
+    ``ValidationError`` when the worker is not found, already works there, or may not be hired."""
+    worker = find_registered(iin, surname)
+    if worker is None:
+        raise ValidationError({"iin": NOT_REGISTERED})
+    today = clock.today()
+    if any(e.organization_id == getattr(actor_organization, "id", None) and (e.end_date is None or e.end_date >= today)
+           for e in worker.employments):
+        raise ValidationError({"iin": _l("This worker already works in your organization.")})
+    episode = hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
+                   specialty=specialty, fte=fte, department=department, order_number=order_number)
+    return worker, episode
+
+
 def delete_worker_records(worker) -> list[str]:
     """Delete a worker's dependent rows through the ORM first, so each deletion is audited and no
     NOT NULL foreign key is nulled by a backref. Returns the stored file names of the worker's
