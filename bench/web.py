@@ -6,7 +6,7 @@ from sqlalchemy import text
 from .common import stats, timed
 
 FLOOR_SQL = text("SELECT id, iin, surname, name, patronymic, sex, birth_date, status FROM worker "
-                 "ORDER BY surname, id LIMIT 50")
+                 "ORDER BY surname_key, id LIMIT 50")
 
 
 def make_app(url: str):

@@ -283,7 +283,7 @@ def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[in
 
 def scope_page(model, user, offset: int, limit: int, desc: bool = False) -> list | None:
     """One page of a scoped role's worker list in surname order (then id): the page's worker ids come
-    from the scope's (region or organization, worker_surname, worker_id) employment index — the same
+    from the scope's (region or organization, worker_surname_key, worker_id) employment index — the same
     rows and order as the list query under ``worker_scope_clause`` — and the workers are joined to
     them in the same statement. None where there is no such shortcut."""
     from .extensions import db
@@ -292,11 +292,12 @@ def scope_page(model, user, offset: int, limit: int, desc: bool = False) -> list
     if conditions is None:
         return None
     emp = _models().Employment
-    order = (emp.worker_surname.desc(), emp.worker_id.desc()) if desc else (emp.worker_surname, emp.worker_id)
-    page = (select(emp.worker_surname, emp.worker_id).distinct().where(*conditions)
+    order = (emp.worker_surname_key.desc(), emp.worker_id.desc()) if desc else (emp.worker_surname_key,
+                                                                                  emp.worker_id)
+    page = (select(emp.worker_surname_key, emp.worker_id).distinct().where(*conditions)
             .order_by(*order).offset(offset).limit(limit).subquery("page"))
-    outer = (page.c.worker_surname.desc(), page.c.worker_id.desc()) if desc else (page.c.worker_surname,
-                                                                                    page.c.worker_id)
+    outer = (page.c.worker_surname_key.desc(), page.c.worker_id.desc()) if desc else (page.c.worker_surname_key,
+                                                                                        page.c.worker_id)
     q = select(model).join(page, page.c.worker_id == model.id).order_by(*outer)
     return list(db.session.execute(q).scalars())
 

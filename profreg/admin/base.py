@@ -363,7 +363,8 @@ class ScopedModelView(ProtectedMixin, ModelView):
             g.pop("profreg_count", None)
         return fast[0], data
 
-    #: Column whose order ``access.scope_page`` serves from an index for the scoped roles.
+    #: Column (a sortable column's name) whose order ``access.scope_page`` serves from an index for the
+    #: scoped roles; ``access.scope_page`` must order exactly as that column's sort field does.
     scope_page_column: str | None = None
 
     def scope_page(self, page, sort_column, sort_desc, page_size):
@@ -372,8 +373,11 @@ class ScopedModelView(ProtectedMixin, ModelView):
         if not self.scope_page_column:
             return None
         if sort_column is None:
+            # the default order must be the column's own sort field (a column may sort by another
+            # attribute: the surname by its sort key)
+            field = self._sortable_columns.get(self.scope_page_column)
             default = next(iter(self._get_default_order() or ()), None)
-            if default is None or default[0] is not getattr(self.model, self.scope_page_column):
+            if default is None or field is None or default[0] is not field:
                 return None
             sort_desc = default[2]
         elif sort_column != self.scope_page_column:

@@ -41,6 +41,7 @@ from ..models import (
     TrainingActivityType,
     Worker,
 )
+from ..workers.models import sort_key
 from . import names as N
 
 CHUNK = 5000
@@ -191,7 +192,8 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
                          date(2000, 1, 1) + timedelta(days=rng.randrange(0, 9000)))
         first_hire = min(first_hire, today - timedelta(days=rng.randrange(1, 60)))
         rows["w"].append({
-            "id": wid, "iin": iin, "surname": surname, "surname_folded": surname.casefold(), "name": first,
+            "id": wid, "iin": iin, "surname": surname, "surname_folded": surname.casefold(),
+            "surname_key": sort_key(surname), "name": first,
             "patronymic": _patronymic(rng, sex, kazakh) if rng.random() < 0.95 else None, "sex": sex,
             "birth_date": birth, "birth_place": rng.choice(N.BIRTH_PLACES), "citizenship_id": citizen.id,
             "id_doc_type_id": id_types["ID_CARD" if citizen is kz else "RESIDENCE_PERMIT"].id,
@@ -318,7 +320,7 @@ def _episode(eid, wid, surname, org, pos, spec, hire, end, reason_id, rng):
     late = rng.random() < 0.12
     entered = datetime.combine(hire, datetime.min.time()) + timedelta(days=rng.randrange(4, 20) if late else
                                                                       rng.randrange(0, 3), hours=10)
-    return {"id": eid, "worker_id": wid, "worker_surname": surname, "organization_id": org["id"],
+    return {"id": eid, "worker_id": wid, "worker_surname_key": sort_key(surname), "organization_id": org["id"],
             "region_id": org["region_id"], "position_id": pos.id,
             "specialty_id": spec.id if spec else None, "department": None, "fte": Decimal("1.00"),
             "hire_date": hire, "end_date": end, "end_reason_id": reason_id, "is_main": True,

@@ -31,7 +31,7 @@ def list_rows(lst: TrainingList, names=None) -> list[list]:
     names = names or services.reference_names()
     q = (select(TrainingListItem, Worker).join(Worker, Worker.id == TrainingListItem.worker_id)
          .where(TrainingListItem.list_id == lst.id, TrainingListItem.removed.is_(False))
-         .order_by(Worker.surname, Worker.name, Worker.id))
+         .order_by(Worker.surname_key, Worker.name, Worker.id))
     rows = []
     for n, (item, worker) in enumerate(db.session.execute(q), start=1):
         rows.append([n, worker.iin, worker.full_name, names.get(("position", item.position_id), ""),

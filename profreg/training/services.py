@@ -378,7 +378,7 @@ def build_candidates(org_id: int, rules: Rules, filters: Filters | None = None,
                 staff.c.specialty_id, staff.c.department)
          .join(staff, staff.c.worker_id == Worker.id)
          .where(Worker.id.in_(list(found)))
-         .order_by(Worker.surname, Worker.name, Worker.id))
+         .order_by(Worker.surname_key, Worker.name, Worker.id))
     return [Candidate(r.id, r.surname, r.name, r.patronymic, r.iin, r.position_id, r.specialty_id, r.department,
                       found[r.id]) for r in db.session.execute(q)]
 
@@ -710,7 +710,7 @@ def assessment_page(user, f: AssessmentFilters, page: int = 1, per_page: int = 5
         where.append(certs.c.worker_id.in_(_region_workers(f.region_id, today)))
     if f.deficit is None:
         paged = (select(certs, func.count().over().label("total")).join(Worker, Worker.id == certs.c.worker_id)
-                 .where(*where).order_by(Worker.surname, Worker.name, Worker.id, certs.c.specialty_id)
+                 .where(*where).order_by(Worker.surname_key, Worker.name, Worker.id, certs.c.specialty_id)
                  .limit(per_page).offset(offset)).subquery("cert_page")
         led = ledger_select(paged, today).add_columns(paged.c.total).group_by(paged.c.total).subquery("ledger")
         q = select(led, Worker.iin, Worker.surname, Worker.name, Worker.patronymic)
@@ -720,7 +720,7 @@ def assessment_page(user, f: AssessmentFilters, page: int = 1, per_page: int = 5
         led = select(inner, func.count().over().label("total")).where(cond).subquery("ledger_f")
         q = select(led, Worker.iin, Worker.surname, Worker.name, Worker.patronymic)
     q = (q.join(Worker, Worker.id == led.c.worker_id)
-         .order_by(Worker.surname, Worker.name, Worker.id, led.c.specialty_id))
+         .order_by(Worker.surname_key, Worker.name, Worker.id, led.c.specialty_id))
     if f.deficit is not None:
         q = q.limit(per_page).offset(offset)
     rows = db.session.execute(q).all()
@@ -773,7 +773,7 @@ def assessment_rows(user, f: AssessmentFilters, today: date | None = None, chunk
     led = led.subquery("ledger")
     q = (select(led, Worker.iin, Worker.surname, Worker.name, Worker.patronymic)
          .join(Worker, Worker.id == led.c.worker_id)
-         .order_by(Worker.surname, Worker.name, Worker.id, led.c.specialty_id))
+         .order_by(Worker.surname_key, Worker.name, Worker.id, led.c.specialty_id))
     if f.deficit is not None:
         q = q.where(deficit_clause(led) if f.deficit else ~deficit_clause(led))
     result = db.session.execute(q.execution_options(yield_per=chunk))

@@ -161,7 +161,7 @@ class WorkerAjaxLoader(ScopedAjaxLoader):
     """Worker autocomplete: scoped, matching IIN or the case-folded surname (Kazakh letters on SQLite)."""
 
     def get_list(self, term, offset=0, limit=10):
-        q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_folded, Worker.id)
+        q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_key, Worker.id)
         return q.offset(offset or 0).limit(limit).all()
 
 
@@ -196,7 +196,7 @@ class WorkerView(ScopedModelView):
                            "email", "phone", "status", "blocked_reason", "blocked_at")
     column_export_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_labels = WORKER_LABELS
-    column_default_sort = ("surname", False)
+    column_default_sort = ("surname_key", False)  # Kazakh alphabetical order (models.sort_key)
     scope_page_column = "surname"  # region and organization lists page through their own index
     column_sortable_list = ("iin", "surname", "birth_date", "status")
     column_searchable_list = ("iin", "surname_folded")
@@ -215,6 +215,13 @@ class WorkerView(ScopedModelView):
                          rules.Header(_l("Employment in your organization")), *HIRE_FIELDS,
                          *INLINES)
     form_edit_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL, *INLINES)
+
+    def get_sortable_columns(self):
+        # The surname column sorts by the surname's sort key (Kazakh alphabetical order); Flask-Admin
+        # names a same-table sort field after itself, so the mapping is set here.
+        columns = super().get_sortable_columns()
+        columns["surname"] = Worker.surname_key
+        return columns
 
     def get_create_form(self):
         base = super().get_create_form()

@@ -31,6 +31,25 @@ def fold(text: str | None) -> str | None:
     return text.casefold() if text is not None else None
 
 
+#: The Kazakh Cyrillic alphabet in its order; the Russian letters keep their own order inside it.
+KAZAKH_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_SORT_CODES = {
+    **{ch: f"{20 + i:02d}" for i, ch in enumerate(KAZAKH_ALPHABET)},
+    **{ch: f"{70 + i:02d}" for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz")},
+    **{ch: f"{2 + i:02d}" for i, ch in enumerate("0123456789")},
+    " ": "01", "-": "01", "'": "01", "’": "01",
+}
+
+
+def sort_key(text: str | None) -> str | None:
+    """A key that orders surnames as the Kazakh alphabet does (Ә after А, Ғ after Г, І after Ы, ...),
+    Latin letters after Cyrillic, case ignored. Two digits per character, so every database collation
+    orders the keys alike (byte order would put Ә, Ғ, Қ after Я, and І, Ё before А)."""
+    if text is None:
+        return None
+    return "".join(_SORT_CODES.get(ch, "99") for ch in text.casefold())
+
+
 class Worker(db.Model):
     """A health worker's personal record: the 15 fields of rule 8 live here and in related tables."""
 
@@ -41,6 +60,8 @@ class Worker(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     patronymic: Mapped[str | None] = mapped_column(String(100))
     surname_folded: Mapped[str] = mapped_column(String(100), index=True)
+    # ``sort_key(surname)``: lists order by it (Kazakh alphabetical order on every database)
+    surname_key: Mapped[str] = mapped_column(String(200))
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     birth_place: Mapped[str] = mapped_column(String(255))
@@ -77,7 +98,7 @@ class Worker(db.Model):
         CheckConstraint("length(iin) = 12", name="iin_len"),
         CheckConstraint("id_doc_expires IS NULL OR id_doc_issued IS NULL OR id_doc_expires >= id_doc_issued",
                         name="id_doc_dates"),
-        Index("ix_worker_surname_id", "surname", "id"),
+        Index("ix_worker_surname_key_id", "surname_key", "id"),
         # prefix searches (LIKE 'abc%') use these on PostgreSQL whatever the database collation
         Index("ix_worker_surname_folded_prefix", "surname_folded", "id",
               postgresql_ops={"surname_folded": "text_pattern_ops"}),
@@ -86,8 +107,9 @@ class Worker(db.Model):
 
     @validates("surname")
     def _fold_surname(self, _key, value):
-        # The folded copy follows the surname on every path (admin, CLI, imports).
+        # The folded copy and the sort key follow the surname on every path (admin, CLI, imports).
         self.surname_folded = fold(value)
+        self.surname_key = sort_key(value)
         return value
 
     @property
@@ -112,10 +134,10 @@ class Employment(db.Model):
     # Region of the organization, copied on save (``sync_employment_region``): region scoping and
     # regional reports then read one indexed column instead of joining organization.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
-    # The worker's surname, kept in step (``sync_employment_worker_surname``): the region and
-    # organization lists walk (scope, surname, worker) in one index instead of probing every worker
-    # of the country in surname order (docs/performance.md).
-    worker_surname: Mapped[str | None] = mapped_column(String(100))
+    # The worker's surname sort key, kept in step (``sync_employment_worker_surname``): the region
+    # and organization lists walk (scope, surname, worker) in one index instead of probing every
+    # worker of the country in surname order (docs/performance.md).
+    worker_surname_key: Mapped[str | None] = mapped_column(String(200))
     position_id: Mapped[int] = mapped_column(ForeignKey("position.id"))
     specialty_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"))
     department: Mapped[str | None] = mapped_column(String(255))
@@ -139,8 +161,8 @@ class Employment(db.Model):
         Index("ix_employment_org_current", "organization_id", "end_date", "worker_id"),
         Index("ix_employment_region_current", "region_id", "end_date", "worker_id"),
         Index("ix_employment_worker", "worker_id", "end_date", "region_id", "organization_id"),
-        Index("ix_employment_region_surname", "region_id", "worker_surname", "worker_id", "end_date"),
-        Index("ix_employment_org_surname", "organization_id", "worker_surname", "worker_id", "end_date"),
+        Index("ix_employment_region_surname", "region_id", "worker_surname_key", "worker_id", "end_date"),
+        Index("ix_employment_org_surname", "organization_id", "worker_surname_key", "worker_id", "end_date"),
         Index("ix_employment_hire", "hire_date"),
         Index("ix_employment_end", "end_date"),
     )
@@ -169,17 +191,17 @@ def sync_employment_region(_mapper, connection, target) -> None:
     every save; a renamed worker's episodes follow in ``sync_employment_worker_surname``)."""
     from ..orgs.models import Organization
 
-    target.worker_surname = _copied(connection, target.worker, target.worker_id, target.worker_surname,
-                                    Worker.surname)
+    target.worker_surname_key = _copied(connection, target.worker, target.worker_id, target.worker_surname_key,
+                                        Worker.surname_key)
     target.region_id = _copied(connection, target.organization, target.organization_id, target.region_id,
                                Organization.region_id)
 
 
 @event.listens_for(Worker, "after_update")
 def sync_employment_worker_surname(_mapper, connection, target) -> None:
-    """A changed surname is copied onto the worker's episodes (the scoped lists sort by it)."""
+    """A changed surname's sort key is copied onto the worker's episodes (the scoped lists sort by it)."""
     from sqlalchemy import inspect, update
 
     if inspect(target).attrs.surname.history.has_changes():
         connection.execute(update(Employment.__table__).where(Employment.__table__.c.worker_id == target.id)
-                           .values(worker_surname=target.surname))
+                           .values(worker_surname_key=target.surname_key))

@@ -47,7 +47,7 @@ def test_hr_hires_another_organizations_worker(world, make_client):
     assert resp.status_code == 302 and f"id={wb.id}" in resp.headers["Location"]
     episode, = _episodes(wb, world.orgA)
     assert episode.fte == 0.5 and episode.department == "Терапия" and episode.end_date is None
-    assert episode.region_id == world.orgA.region_id and episode.worker_surname == wb.surname
+    assert episode.region_id == world.orgA.region_id and episode.worker_surname_key == wb.surname_key
     assert _episodes(wb, world.orgB), "the other organization's episode stays"
     assert hr.get(f"/admin/workers/details/?id={wb.id}").status_code == 200  # now in the hr's scope
     assert db.session.execute(select(AuditLog).where(AuditLog.table_name == "employment",

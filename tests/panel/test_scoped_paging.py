@@ -6,11 +6,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from profreg import access
 from profreg.extensions import db
-from profreg.workers.models import Employment, Worker
+from profreg.workers.models import Employment, Worker, sort_key
 
 
 def _ids(html):
@@ -36,8 +36,8 @@ def crowd(world, today):
 
 
 def _reference(user, desc=False):
-    """The scoped list query itself, ordered as the list orders it (surname, then id)."""
-    order = (Worker.surname.desc(), Worker.id.desc()) if desc else (Worker.surname, Worker.id)
+    """The scoped list query itself, ordered as the list orders it (surname sort key, then id)."""
+    order = (Worker.surname_key.desc(), Worker.id.desc()) if desc else (Worker.surname_key, Worker.id)
     q = access.scoped(select(Worker.id), Worker, user).order_by(*order)
     return list(db.session.execute(q).scalars())
 
@@ -60,20 +60,39 @@ def test_ministry_has_no_shortcut(crowd):
 
 def test_renamed_worker_and_new_episodes_carry_the_surname(crowd):
     renamed = db.session.execute(select(Worker).where(Worker.surname == "Абенова")).scalar_one()
-    copies = db.session.execute(select(Employment.worker_surname).where(Employment.worker_id == renamed.id)).scalars()
-    assert set(copies) == {"Абенова"}
+    copies = db.session.execute(select(Employment.worker_surname_key).where(Employment.worker_id == renamed.id)).scalars()
+    assert set(copies) == {sort_key("Абенова")}
     ep = crowd.factory.employment(renamed, crowd.orgB, hire=date(2024, 1, 1))
     db.session.commit()
-    assert ep.worker_surname == "Абенова"
+    assert ep.worker_surname_key == sort_key("Абенова")
+
+
+def _statements(client, url):
+    seen = []
+
+    def grab(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        html = client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    return html, seen
 
 
 def test_region_list_pages_match_the_scoped_query(crowd, make_client):
     client = make_client(crowd.users["region"])
     expected = _reference(crowd.users["region"])
-    first = _ids(client.get("/admin/workers/?page_size=20").get_data(as_text=True))
-    assert first == expected[:20]
+    html, sql = _statements(client, "/admin/workers/?page_size=20")
+    assert _ids(html) == expected[:20]
+    assert any("DISTINCT employment.worker_surname_key" in s for s in sql), "the page is read from the scope's own index"
     surname_col = "/admin/workers/?sort=1&desc=1"  # column 1 = surname, descending
-    assert _ids(client.get(surname_col).get_data(as_text=True)) == _reference(crowd.users["region"], desc=True)
+    html, sql = _statements(client, surname_col)
+    assert _ids(html) == _reference(crowd.users["region"], desc=True)
+    assert any("DISTINCT employment.worker_surname_key" in s for s in sql)
+    html, sql = _statements(client, "/admin/workers/?sort=0")  # by IIN: the usual query
+    assert not any("DISTINCT employment.worker_surname_key" in s for s in sql)
 
 
 def test_equal_surnames_page_in_id_order_for_every_role(crowd, make_client):
@@ -97,3 +116,27 @@ def test_huge_scoped_lists_show_a_labelled_estimate(app, crowd, make_client):
         app.config["ESTIMATED_COUNT_THRESHOLD"] = old
     assert "the count is an estimate" in page
     assert re.search(r"List \(\d+\)", page)
+
+
+KAZAKH_ORDER = ["Абенова", "Әбенова", "Бекова", "Гусева", "Ғалиева", "Егорова", "Ёлкина", "Жұмабаева",
+                "Кузнецова", "Қасымова", "Нұрова", "Ңа-ұлы", "Оспанова", "Өтебаева", "Умарова", "Ұлықпанова",
+                "Үсенова", "Хасенова", "Һадиева", "Ыбыраева", "Іргебаева", "Эмирова", "Smith"]
+
+
+def test_sort_key_follows_the_kazakh_alphabet():
+    assert sorted(KAZAKH_ORDER, key=sort_key) == KAZAKH_ORDER
+    assert sort_key("ӘБЕНОВА") == sort_key("әбенова")  # case ignored
+    assert sort_key("Абен") < sort_key("Абенова")  # a prefix first
+
+
+@pytest.mark.parametrize("role", ["ministry", "region"])
+def test_lists_are_in_kazakh_alphabetical_order(world, make_client, role):
+    import random
+
+    names = KAZAKH_ORDER[:]
+    random.Random(7).shuffle(names)
+    made = {world.factory.worker(world.orgA, surname=n).id: n for n in names}
+    db.session.commit()
+    page = make_client(world.users[role]).get("/admin/workers/?page_size=100").get_data(as_text=True)
+    shown = [made[i] for i in _ids(page) if i in made]
+    assert shown == KAZAKH_ORDER
