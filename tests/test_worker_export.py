@@ -67,12 +67,18 @@ def _expected(workers, lang="en"):
     return out
 
 
-def test_xlsx_cells_survive_any_text(app, people, tmp_path):
+def _export_all(people, tmp_path, fmt):
+    """The whole register exported in English; checks the row count."""
     made, outsider = people
-    path = tmp_path / "w.xlsx"
+    path = tmp_path / f"w.{fmt}"
     with force_locale("en"):
-        n = export(str(path), "xlsx")
+        n = export(str(path), fmt)
     assert n == len(made) + 1
+    return path, made, outsider
+
+
+def test_xlsx_cells_survive_any_text(app, people, tmp_path):
+    path, made, outsider = _export_all(people, tmp_path, "xlsx")
     ws = openpyxl.load_workbook(path).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("IIN", "Surname", "Name", "Patronymic", "Sex", "Date of birth", "Status",
@@ -87,11 +93,7 @@ def test_xlsx_cells_survive_any_text(app, people, tmp_path):
 
 
 def test_csv_cells_survive_any_text(app, people, tmp_path):
-    made, outsider = people
-    path = tmp_path / "w.csv"
-    with force_locale("en"):
-        n = export(str(path), "csv")
-    assert n == len(made) + 1
+    path, made, outsider = _export_all(people, tmp_path, "csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
