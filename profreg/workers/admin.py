@@ -37,6 +37,7 @@ from .services import (
     delete_worker_records,
     employment_errors,
     hire_registered,
+    iin_registered,
     register_worker,
     worker_errors,
 )
@@ -75,8 +76,7 @@ class WorkerFormChecks:
                                citizenship_code=getattr(citizenship, "code", None))
         if "birth_date" in errors:
             form.birth_date.errors = list(form.birth_date.errors) + [str(errors["birth_date"])]
-        if getattr(form, "_obj", None) is None and field.data and db.session.execute(
-                select(Worker.id).where(Worker.iin == field.data.strip())).first() is not None:
+        if getattr(form, "_obj", None) is None and iin_registered(field.data):
             raise FormError(_("This IIN is already in the register. To add an employment in your organization "
                               "for this worker, use “Hire a registered worker” in the workers list."))
         if "iin" in errors:

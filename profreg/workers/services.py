@@ -114,6 +114,19 @@ NOT_REGISTERED = _l("No registered worker has this IIN and surname. Check both a
                     "document; a worker who is not in the register yet is added with Create.")
 
 
+def iin_registered(iin: str | None) -> bool:
+    """Whether a worker with this IIN is in the register at all (any organization). Unscoped on
+    purpose, like the unique key it anticipates: Create answers with it instead of a bare "already
+    exists" and points to hiring the registered worker; it reveals nothing else."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from .models import Worker
+
+    iin = (iin or "").strip()
+    return bool(iin) and db.session.execute(select(Worker.id).where(Worker.iin == iin)).first() is not None
+
+
 def find_registered(iin: str, surname: str):
     """The registered worker with this IIN, provided the surname matches too (case and Kazakh letters
     folded). An organization hiring someone already in the register — from another organization, or
