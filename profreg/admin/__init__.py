@@ -55,5 +55,6 @@ def init_admin(app: Flask) -> Admin:
         # ``base.request_memo`` answers once per request; ``g`` may outlive a request (a test
         # client inside an already pushed app context), the answers must not.
         g.pop("profreg_memo", None)
+        g.pop("profreg_filter_states", None)
 
     return admin

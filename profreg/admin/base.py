@@ -165,7 +165,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return self.get_query().filter(getattr(self.model, self.pk) == pk).one_or_none()
 
 
-_FILTERS = {"generation": 0, "lock": threading.Lock()}
+_FILTERS = {"generation": 0, "lock": threading.Lock(), "building": threading.local()}
 
 
 def invalidate_filter_options() -> None:
@@ -240,12 +240,13 @@ class ScopedModelView(ProtectedMixin, ModelView):
             if (self.endpoint, key) in built:
                 return built[(self.endpoint, key)]
         with _FILTERS["lock"]:
-            self.__dict__["_profreg_building"] = state = {}
+            state = {}
+            _FILTERS["building"].view = (self, state)  # this thread's build, seen by the properties
             try:
                 ModelView._refresh_filters_cache(self)  # assigns through the properties below
                 state["groups"] = ModelView._get_filter_groups(self)  # labels translated once
             finally:
-                self.__dict__.pop("_profreg_building", None)
+                _FILTERS["building"].view = None
             state["generation"] = _FILTERS["generation"]
             state["expires"] = now + (current_app.config.get("FILTER_OPTIONS_TTL", 60) if has_request_context() else 0)
             self._profreg_filter_states[key] = state
@@ -254,16 +255,18 @@ class ScopedModelView(ProtectedMixin, ModelView):
         return state
 
     def _filter_attr(name):  # noqa: N805  (property factory, used in the class body only)
+        def building(self):
+            current = getattr(_FILTERS["building"], "view", None)
+            return current[1] if current is not None and current[0] is self else None
+
         def get(self):
-            building = self.__dict__.get("_profreg_building")
-            if building is not None:
-                return building.get(name)
-            return self._filter_state().get(name)
+            state = building(self)
+            return state.get(name) if state is not None else self._filter_state().get(name)
 
         def set_(self, value):
-            building = self.__dict__.get("_profreg_building")
-            if building is not None:
-                building[name] = value
+            state = building(self)
+            if state is not None:
+                state[name] = value
 
         return property(get, set_)
 
