@@ -245,6 +245,9 @@ def cached_estimate(key, compute):
     if hit is not None and hit[0] > now:
         return hit[1]
     value = compute()
+    if len(_ESTIMATES) > 1000:  # keys carry the day: drop the stale ones now and then
+        for old in [k for k, (expires, _v) in _ESTIMATES.items() if expires <= now]:
+            _ESTIMATES.pop(old, None)
     _ESTIMATES[key] = (now + ESTIMATE_SECONDS, value)
     return value
 
