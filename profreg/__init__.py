@@ -27,13 +27,18 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import models  # noqa: F401  (all tables registered before anything else)
+    from . import (
+        models,  # noqa: F401  (all tables registered before anything else)
+        uow,
+    )
     from .extensions import babel, csrf, db, login_manager, migrate
-    from .i18n import select_locale
+    from .i18n import remember_language, select_locale
 
     db.init_app(app)
+    uow.init_app(app)  # first: its after_request hook must run after every other one (it commits)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     babel.init_app(app, locale_selector=select_locale)
+    app.after_request(remember_language)  # ?lang= saved for the user, committed with the request
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from . import DOMAINS, clock
 from .extensions import db
+from .uow import cli_command, unit_of_work
 
 
 @click.group("profreg")
@@ -31,6 +32,7 @@ def parse_date(_ctx, _param, value):
 @profreg_cli.command("load-reference")
 @click.option("--districts", type=click.Path(exists=True, dir_okay=False), help="CSV of lower-level KATO units.")
 @with_appcontext
+@cli_command
 def load_reference_cmd(districts):
     """Load (or update) reference data from the seed files."""
     from pathlib import Path
@@ -40,7 +42,6 @@ def load_reference_cmd(districts):
     counts = load_reference()
     if districts:
         counts["districts"] = load_districts(Path(districts))
-    db.session.commit()
     for k, v in counts.items():
         click.echo(f"{k}: {v}")
 
@@ -62,16 +63,17 @@ def demo_cmd(workers, seed, today):
     if today:
         clock.set_today(today)
     t0 = time.perf_counter()
-    load_reference()
-    db.session.commit()
+    # Several units: reference data, the synthetic country, the blocks of the day, the demo users.
+    with unit_of_work():
+        load_reference()
     if db.session.execute(select(Worker.id).limit(1)).first():
         click.echo("The register already holds workers: synthetic data not added again.")
     else:
         click.echo(f"Generating {workers:,} workers (seed {seed})...")
-        counts = generate(workers=workers, seed=seed, progress=echo_progress)
-        db.session.commit()
-        blocked = block_expired()
-        db.session.commit()
+        with unit_of_work():
+            counts = generate(workers=workers, seed=seed, progress=echo_progress)
+        with unit_of_work():
+            blocked = block_expired()
         if db.engine.dialect.name == "postgresql":
             # After a bulk load: planner statistics, and the visibility map that lets the list counts
             # and scope probes be index-only scans (autovacuum may be off or not have run yet).
@@ -80,8 +82,8 @@ def demo_cmd(workers, seed, today):
         for k, v in counts.items():
             click.echo(f"  {k}: {v:,}")
         click.echo(f"  blocked (no valid certificate): {blocked:,}")
-    users = create_demo_users()
-    db.session.commit()
+    with unit_of_work():
+        users = create_demo_users()
     click.echo(f"Done in {time.perf_counter() - t0:.1f} s. Demo logins (password: {DEMO_PASSWORD}):")
     for email, role in users:
         click.echo(f"  {role:<12} {email}")
@@ -101,9 +103,10 @@ def users_group():
 @click.option("--specialty", "specialties", multiple=True, help="Specialty code (association); repeatable.")
 @click.option("--password", help="Initial password; asked for when omitted. The user must change it.")
 @with_appcontext
+@cli_command
 def users_create(email, role, org_bin, region_kato, specialties, password):
     """Create a user."""
-    from .auth.services import AuthError, create_user
+    from .auth.services import create_user
     from .orgs.models import Organization
     from .reference.models import AdminUnit, Specialty
 
@@ -124,12 +127,8 @@ def users_create(email, role, org_bin, region_kato, specialties, password):
         specs.append(s)
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(email, role, password, organization=org, region=region, specialties=specs,
-                           must_change=True)
-    except AuthError as exc:
-        raise click.ClickException(str(exc.message)) from None
-    db.session.commit()
+    user = create_user(email, role, password, organization=org, region=region, specialties=specs,
+                       must_change=True)
     click.echo(f"created {user.email} ({user.role}); the password must be changed at first sign-in")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app, has_request_context, request, request_started, session
+from flask import current_app, g, has_request_context, request, request_started, session
 from flask_babel import get_locale, refresh
 
 
@@ -34,15 +34,7 @@ def select_locale() -> str:
         asked = request.args.get("lang")
         if asked in langs:
             session["lang"] = asked
-            from flask_login import current_user
-
-            # Remembered for the user (the switcher's links are GETs; a POST never commits from here).
-            if request.method == "GET" and getattr(current_user, "is_authenticated", False) \
-                    and getattr(current_user, "locale", None) != asked:
-                from .extensions import db
-
-                current_user.locale = asked
-                db.session.commit()
+            g.profreg_lang_asked = asked  # remembered for the user by ``remember_language``
             return asked
         from flask_login import current_user
 
@@ -55,6 +47,18 @@ def select_locale() -> str:
         if best:
             return best
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
+
+
+def remember_language(response):
+    """After a request that asked for a language (``?lang=`` on a GET: the switcher's links), save it
+    as the signed-in user's choice; the request's unit of work commits it with the rest."""
+    from flask_login import current_user
+
+    asked = g.pop("profreg_lang_asked", None)
+    if asked and request.method == "GET" and response.status_code < 400 \
+            and getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None) != asked:
+        current_user.locale = asked
+    return response
 
 
 # --- locale-aware display of dates and numbers (Flask-Admin lists and details, templates) ----------

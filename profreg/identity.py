@@ -9,16 +9,14 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from .errors import DomainError
+
 W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 W2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
 
-class IdentityError(ValueError):
-    """A translated, user-facing validation error."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class IdentityError(DomainError):
+    """An IIN or BIN that is not valid (translated, user-facing)."""
 
 
 def check_digit(first11: str) -> int | None:

@@ -26,12 +26,17 @@ from markupsafe import Markup, escape
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Forbidden, HTTPException
 
 from .. import access
+from ..audit.services import log_export, log_read
+from ..errors import DomainError, NotAllowed, OutOfScope
 from ..extensions import db
 from ..i18n import type_formatters, type_formatters_detail
+from ..uow import PanelSession, show_error
 
 log = logging.getLogger(__name__)
+PANEL_SESSION = PanelSession()
 
 
 class PanelForm(FlaskForm):
@@ -42,10 +47,6 @@ class PanelForm(FlaskForm):
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
-
-
-class ScopeError(Exception):
-    """A written row would fall outside the actor's scope."""
 
 
 WORKER_DATA = ("worker", "worker_record", "employment", "personnel_document")
@@ -211,7 +212,9 @@ class ScopedModelView(ProtectedMixin, ModelView):
     def __init__(self, model, *args, **kwargs):
         if self.resource is None:
             self.resource = access.resource_of(model)
-        super().__init__(model, db, *args, **kwargs)
+        # Flask-Admin's create/update/delete commit and roll back by themselves: through
+        # ``PanelSession`` that is a flush and a discard, and the request commits once (profreg/uow.py).
+        super().__init__(model, PANEL_SESSION, *args, **kwargs)
 
     def _accessible(self, user) -> bool:
         if not super()._accessible(user):
@@ -283,20 +286,14 @@ class ScopedModelView(ProtectedMixin, ModelView):
         response = super().details_view()
         obj_id = request.args.get("id")
         if obj_id and self.resource in WORKER_DATA and not hasattr(response, "status_code"):
-            from ..audit.services import log_read
-
-            log_read("view", self.get_one(obj_id), current_user)
-            db.session.commit()
+            log_read("view", self.get_one(obj_id), current_user)  # committed with the request
         return response
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
         response = super().export(export_type)
         if self.can_export and export_type in self.export_types:
-            from ..audit.services import log_export
-
             log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
-            db.session.commit()
         return response
 
     # The list page formats each cell once here and renders row actions once per page; see
@@ -526,24 +523,18 @@ class ScopedModelView(ProtectedMixin, ModelView):
         super().on_model_change(form, model, is_created)
         db.session.flush()
         if not access.write_in_scope(model, current_user):
-            raise ScopeError()
+            raise OutOfScope()
 
     def on_model_delete(self, model):
         self._check_write(model, access.DELETE)
 
     def handle_view_exception(self, exc):
-        from werkzeug.exceptions import HTTPException
-
-        from ..workers.services import ValidationError
-
         if isinstance(exc, HTTPException):  # a 403/404 from a check stays a 403/404
             raise exc
-        if isinstance(exc, ValidationError):
-            for message in exc.errors.values():
-                flash(str(message), "error")
-            return True
-        if isinstance(exc, ScopeError):
-            flash(_("The record would fall outside your area of responsibility and was not saved."), "error")
+        if isinstance(exc, NotAllowed):
+            raise Forbidden()
+        if isinstance(exc, DomainError):
+            show_error(exc)
             return True
         if isinstance(exc, StaleDataError):
             flash(_("This record was changed by someone else while you were editing it. "

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import access, clock
 from ..admin.base import ProtectedBaseView
+from ..errors import DomainError
 from ..monitoring import services as S
 from ..monitoring.admin import CATEGORY, send_tempfile
 from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
@@ -20,7 +21,7 @@ class _ScopedPage(ProtectedBaseView):
     def _scope(self):
         try:
             scope = S.parse_scope(request.args.get("scope"), current_user)
-        except S.MonitoringError as exc:
+        except DomainError as exc:
             flash(exc.message, "error")
             scope = S.default_scope(current_user)
         if not S.authorize(current_user, scope):
@@ -41,7 +42,7 @@ class ForecastView(_ScopedPage):
         scope = self._scope()
         try:
             quarter = parse_quarter(request.args.get("quarter") or next_quarter().label)
-        except S.MonitoringError as exc:
+        except DomainError as exc:
             flash(exc.message, "error")
             quarter = next_quarter()
         return scope, quarter, compute_forecast(quarter, scope)

@@ -30,8 +30,9 @@ from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..dates import add_months
+from ..errors import DomainError
 from ..extensions import db
-from ..monitoring.services import MonitoringError, Scope, _in_scope, _names, stock_clause
+from ..monitoring.services import Scope, _in_scope, _names, stock_clause
 from ..monitoring.sql import minus_years
 from ..orgs.models import Organization, StaffingPosition
 from ..reference.models import AdminUnit, EmploymentEndReason, Specialty
@@ -115,9 +116,9 @@ def parse_quarter(text: str) -> Quarter:
         y, q = t.split("Q")
         quarter = Quarter(int(y), int(q))
     except ValueError:
-        raise MonitoringError(_("The quarter must look like 2027Q1.")) from None
+        raise DomainError(_("The quarter must look like 2027Q1.")) from None
     if not (1 <= quarter.q <= 4 and 2000 <= quarter.year <= 2100):
-        raise MonitoringError(_("The quarter must look like 2027Q1."))
+        raise DomainError(_("The quarter must look like 2027Q1."))
     return quarter
 
 

@@ -9,7 +9,7 @@ from wtforms.validators import Optional
 from ..admin.base import ScopedAjaxLoader, ScopedModelView
 from ..extensions import db
 from .models import ROLE_LABELS, User
-from .services import AuthError, prepare_user
+from .services import prepare_user
 
 USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "specialties", "active",
                 "must_change_password", "locked_until", "last_login_at")
@@ -57,17 +57,12 @@ class UserView(ScopedModelView):
         return form_class
 
     def on_model_change(self, form, model, is_created):
-        try:
-            prepare_user(model, new_password=form.new_password.data or None, is_created=is_created)
-        except AuthError as exc:
-            from ..workers.services import ValidationError
-
-            raise ValidationError({"user": exc.message}) from None
+        prepare_user(model, new_password=form.new_password.data or None, is_created=is_created)
         super().on_model_change(form, model, is_created)
 
     def delete_model(self, model):  # users are disabled, never deleted (audit trail keeps their id)
         model.active = False
-        db.session.commit()
+        db.session.flush()  # committed with the request
         return True
 
 

@@ -8,15 +8,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import clock
+from ..errors import DomainError
 from ..extensions import db
 from .models import ROLES, User
 from .passwords import hash_password, verify_password
 
 
-class AuthError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class LoginRefused(DomainError):
+    """Sign-in refused. ``keeps_writes``: the failed-login counter and the lockout written before the
+    refusal must survive it, or the lockout would never happen (the one documented exception to
+    "an error writes nothing", profreg/errors.py)."""
+
+    keeps_writes = True
 
 
 def authenticate(email: str, password: str) -> User:
@@ -25,28 +28,28 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
     now = clock.utcnow_naive()
     if user is None:
-        raise AuthError(_l("Invalid e-mail or password."))
+        raise LoginRefused(_l("Invalid e-mail or password."))
     if user.locked_until and user.locked_until > now:
-        raise AuthError(_l("Too many failed attempts: the account is locked for a while. Try again later."))
+        raise LoginRefused(_l("Too many failed attempts: the account is locked for a while. Try again later."))
     if not verify_password(user.password_hash, password or ""):
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
-        db.session.commit()
-        raise AuthError(_l("Invalid e-mail or password."))
+        db.session.flush()
+        raise LoginRefused(_l("Invalid e-mail or password."))
     if not user.active:
-        raise AuthError(_l("This account is disabled."))
+        raise LoginRefused(_l("This account is disabled."))
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    db.session.commit()
+    db.session.flush()
     return user
 
 
 def validate_new_password(password: str) -> None:
     if len(password or "") < 10:
-        raise AuthError(_l("The password must be at least 10 characters long."))
+        raise DomainError(_l("The password must be at least 10 characters long."))
 
 
 def set_password(user: User, password: str, *, must_change: bool = False) -> None:
@@ -59,14 +62,14 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
                 specialties=(), full_name: str | None = None, must_change: bool = True) -> User:
     """Create a user (flushes, never commits). Org roles need an organization, region a region."""
     if role not in ROLES:
-        raise AuthError(_l("Unknown role: %(role)s.", role=role))
+        raise DomainError(_l("Unknown role: %(role)s.", role=role))
     if role in ("org_head", "hr_chief", "hr") and organization is None:
-        raise AuthError(_l("This role needs an organization."))
+        raise DomainError(_l("This role needs an organization."))
     if role == "region" and region is None:
-        raise AuthError(_l("This role needs a region."))
+        raise DomainError(_l("This role needs a region."))
     email = email.strip().lower()
     if db.session.execute(select(User.id).where(func.lower(User.email) == email)).first():
-        raise AuthError(_l("A user with this e-mail already exists."))
+        raise DomainError(_l("A user with this e-mail already exists."))
     user = User(email=email, role=role, full_name=full_name,
                 organization_id=organization.id if organization is not None else None,
                 region_id=region.id if region is not None else None)
@@ -79,15 +82,15 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
 
 def check_user_scope(user) -> None:
     """The role's scope fields must be set (org roles: organization; region: a region; association:
-    at least one specialty). Raises ``AuthError``."""
+    at least one specialty). Raises ``DomainError``."""
     if user.role not in ROLES:
-        raise AuthError(_l("Unknown role: %(role)s.", role=user.role))
+        raise DomainError(_l("Unknown role: %(role)s.", role=user.role))
     if user.role in ("org_head", "hr_chief", "hr") and user.organization_id is None and user.organization is None:
-        raise AuthError(_l("This role needs an organization."))
+        raise DomainError(_l("This role needs an organization."))
     if user.role == "region" and user.region_id is None and user.region is None:
-        raise AuthError(_l("This role needs a region."))
+        raise DomainError(_l("This role needs a region."))
     if user.role == "association" and not user.specialties:
-        raise AuthError(_l("An association needs at least one specialty."))
+        raise DomainError(_l("An association needs at least one specialty."))
 
 
 def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
@@ -104,7 +107,7 @@ def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
     if user.role != "association":
         user.specialties = []
     if is_created and not new_password:
-        raise AuthError(_l("Set an initial password for the new user."))
+        raise DomainError(_l("Set an initial password for the new user."))
     if new_password:
         set_password(user, new_password, must_change=True)
         user.failed_logins = 0

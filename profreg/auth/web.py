@@ -5,11 +5,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..errors import DomainError
 from ..extensions import db, login_manager
+from ..uow import show_error
 from .forms import ChangePasswordForm, LoginForm
 from .models import User
 from .passwords import verify_password
-from .services import AuthError, authenticate, set_password
+from .services import LoginRefused, authenticate, set_password
 
 bp = Blueprint("auth", __name__)
 
@@ -36,8 +38,8 @@ def login():
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
-        except AuthError as exc:
-            flash(str(exc.message), "error")
+        except LoginRefused as exc:
+            flash(str(exc.message), "error")  # the failure counter is committed with the request
         else:
             login_user(user)
             if user.must_change_password:
@@ -62,10 +64,9 @@ def change_password():
         else:
             try:
                 set_password(current_user, form.password.data, must_change=False)
-            except AuthError as exc:
-                form.password.errors.append(str(exc.message))
+            except DomainError as exc:
+                show_error(exc, form)
             else:
-                db.session.commit()
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("admin.index"))
     return render_template("auth/password.html", form=form)

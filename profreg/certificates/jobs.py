@@ -13,6 +13,7 @@ from datetime import date
 from .. import clock
 from ..extensions import db
 from ..jobs.runtime import job_context
+from ..uow import unit_of_work
 
 
 def _rq_job_id() -> str | None:
@@ -34,32 +35,34 @@ def run_sweep(today: date | None = None, deliver: bool = True, rq_job_id: str | 
     frozen = clock.frozen(today) if today is not None and clock.today() != today else contextlib.nullcontext()
     with frozen:
         today = clock.today()
-        run = JobRun(kind="sweep", run_date=today, state=RUNNING, rq_job_id=rq_job_id or _rq_job_id(),
-                     started_at=clock.utcnow_naive())
-        db.session.add(run)
-        db.session.commit()
-        run_id = run.id
+        # Units of work: the run record, then each sweep step (a crash loses one step at most; the
+        # steps are idempotent), then the run's outcome.
+        with unit_of_work():
+            run = JobRun(kind="sweep", run_date=today, state=RUNNING, rq_job_id=rq_job_id or _rq_job_id(),
+                         started_at=clock.utcnow_naive())
+            db.session.add(run)
+            db.session.flush()
+            run_id = run.id
         try:
-            counts = services.sweep(today, commit=db.session.commit)
+            counts = services.sweep(today, each_step=unit_of_work)
             mail = deliver_pending() if deliver else {"sent": 0, "failed": 0}
         except Exception as exc:
-            db.session.rollback()
-            run = db.session.get(JobRun, run_id)
-            run.state = FAILED
-            run.failures = (run.failures or 0) + 1
-            run.error = f"{type(exc).__name__}: {exc}"[:4000]
-            run.finished_at = clock.utcnow_naive()
-            db.session.commit()
+            with unit_of_work():
+                run = db.session.get(JobRun, run_id)
+                run.state = FAILED
+                run.failures = (run.failures or 0) + 1
+                run.error = f"{type(exc).__name__}: {exc}"[:4000]
+                run.finished_at = clock.utcnow_naive()
             raise
-        run = db.session.get(JobRun, run_id)
-        result = counts.as_dict()
-        result.update(mails_sent=mail["sent"], mails_failed=mail["failed"], run_id=run_id)
-        for k in ("warned", "blocked", "unblocked", "notifications", "mails_queued", "mails_sent"):
-            setattr(run, k, result[k])
-        run.failures = mail["failed"]
-        run.state = FINISHED
-        run.finished_at = clock.utcnow_naive()
-        db.session.commit()
+        with unit_of_work():
+            run = db.session.get(JobRun, run_id)
+            result = counts.as_dict()
+            result.update(mails_sent=mail["sent"], mails_failed=mail["failed"], run_id=run_id)
+            for k in ("warned", "blocked", "unblocked", "notifications", "mails_queued", "mails_sent"):
+                setattr(run, k, result[k])
+            run.failures = mail["failed"]
+            run.state = FINISHED
+            run.finished_at = clock.utcnow_naive()
         return result
 
 
@@ -93,8 +96,8 @@ def deliver_mail() -> dict:
         out = deliver_pending()
         if out["sent"] or out["failed"]:
             now = clock.utcnow_naive()
-            db.session.add(JobRun(kind="mail", run_date=clock.today(), state=FINISHED, started_at=now,
-                                  finished_at=now, mails_sent=out["sent"], failures=out["failed"],
-                                  rq_job_id=_rq_job_id()))
-            db.session.commit()
+            with unit_of_work():
+                db.session.add(JobRun(kind="mail", run_date=clock.today(), state=FINISHED, started_at=now,
+                                      finished_at=now, mails_sent=out["sent"], failures=out["failed"],
+                                      rq_job_id=_rq_job_id()))
         return out

@@ -22,6 +22,7 @@ crash never write a duplicate.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -320,19 +321,19 @@ def digest_step(today: date | None = None) -> dict:
 STEPS = (("unblock", unblock_step), ("block", block_step), ("warn", warn_step), ("digest", digest_step))
 
 
-def sweep(today: date | None = None, commit=None) -> Counts:
-    """Run every step; ``commit`` (e.g. ``db.session.commit``) is called after each step."""
+def sweep(today: date | None = None, each_step=contextlib.nullcontext) -> Counts:
+    """Run every step, each inside ``each_step()`` (the job passes ``uow.unit_of_work``: one commit
+    per step); flushes only by itself."""
     today = today or clock.today()
     counts = Counts()
     for _name, step in STEPS:
-        if step is digest_step:
-            counts.add(step(today))
-        else:
-            batch = new_batch()
-            counts.batches.append(batch)
-            counts.add(step(today, batch))
-        if commit is not None:
-            commit()
+        with each_step():
+            if step is digest_step:
+                counts.add(step(today))
+            else:
+                batch = new_batch()
+                counts.batches.append(batch)
+                counts.add(step(today, batch))
     return counts
 
 

@@ -9,8 +9,10 @@ from markupsafe import Markup
 from wtforms import FileField
 
 from ..admin.base import ScopedModelView
+from ..audit.services import log_read
 from ..education.admin import worker_record_attrs
-from ..extensions import db
+from ..errors import InvalidInput
+from ..uow import after_commit
 from .models import PersonnelDocument
 from .services import attach_file, file_path, remove_file, set_organization
 
@@ -44,15 +46,15 @@ class PersonnelDocumentView(ScopedModelView):
         if storage is not None and getattr(storage, "filename", None):
             attach_file(model, storage, uploaded_by=current_user)
         elif is_created:
-            from ..workers.services import ValidationError
-
-            raise ValidationError({"file": _l("Choose a file to upload.")})
+            raise InvalidInput({"file": _l("Choose a file to upload.")})
         if is_created or model.organization_id is None:
             set_organization(model, current_user)
         super().on_model_change(form, model, is_created)
 
-    def after_model_delete(self, model):
-        remove_file(model.stored_name)
+    def on_model_delete(self, model):
+        super().on_model_delete(model)
+        name = model.stored_name
+        after_commit(lambda: remove_file(name))  # the file goes once the deletion is committed
 
     @expose("/download/<int:id>")
     def download(self, id):
@@ -60,10 +62,7 @@ class PersonnelDocumentView(ScopedModelView):
         path = file_path(doc)
         if path is None:
             abort(404)
-        from ..audit.services import log_read
-
-        log_read("download", doc, current_user, detail=doc.original_name)
-        db.session.commit()
+        log_read("download", doc, current_user, detail=doc.original_name)  # committed with the request
         return send_file(path, mimetype=doc.content_type, as_attachment=True,
                          download_name=doc.original_name or path.name)
 

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import access
-from ..workers.services import ValidationError
+from ..errors import InvalidInput
 
 # magic bytes → (content type, stored extension)
 SIGNATURES = (
@@ -37,19 +37,19 @@ def upload_folder() -> Path:
 def attach_file(doc, storage, *, uploaded_by=None) -> None:
     """Check and store an uploaded file for ``doc`` (flushes nothing, writes the file).
 
-    Refused with ``ValidationError``: empty files, files over MAX_UPLOAD_BYTES, and any content that
+    Refused with ``InvalidInput``: empty files, files over MAX_UPLOAD_BYTES, and any content that
     is not PDF, PNG or JPEG (an executable renamed ``.pdf`` is refused).
     """
     limit = int(current_app.config.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     data = storage.stream.read(limit + 1)
     if not data:
-        raise ValidationError({"file": _l("The file is empty.")})
+        raise InvalidInput({"file": _l("The file is empty.")})
     if len(data) > limit:
-        raise ValidationError({"file": _l("The file is too large (at most %(mb)s MB).",
+        raise InvalidInput({"file": _l("The file is too large (at most %(mb)s MB).",
                                           mb=round(limit / 1024 / 1024, 1))})
     kind = sniff(data[:16])
     if kind is None:
-        raise ValidationError({"file": _l("Only PDF, PNG and JPEG files are accepted.")})
+        raise InvalidInput({"file": _l("Only PDF, PNG and JPEG files are accepted.")})
     ctype, ext = kind
     stored = secrets.token_hex(16) + ext
     (upload_folder() / stored).write_bytes(data)

@@ -11,8 +11,9 @@ from flask_login import current_user
 
 from .. import access, clock
 from ..admin.base import ProtectedBaseView, ScopedModelView
+from ..errors import DomainError
 from ..exports import send_tempfile  # noqa: F401  (re-exported for analytics)
-from ..extensions import db
+from ..uow import show_error
 from . import services as S
 from .models import WorkingDayOverride
 from .tables import heading_lines, report_tables, scope_label, tables_to_csv, tables_to_xlsx
@@ -37,7 +38,7 @@ class MonitoringReportView(ProtectedBaseView):
             period = request.values.get("period") or S.previous_period()
             S.parse_period(period)
             scope = S.parse_scope(request.values.get("scope"), current_user)
-        except S.MonitoringError as exc:
+        except DomainError as exc:
             flash(exc.message, "error")
             return S.previous_period(), S.default_scope(current_user)
         return period, scope
@@ -50,7 +51,7 @@ class MonitoringReportView(ProtectedBaseView):
             abort(403)
         try:
             snap, report = S.report_for_display(period, scope, current_user, live=live)
-        except S.MonitoringError as exc:
+        except DomainError as exc:
             flash(exc.message, "error")
             snap, report = S.compute_report(period, scope), None
         status = S.submission_status(report, period)
@@ -91,16 +92,13 @@ class MonitoringReportView(ProtectedBaseView):
                          _("The report was resubmitted."))
 
     def _run(self, period, scope, step, message):
+        """A step of the reporting calendar; the request commits it (profreg/uow.py). A refused step
+        writes nothing: 403 for ``NotAllowed``, the message on the report page for a ``DomainError``."""
         try:
             step()
-        except S.ScopeForbidden:
-            db.session.rollback()
-            abort(403)
-        except S.MonitoringError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        except DomainError as exc:
+            show_error(exc)
             return self._back(period, scope)
-        db.session.commit()
         flash(message, "success")
         return self._back(period, scope)
 

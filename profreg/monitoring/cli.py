@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..extensions import db
+from ..uow import cli_command
 
 
 def _lang_option(f):
@@ -29,6 +29,7 @@ def register(group):
     @click.option("--live", is_flag=True, help="Compute now even when a report was submitted.")
     @_lang_option
     @with_appcontext
+    @cli_command
     def export_monitoring(period, region_kato, org_bin, fmt, out, live, lang):
         """Monthly monitoring report (the submitted snapshot when there is one)."""
         from . import services as S
@@ -36,19 +37,15 @@ def register(group):
 
         t0 = time.perf_counter()
         with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
-            try:
-                S.parse_period(period)
-                scope = S.scope_from_codes(region_kato, org_bin)
-                report = None if live else S.get_report(period, scope)
-                snap = S.snapshot_of(report) if report is not None else S.compute_report(period, scope)
-            except S.MonitoringError as exc:
-                raise click.ClickException(str(exc.message)) from None
+            S.parse_period(period)
+            scope = S.scope_from_codes(region_kato, org_bin)
+            report = None if live else S.get_report(period, scope)
+            snap = S.snapshot_of(report) if report is not None else S.compute_report(period, scope)
             tables = report_tables(snap)
             if fmt == "csv":
                 tables_to_csv(out, tables)
             else:
                 tables_to_xlsx(out, tables, heading_lines(snap, _("Monthly monitoring report")))
-        db.session.rollback()
         source = f"{report.status} report" if report is not None else "computed now"
         click.echo(f"{out}: {fmt}, period {period}, {source}, {time.perf_counter() - t0:.1f} s")
 
@@ -59,6 +56,7 @@ def register(group):
     @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
     @_lang_option
     @with_appcontext
+    @cli_command
     def export_forecast(quarter, region_kato, fmt, out, lang):
         """Quarterly forecast (8 quarters), qualification calendar and staffing need."""
         from ..analytics.forecast import compute_forecast, parse_quarter
@@ -68,17 +66,13 @@ def register(group):
 
         t0 = time.perf_counter()
         with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
-            try:
-                q = parse_quarter(quarter)
-                scope = S.scope_from_codes(region_kato)
-                fc = compute_forecast(q, scope)
-            except S.MonitoringError as exc:
-                raise click.ClickException(str(exc.message)) from None
+            q = parse_quarter(quarter)
+            scope = S.scope_from_codes(region_kato)
+            fc = compute_forecast(q, scope)
             tables = forecast_tables(fc)
             if fmt == "csv":
                 tables_to_csv(out, tables)
             else:
                 tables_to_xlsx(out, tables, [f"{_('Quarterly forecast')} {fc['quarters'][0]}–{fc['quarters'][-1]}",
                                              f"{_('Base date')}: {fc['base_date']}"])
-        db.session.rollback()
         click.echo(f"{out}: {fmt}, forecast from {q.label}, {time.perf_counter() - t0:.1f} s")

@@ -52,6 +52,7 @@ from sqlalchemy.orm import aliased
 
 from .. import access, clock
 from ..dates import add_months, days_after
+from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
@@ -68,18 +69,6 @@ SNAPSHOT_VERSION = 1
 POSITION_GROUPS = ("doctor", "nurse", "pharmacist", "manager", "other")
 SEXES = ("M", "F")
 OUTFLOW_CATEGORIES = ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated")
-
-
-class MonitoringError(Exception):
-    """Bad input or a forbidden step; ``message`` is translated, nothing was written."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
-
-class ScopeForbidden(MonitoringError):
-    pass
 
 
 # --------------------------------------------------------------------------------------------- scope
@@ -102,7 +91,7 @@ class Scope:
             return {"kind": self.kind, "id": 0, "code": "KZ", "names": None}
         obj = db.session.get(AdminUnit if self.kind == SCOPE_REGION else Organization, self.id)
         if obj is None:
-            raise MonitoringError(_("Unknown region or organization."))
+            raise DomainError(_("Unknown region or organization."))
         code = obj.code if self.kind == SCOPE_REGION else obj.bin
         return {"kind": self.kind, "id": self.id, "code": code,
                 "names": {"kk": obj.name_kk, "ru": obj.name_ru, "en": obj.name_en}}
@@ -137,7 +126,7 @@ def authorize(user, scope: Scope, action: str = access.LIST) -> bool:
 
 def require(user, scope: Scope, action: str = access.LIST) -> None:
     if not authorize(user, scope, action):
-        raise ScopeForbidden(_("You may not see or change reports of this scope."))
+        raise NotAllowed(_("You may not see or change reports of this scope."))
 
 
 def _in_scope(org_col, scope: Scope):
@@ -152,9 +141,9 @@ def parse_period(period: str) -> tuple[date, date]:
         y, m = (int(p) for p in str(period).split("-"))
         start = date(y, m, 1)
     except (TypeError, ValueError):
-        raise MonitoringError(_("The period must look like 2026-10 (year-month).")) from None
+        raise DomainError(_("The period must look like 2026-10 (year-month).")) from None
     if not 2000 <= y <= 2100:
-        raise MonitoringError(_("The period must look like 2026-10 (year-month)."))
+        raise DomainError(_("The period must look like 2026-10 (year-month)."))
     return start, date(y, m, _cal.monthrange(y, m)[1])
 
 
@@ -473,14 +462,14 @@ def get_report(period: str, scope: Scope) -> MonitoringReport | None:
 def snapshot_of(report: MonitoringReport) -> dict:
     """The stored figures; a submitted snapshot is verified against its checksum."""
     if report.status == STATUS_SUBMITTED and checksum_of(report.snapshot) != report.checksum:
-        raise MonitoringError(_("The submitted report does not match its checksum."))
+        raise DomainError(_("The submitted report does not match its checksum."))
     return json.loads(report.snapshot)
 
 
 def _ended(period: str, today: date) -> None:
     _ms, me = parse_period(period)
     if today <= me:
-        raise MonitoringError(_("The period has not ended yet: the report can be generated from %(day)s.",
+        raise DomainError(_("The period has not ended yet: the report can be generated from %(day)s.",
                                 day=(me + timedelta(days=1)).isoformat()))
 
 
@@ -490,7 +479,7 @@ def generate_draft(period: str, scope: Scope, user) -> MonitoringReport:
     _ended(period, clock.today())
     report = get_report(period, scope)
     if report is not None and report.status == STATUS_SUBMITTED:
-        raise MonitoringError(_("This report has been submitted; resubmit it with a reason to change it."))
+        raise DomainError(_("This report has been submitted; resubmit it with a reason to change it."))
     snap = canonical_json(compute_report(period, scope))
     if report is None:
         report = MonitoringReport(period=period, scope=scope.kind, scope_id=scope.id, history="[]")
@@ -506,12 +495,12 @@ def submit(period: str, scope: Scope, user) -> MonitoringReport:
     require(user, scope, access.SUBMIT)
     report = get_report(period, scope)
     if report is None:
-        raise MonitoringError(_("Generate a draft before submitting."))
+        raise DomainError(_("Generate a draft before submitting."))
     if report.status == STATUS_SUBMITTED:
-        raise MonitoringError(_("This report has already been submitted; resubmission needs a reason."))
+        raise DomainError(_("This report has already been submitted; resubmission needs a reason."))
     _ms, me = parse_period(period)
     if local_date(report.generated_at) <= me:
-        raise MonitoringError(_("The draft was generated before the period ended; generate it again."))
+        raise DomainError(_("The draft was generated before the period ended; generate it again."))
     now = clock.utcnow_naive()
     report.status, report.checksum = STATUS_SUBMITTED, checksum_of(report.snapshot)
     report.submitted_at, report.submitted_by_id = now, user.id
@@ -525,10 +514,10 @@ def resubmit(period: str, scope: Scope, user, reason: str) -> MonitoringReport:
     require(user, scope, access.SUBMIT)
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise MonitoringError(_("Resubmission needs a reason (at least 5 characters)."))
+        raise DomainError(_("Resubmission needs a reason (at least 5 characters)."))
     report = get_report(period, scope)
     if report is None or report.status != STATUS_SUBMITTED:
-        raise MonitoringError(_("Only a submitted report can be resubmitted."))
+        raise DomainError(_("Only a submitted report can be resubmitted."))
     history = json.loads(report.history or "[]")
     history.append({"checksum": report.checksum, "submitted_at": report.submitted_at.isoformat(timespec="seconds"),
                     "submitted_by_id": report.submitted_by_id, "reason": report.resubmission_reason})
@@ -613,7 +602,7 @@ def parse_scope(value: str | None, user) -> Scope:
             return Scope(kind, int(ident))
         except ValueError:
             pass
-    raise MonitoringError(_("Unknown region or organization."))
+    raise DomainError(_("Unknown region or organization."))
 
 
 def scope_from_codes(region_kato: str | None = None, org_bin: str | None = None) -> Scope:
@@ -621,13 +610,13 @@ def scope_from_codes(region_kato: str | None = None, org_bin: str | None = None)
     if org_bin:
         org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
         if org is None:
-            raise MonitoringError(_("Unknown region or organization."))
+            raise DomainError(_("Unknown region or organization."))
         return Scope(SCOPE_ORG, org.id)
     if region_kato:
         reg = db.session.execute(select(AdminUnit).where(AdminUnit.code == region_kato,
                                                          AdminUnit.level == 1)).scalar_one_or_none()
         if reg is None:
-            raise MonitoringError(_("Unknown region or organization."))
+            raise DomainError(_("Unknown region or organization."))
         return Scope(SCOPE_REGION, reg.id)
     return Scope(SCOPE_COUNTRY)
 

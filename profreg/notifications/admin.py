@@ -44,8 +44,7 @@ class NotificationsView(ProtectedBaseView):
                 ids = [int(request.form["id"])]
             except (KeyError, ValueError):
                 abort(400)
-        mark_read(current_user, ids)  # only the user's own rows are ever touched
-        db.session.commit()
+        mark_read(current_user, ids)  # only the user's own rows are ever touched; the request commits
         return redirect(url_for(".index"))
 
 

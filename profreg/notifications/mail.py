@@ -1,8 +1,8 @@
 """Mail over SMTP (MAIL_SERVER / MAIL_PORT / MAIL_FROM / MAIL_USE_TLS / MAIL_USERNAME / MAIL_PASSWORD)
 and the outbox delivery driver.
 
-``deliver_pending`` is a job-level driver (like a CLI command it commits): each outbox row is claimed
-(``pending``/``failed`` → ``sending``) in its own transaction, sent, then marked ``sent`` or ``failed``
+``deliver_pending`` is a job-level driver: each outbox row is claimed
+(``pending``/``failed`` → ``sending``) in its own unit of work (profreg/uow.py), sent, then marked ``sent`` or ``failed``
 with ``attempts``, ``last_error`` and ``next_attempt_at`` (back-off). A row whose sender died while
 ``sending`` is claimed again after ``STALE_CLAIM``. Nothing is ever deleted: a failed mail is retried
 until it goes out.
@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from .. import clock
 from ..extensions import db
+from ..uow import unit_of_work
 from .models import FAILED, PENDING, SENDING, SENT, MailOutbox
 
 log = logging.getLogger(__name__)
@@ -64,35 +65,37 @@ def deliver_pending(limit: int = 1000) -> dict:
     if not smtp_configured():
         return out
     now = clock.utcnow_naive()
-    ids = db.session.execute(select(MailOutbox.id).where(_due(now)).order_by(MailOutbox.id).limit(limit)).scalars().all()
-    db.session.commit()
+    # Each claim, and each outcome, is a unit of work of its own: a mail is claimed before it is sent
+    # (two senders never take the same row) and its outcome is kept whatever happens to the others.
+    with unit_of_work():
+        ids = db.session.execute(select(MailOutbox.id).where(_due(now)).order_by(MailOutbox.id)
+                                 .limit(limit)).scalars().all()
     for oid in ids:
-        claimed = db.session.execute(update(MailOutbox).where(MailOutbox.id == oid, _due(now))
-                                     .values(state=SENDING, claimed_at=now)
-                                     .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
+        with unit_of_work():
+            claimed = db.session.execute(update(MailOutbox).where(MailOutbox.id == oid, _due(now))
+                                         .values(state=SENDING, claimed_at=now)
+                                         .execution_options(synchronize_session=False)).rowcount
         if not claimed:
             continue  # another sender took it
-        row = db.session.get(MailOutbox, oid)
         try:
-            subject, body = render_mail(row)
-            send_message(row.recipient, subject, body, row.locale)
+            with unit_of_work():
+                row = db.session.get(MailOutbox, oid)
+                subject, body = render_mail(row)
+                send_message(row.recipient, subject, body, row.locale)
+                row.attempts += 1
+                row.state = SENT
+                row.subject = subject[:255]
+                row.sent_at = clock.utcnow_naive()
+                row.last_error = None
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried later
-            db.session.rollback()
-            row = db.session.get(MailOutbox, oid)
-            row.attempts += 1
-            row.state = FAILED
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.next_attempt_at = clock.utcnow_naive() + backoff(row.attempts)
-            db.session.commit()
+            with unit_of_work():
+                row = db.session.get(MailOutbox, oid)
+                row.attempts += 1
+                row.state = FAILED
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                row.next_attempt_at = clock.utcnow_naive() + backoff(row.attempts)
             out["failed"] += 1
             log.warning("mail %s to %s failed: %s", oid, row.recipient, row.last_error)
             continue
-        row.attempts += 1
-        row.state = SENT
-        row.subject = subject[:255]
-        row.sent_at = clock.utcnow_naive()
-        row.last_error = None
-        db.session.commit()
         out["sent"] += 1
     return out

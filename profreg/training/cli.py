@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..errors import DomainError
 from ..extensions import db
 
 
@@ -28,7 +29,7 @@ def register(group) -> None:
 
         try:
             period = services.parse_period(period)
-        except services.TrainingError as exc:
+        except DomainError as exc:
             raise click.BadParameter(str(exc.message), param_hint="--period") from None
         org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
         if org is None:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import exports
+from ..errors import DomainError
 from ..extensions import db
 from ..i18n import fmt_date
 from ..reference.models import Specialty
@@ -61,7 +62,7 @@ def signature_lines(lst: TrainingList) -> list[str]:
 def write_list(lst: TrainingList, fmt: str, path: str | Path) -> int:
     """Write the list to ``path`` in ``fmt`` (xlsx, csv or pdf); returns the number of workers."""
     if fmt not in FORMATS:
-        raise services.TrainingError(_("Unknown export format."))
+        raise DomainError(_("Unknown export format."))
     rows = list_rows(lst)
     headers = list_headers()
     completed = sum(1 for r in rows if r[7] is not None)

@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from .. import access, clock
 from ..dates import add_months, days_after, days_between
+from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
@@ -37,20 +38,12 @@ COURSE_LOOKBACK_DAYS = 365  # a certification course up to a year before a new p
 PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4]))?$")
 
 
-class TrainingError(ValueError):
-    """A rule of training lists or CPD was broken; ``message`` is translated and safe to show."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
-
 def parse_period(value: str) -> str:
     """Validate a list period: ``2027Q1`` (quarter) or ``2027`` (year)."""
     value = (value or "").strip().upper()
     m = PERIOD_RE.match(value)
     if not m or not 2000 <= int(m.group(1)) <= 2100:
-        raise TrainingError(_("The period must look like 2027Q1 (a quarter) or 2027 (a year)."))
+        raise DomainError(_("The period must look like 2027Q1 (a quarter) or 2027 (a year)."))
     return value
 
 
@@ -212,9 +205,9 @@ class Rules:
         for name, lo, hi in (("cert_months", 1, 60), ("no_training_years", 1, 30), ("new_role_months", 1, 60)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise TrainingError(_("The parameter must be a whole number from %(lo)s to %(hi)s.", lo=lo, hi=hi))
+                raise DomainError(_("The parameter must be a whole number from %(lo)s to %(hi)s.", lo=lo, hi=hi))
         if not any((self.cert_expiring, self.cpd_deficit, self.no_training, self.new_role)):
-            raise TrainingError(_("Switch on at least one rule."))
+            raise DomainError(_("Switch on at least one rule."))
         return self
 
     def to_json(self) -> dict:
@@ -475,17 +468,17 @@ def get_list(user, list_id) -> TrainingList | None:
 
 def _require(actor, action: str, lst: TrainingList | None = None, org_id: int | None = None):
     if not access.can(actor, "training_list", action):
-        raise TrainingError(_("You are not allowed to do this."))
+        raise NotAllowed()
     org_id = lst.organization_id if lst is not None else org_id
     ids = access.org_ids_select(actor)
     if ids is not None and org_id is not None:
         if db.session.execute(ids.where(Organization.id == org_id)).first() is None:
-            raise TrainingError(_("You are not allowed to do this."))
+            raise NotAllowed()
 
 
 def _require_draft(lst: TrainingList):
     if lst.status != LIST_DRAFT:
-        raise TrainingError(_("The list is approved and can no longer be changed."))
+        raise DomainError(_("The list is approved and can no longer be changed."))
 
 
 def create_draft(org_id: int, period: str, rules: Rules, filters: Filters | None, actor,
@@ -497,7 +490,7 @@ def create_draft(org_id: int, period: str, rules: Rules, filters: Filters | None
     rules.validate()
     if db.session.execute(select(TrainingList.id).where(TrainingList.organization_id == org_id,
                                                         TrainingList.period == period)).first():
-        raise TrainingError(_("A list for this period already exists."))
+        raise DomainError(_("A list for this period already exists."))
     candidates = build_candidates(org_id, rules, filters, today)
     lst = TrainingList(organization_id=org_id, period=period, status=LIST_DRAFT,
                        rules={"rules": rules.to_json(), "filters": (filters or Filters()).to_json(),
@@ -532,13 +525,13 @@ def add_worker(lst: TrainingList, worker_id: int, note: str, actor, today: date 
     _require_draft(lst)
     note = (note or "").strip()
     if not note:
-        raise TrainingError(_("Give the reason for adding the worker."))
+        raise DomainError(_("Give the reason for adding the worker."))
     post = _worker_post(lst.organization_id, worker_id, today)
     if post is None:
-        raise TrainingError(_("No current employee of the organization with this IIN."))
+        raise DomainError(_("No current employee of the organization with this IIN."))
     item = next((i for i in lst.items if i.worker_id == worker_id), None)
     if item is not None and not item.removed:
-        raise TrainingError(_("The worker is already on the list."))
+        raise DomainError(_("The worker is already on the list."))
     if item is None:
         item = TrainingListItem(worker_id=worker_id, position_id=post.position_id, specialty_id=post.specialty_id,
                                 department=post.department, reasons=[])
@@ -559,7 +552,7 @@ def _item(lst: TrainingList, item_id) -> TrainingListItem:
         item_id = None
     item = next((i for i in lst.items if i.id == item_id), None)
     if item is None:
-        raise TrainingError(_("No such row on this list."))
+        raise DomainError(_("No such row on this list."))
     return item
 
 
@@ -569,7 +562,7 @@ def remove_worker(lst: TrainingList, item_id, reason: str, actor) -> TrainingLis
     _require_draft(lst)
     reason = (reason or "").strip()
     if not reason:
-        raise TrainingError(_("Give the reason for removing the worker."))
+        raise DomainError(_("Give the reason for removing the worker."))
     item = _item(lst, item_id)
     item.removed = True
     item.removal_reason = reason[:500]
@@ -582,7 +575,7 @@ def approve(lst: TrainingList, actor, now=None) -> TrainingList:
     _require(actor, access.APPROVE, lst)
     _require_draft(lst)
     if not any(not i.removed for i in lst.items):
-        raise TrainingError(_("An empty list cannot be approved."))
+        raise DomainError(_("An empty list cannot be approved."))
     lst.status = LIST_APPROVED
     lst.approved_by_id = actor.id
     lst.approved_at = now or clock.utcnow_naive()
@@ -615,22 +608,22 @@ def complete_item(lst: TrainingList, item_id, data: Completion, actor, today: da
     today = today or clock.today()
     _require(actor, access.EDIT, lst)
     if lst.status != LIST_APPROVED:
-        raise TrainingError(_("Completion is recorded on an approved list."))
+        raise DomainError(_("Completion is recorded on an approved list."))
     item = _item(lst, item_id)
     if item.removed:
-        raise TrainingError(_("The worker was removed from the list."))
+        raise DomainError(_("The worker was removed from the list."))
     if item.completed_at is not None:
-        raise TrainingError(_("Completion is already recorded for this worker."))
+        raise DomainError(_("Completion is already recorded for this worker."))
     if db.session.get(TrainingActivityType, data.activity_type_id) is None:
-        raise TrainingError(_("Choose the kind of training."))
+        raise DomainError(_("Choose the kind of training."))
     if not (data.provider or "").strip() or not (data.topic or "").strip():
-        raise TrainingError(_("Give the provider and the topic."))
+        raise DomainError(_("Give the provider and the topic."))
     if data.end_date < data.start_date:
-        raise TrainingError(_("The end date is before the start date."))
+        raise DomainError(_("The end date is before the start date."))
     if data.end_date > today:
-        raise TrainingError(_("The end date is in the future."))
+        raise DomainError(_("The end date is in the future."))
     if data.hours is None or Decimal(data.hours) <= 0 or (data.credits is not None and Decimal(data.credits) < 0):
-        raise TrainingError(_("Hours must be a positive number."))
+        raise DomainError(_("Hours must be a positive number."))
     rec = CpdRecord(worker_id=item.worker_id, activity_type_id=data.activity_type_id,
                     specialty_id=data.specialty_id or item.specialty_id, provider=data.provider.strip()[:255],
                     topic=data.topic.strip()[:255], start_date=data.start_date, end_date=data.end_date,

@@ -14,9 +14,12 @@ from sqlalchemy import func, select
 
 from .. import access, clock
 from ..admin.base import ProtectedBaseView
+from ..audit.services import log_export
+from ..errors import DomainError
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Specialty, TrainingActivityType
+from ..uow import show_error
 from . import exports, services
 from .forms import AddForm, BuildForm, CompleteForm, RemoveForm
 from .models import CpdRecord, TrainingList, TrainingListItem
@@ -51,10 +54,7 @@ def _send_tmp(suffix: str, writer, download_name: str):
 
 def _log_export(model, fmt: str, detail: str) -> None:
     """Read-log entry for an export (audit domain), committed with the request."""
-    from ..audit.services import log_export
-
     log_export(model, current_user, fmt, detail)
-    db.session.commit()
 
 
 class TrainingListView(ProtectedBaseView):
@@ -109,15 +109,13 @@ class TrainingListView(ProtectedBaseView):
             try:
                 if "save" in request.form:
                     lst = services.create_draft(org_id, form.period.data, rules, filters, current_user)
-                    db.session.commit()
                     flash(_("The list was saved as a draft."), "success")
                     return redirect(url_for(".details", list_id=lst.id))
                 services.parse_period(form.period.data)
                 candidates = services.build_candidates(org_id, rules, filters)
                 names = services.reference_names()
-            except services.TrainingError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "error")
+            except DomainError as exc:
+                show_error(exc, form)
         return self.render("training/build.html", form=form, candidates=candidates, names=names,
                            reasons_text=services.reasons_text)
 
@@ -134,13 +132,14 @@ class TrainingListView(ProtectedBaseView):
             can_export=_can(access.EXPORT), formats=exports.FORMATS)
 
     def _run(self, lst, fn, ok_message):
+        """One change of a list; the request commits it. A refused change writes nothing and its
+        reason is shown on the list."""
         try:
             fn()
-            db.session.commit()
+        except DomainError as exc:
+            show_error(exc)
+        else:
             flash(ok_message, "success")
-        except services.TrainingError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
         return redirect(url_for(".details", list_id=lst.id))
 
     @expose("/<int:list_id>/add", methods=("POST",))
@@ -181,10 +180,8 @@ class TrainingListView(ProtectedBaseView):
         _need(access.DELETE)
         try:
             services.delete_draft(lst, current_user)
-            db.session.commit()
-        except services.TrainingError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
+        except DomainError as exc:
+            show_error(exc)
             return redirect(url_for(".details", list_id=lst.id))
         flash(_("The draft was deleted."), "success")
         return redirect(url_for(".index"))
@@ -211,12 +208,11 @@ class TrainingListView(ProtectedBaseView):
                 credits=form.credits.data, certificate_number=form.certificate_number.data)
             try:
                 services.complete_item(lst, item_id, data, current_user)
-                db.session.commit()
+            except DomainError as exc:
+                show_error(exc, form)
+            else:
                 flash(_("Completion recorded; the CPD record was added to the worker."), "success")
                 return redirect(url_for(".details", list_id=lst.id))
-            except services.TrainingError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "error")
         return self.render("training/complete.html", lst=lst, item=item, form=form)
 
     @expose("/<int:list_id>/export/<fmt>")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -28,11 +28,12 @@ from ..admin.base import (
     iin_formatter,
     sex_label,
 )
+from ..errors import DomainError
 from ..extensions import db
+from ..uow import after_commit, show_error
 from . import search
 from .models import Employment, Worker
 from .services import (
-    ValidationError,
     check_new_employment,
     delete_worker_records,
     employment_errors,
@@ -269,13 +270,10 @@ class WorkerView(ScopedModelView):
 
     def on_model_delete(self, model):
         super().on_model_delete(model)
-        g.profreg_files_to_remove = delete_worker_records(model)
-
-    def after_model_delete(self, model):
         from ..documents.services import remove_file
 
-        for name in g.pop("profreg_files_to_remove", []):
-            remove_file(name)
+        for name in delete_worker_records(model):
+            after_commit(lambda name=name: remove_file(name))  # once the deletion is committed
 
     # a worker already in the register (another organization's, or back after leaving)
     def can_hire_registered(self) -> bool:
@@ -293,12 +291,9 @@ class WorkerView(ScopedModelView):
                     position=form.position.data, hire_date=form.hire_date.data, specialty=form.specialty.data,
                     fte=form.fte.data, department=form.department.data or None,
                     order_number=form.order_number.data or None)
-            except ValidationError as exc:
-                db.session.rollback()
-                for name, message in exc.errors.items():
-                    getattr(form, name, form.iin).errors.append(str(message))
+            except DomainError as exc:
+                show_error(exc, form)  # under the field it concerns; nothing is saved
             else:
-                db.session.commit()
                 flash(_("%(name)s now works in your organization.", name=worker.full_name), "success")
                 return redirect(url_for(".details_view", id=worker.id))
         return self.render("workers/hire.html", form=form)

@@ -8,6 +8,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from ..uow import cli_command
+
 
 def register(group):
     @group.group("workers")
@@ -21,13 +23,14 @@ def register(group):
     @click.option("--specialty", "specialty_code", help="Specialty code.")
     @click.option("--date", "hire_date", required=True, help="Hire date YYYY-MM-DD.")
     @with_appcontext
+    @cli_command
     def hire_cmd(iin, org_bin, position_code, specialty_code, hire_date):
         """Open a new employment episode for a registered worker."""
         from ..extensions import db
         from ..orgs.models import Organization
         from ..reference.models import Position, Specialty
         from .models import Worker
-        from .services import ValidationError, hire
+        from .services import hire
 
         def one(model, col, value, hint):
             row = db.session.execute(select(model).where(col == value)).scalar_one_or_none()
@@ -43,12 +46,7 @@ def register(group):
         org = one(Organization, Organization.bin, org_bin, "--org")
         position = one(Position, Position.code, position_code, "--position")
         specialty = one(Specialty, Specialty.code, specialty_code, "--specialty") if specialty_code else None
-        try:
-            episode = hire(worker, organization=org, position=position, specialty=specialty, hire_date=day)
-        except ValidationError as exc:
-            db.session.rollback()
-            raise click.ClickException("; ".join(str(v) for v in exc.errors.values())) from None
-        db.session.commit()
+        episode = hire(worker, organization=org, position=position, specialty=specialty, hire_date=day)
         click.echo(f"episode {episode.id}: {worker.iin} → {org.bin} ({position.code}) from {day.isoformat()}")
 
     export = group.commands.get("export")

@@ -6,15 +6,8 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 
 from .. import clock
+from ..errors import InvalidInput
 from ..identity import IdentityError, validate_iin
-
-
-class ValidationError(ValueError):
-    """Bad input: ``errors`` maps a field name to a translated message."""
-
-    def __init__(self, errors: dict):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
@@ -31,11 +24,11 @@ def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
 
 
 def check_worker(worker) -> None:
-    """Raise ``ValidationError`` when a worker breaks a personal-data rule."""
+    """Raise ``InvalidInput`` when a worker breaks a personal-data rule."""
     code = worker.citizenship.code if getattr(worker, "citizenship", None) is not None else None
     errors = worker_errors(iin=worker.iin, birth_date=worker.birth_date, sex=worker.sex, citizenship_code=code)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
 
 
 def employment_errors(*, birth_date: date | None, hire_date: date | None, end_date: date | None) -> dict:
@@ -66,11 +59,11 @@ def has_valid_certificate(worker_id: int, today: date | None = None) -> bool:
 
 def check_new_employment(worker, position, today: date | None = None) -> None:
     """Rule 14.5: a blocked worker (no valid certificate) cannot be given a new *clinical* episode
-    until a valid certificate exists. Raises ``ValidationError``."""
+    until a valid certificate exists. Raises ``InvalidInput``."""
     if position is None or not getattr(position, "is_clinical", False):
         return
     if worker.status == "blocked" and not has_valid_certificate(worker.id, today):
-        raise ValidationError({"position": _l(
+        raise InvalidInput({"position": _l(
             "This worker is blocked (no valid specialist certificate): a clinical position cannot be "
             "assigned until a valid certificate is registered.")})
 
@@ -84,10 +77,10 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
     from .models import Employment
 
     if organization is None:
-        raise ValidationError({"organization": _l("The organization of the new employment is unknown.")})
+        raise InvalidInput({"organization": _l("The organization of the new employment is unknown.")})
     errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
     check_new_employment(worker, position, today)
     episode = Employment(worker=worker, organization=organization, position=position, specialty=specialty,
                          hire_date=hire_date, fte=fte if fte is not None else Decimal("1.00"),
@@ -148,14 +141,14 @@ def hire_registered(*, iin: str, surname: str, actor_organization, position, hir
                     fte=None, department=None, order_number=None):
     """Open an episode in the actor's organization for a worker already in the register (rule 8: the
     hiring organization enters the worker; the personal data is already there). Raises
-    ``ValidationError`` when the worker is not found, already works there, or may not be hired."""
+    ``InvalidInput`` when the worker is not found, already works there, or may not be hired."""
     worker = find_registered(iin, surname)
     if worker is None:
-        raise ValidationError({"iin": NOT_REGISTERED})
+        raise InvalidInput({"iin": NOT_REGISTERED})
     today = clock.today()
     if any(e.organization_id == getattr(actor_organization, "id", None) and (e.end_date is None or e.end_date >= today)
            for e in worker.employments):
-        raise ValidationError({"iin": _l("This worker already works in your organization.")})
+        raise InvalidInput({"iin": _l("This worker already works in your organization.")})
     episode = hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
                    specialty=specialty, fte=fte, department=department, order_number=order_number)
     return worker, episode

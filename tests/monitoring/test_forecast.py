@@ -14,7 +14,8 @@ from profreg.analytics.forecast import (
     pension_age,
     pension_date,
 )
-from profreg.monitoring.services import MonitoringError, Scope
+from profreg.errors import DomainError
+from profreg.monitoring.services import Scope
 
 ASTANA = "710000000"
 
@@ -30,9 +31,9 @@ def test_pension_ages():
 
 
 def test_bad_quarter():
-    with pytest.raises(MonitoringError):
+    with pytest.raises(DomainError):
         parse_quarter("2027Q5")
-    with pytest.raises(MonitoringError):
+    with pytest.raises(DomainError):
         parse_quarter("Q1-2027")
 
 

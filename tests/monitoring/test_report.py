@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
+from profreg.errors import DomainError
 from profreg.monitoring import services as S
 from profreg.monitoring.calendar import WorkingCalendar, is_late
 from profreg.monitoring.models import WorkingDayOverride
@@ -174,9 +175,9 @@ def test_region_scope_sees_moves_in_and_out(country, today):
 
 
 def test_bad_period_is_a_clear_error(db):
-    with pytest.raises(S.MonitoringError):
+    with pytest.raises(DomainError):
         S.parse_period("2026-13")
-    with pytest.raises(S.MonitoringError):
+    with pytest.raises(DomainError):
         S.parse_period("October")
     assert S.due_date("2026-12") == date(2027, 1, 10)
 

@@ -117,14 +117,15 @@ def test_restricted_roles_never_choose_the_organization_of_an_episode(world, mak
 
 
 def test_blocked_worker_gets_no_new_clinical_episode_until_certified(world, make_client, today):
-    from profreg.workers.services import ValidationError, check_new_employment, hire
+    from profreg.errors import InvalidInput
+    from profreg.workers.services import check_new_employment, hire
 
     db, f, ref = world.db, world.factory, world.factory.ref
     w = f.worker(world.orgA, surname="Блокова", certificate_until=today - timedelta(days=3))
     w.status, w.blocked_reason = "blocked", "certificate_expired"
     db.session.commit()
     # the rule (service), used by admin and CLI
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         check_new_employment(w, ref(Position, "NURSE"))
     check_new_employment(w, ref(Position, "CHIEF_DOCTOR"))  # non-clinical position: no objection
     # through the panel

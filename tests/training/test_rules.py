@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from profreg.errors import DomainError
 from profreg.reference.models import Position
-from profreg.training.services import Filters, Rules, TrainingError, build_candidates, worker_ledger
+from profreg.training.services import Filters, Rules, build_candidates, worker_ledger
 
 ALL_OFF = dict(cert_expiring=False, cpd_deficit=False, no_training=False, new_role=False)
 
@@ -85,5 +86,5 @@ def test_other_organization(ds):
 
 @pytest.mark.parametrize("bad", [dict(cert_months=0), dict(no_training_years=99), dict(new_role_months="x"), ALL_OFF])
 def test_bad_parameters_are_refused(ds, bad):
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         build_candidates(ds.org_a.id, Rules(**bad))

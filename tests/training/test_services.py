@@ -5,12 +5,12 @@ from datetime import date
 
 import pytest
 
+from profreg.errors import DomainError, NotAllowed
 from profreg.reference.models import AdminUnit, Specialty, TrainingActivityType
 from profreg.training.services import (
     AssessmentFilters,
     Completion,
     Rules,
-    TrainingError,
     add_worker,
     approve,
     assessment_page,
@@ -38,7 +38,7 @@ def _done(ref):
 def test_period_format():
     assert parse_period(" 2027q1 ") == "2027Q1" and parse_period("2027") == "2027"
     for bad in ("2027Q5", "27Q1", "", "2027-01", "1999"):
-        with pytest.raises(TrainingError):
+        with pytest.raises(DomainError):
             parse_period(bad)
 
 
@@ -46,18 +46,18 @@ def test_draft_is_one_per_period_and_holds_reasons(ds, db, draft):
     assert draft.period == "2027Q1" and draft.rules["rules"]["cert_months"] == 6
     multi = next(i for i in draft.items if i.worker_id == ds.w["multi"].id)
     assert sorted(r["code"] for r in multi.reasons) == ["cert_expiring", "cpd_deficit", "no_training"]
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         create_draft(ds.org_a.id, "2027Q1", Rules(), None, ds.users["chief_a"])
 
 
 def test_who_may_do_what(ds, db, draft, ref):
     for key in ("head_a", "ministry", "assoc", "hr_b"):
-        with pytest.raises(TrainingError):
+        with pytest.raises(NotAllowed):
             create_draft(ds.org_a.id, "2027Q2", Rules(), None, ds.users[key])
-        with pytest.raises(TrainingError):
+        with pytest.raises(NotAllowed):
             add_worker(draft, ds.w["fine"].id, "x", ds.users[key])
     for key in ("hr_a", "chief_a", "head_b", "ministry", "assoc"):
-        with pytest.raises(TrainingError):
+        with pytest.raises(NotAllowed):
             approve(draft, ds.users[key])
     assert get_list(ds.users["head_b"], draft.id) is None and get_list(ds.users["assoc"], draft.id) is None
     assert get_list(ds.users["ministry"], draft.id) is draft and get_list(ds.users["head_a"], draft.id) is draft
@@ -65,21 +65,21 @@ def test_who_may_do_what(ds, db, draft, ref):
 
 def test_edit_rules(ds, db, draft, ref):
     hr = ds.users["hr_a"]
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         add_worker(draft, ds.w["fine"].id, "  ", hr)
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         add_worker(draft, ds.w["other"].id, "x", hr)  # not an employee of A
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         add_worker(draft, ds.w["multi"].id, "x", hr)  # already on the list
     item = add_worker(draft, ds.w["fine"].id, "Жаңа жабдық", hr)
     assert item.added_manually and item.reasons[-1] == {"code": "manual", "note": "Жаңа жабдық"}
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         remove_worker(draft, item.id, "", hr)
     remove_worker(draft, item.id, "Қате", hr)
     assert item.removed and item.removal_reason == "Қате"
     again = add_worker(draft, ds.w["fine"].id, "Бәрібір керек", hr)  # back on the list
     assert again is item and not item.removed
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         complete_item(draft, item.id, _done(ref), hr)  # only approved lists
 
 
@@ -93,17 +93,17 @@ def test_approval_freezes(ds, db, draft, ref):
                     lambda: remove_worker(draft, item.id, "x", hr),
                     lambda: approve(draft, head),
                     lambda: delete_draft(draft, ds.users["chief_a"])):
-        with pytest.raises(TrainingError):
+        with pytest.raises(DomainError):
             attempt()
     rec = complete_item(draft, item.id, _done(ref), hr)
     assert rec.worker_id == item.worker_id and item.cpd_record_id == rec.id
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         complete_item(draft, item.id, _done(ref), hr)  # once
-    with pytest.raises(TrainingError):
+    with pytest.raises(NotAllowed):
         complete_item(draft, draft.items[1].id, _done(ref), head)  # the head approves, hr records
     bad = _done(ref)
     bad.end_date = date(2027, 1, 1)
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         complete_item(draft, draft.items[1].id, bad, hr)  # in the future
 
 
@@ -111,7 +111,7 @@ def test_empty_list_cannot_be_approved(ds, db):
     lst = create_draft(ds.org_a.id, "2028", Rules(cert_expiring=True, cert_months=1, cpd_deficit=False,
                                                    no_training=False, new_role=False), None, ds.users["hr_a"])
     assert lst.items == []
-    with pytest.raises(TrainingError):
+    with pytest.raises(DomainError):
         approve(lst, ds.users["head_a"])
 
 
