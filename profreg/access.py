@@ -1,200 +1,275 @@
-"""WHO SEES WHAT. The one module that scopes every query path by role.
+"""WHO SEES WHAT: the one policy module. Every decision about a role's rights or a row's scope is here,
+and nothing else is (paging, counting and caches live in the admin shell, ``profreg/admin/listing.py``).
 
-* ``MATRIX``: role × resource → allowed actions (list, details, create, edit, delete, export).
-* ``scoped(query, model, user)``: filters any query (ORM ``Query`` or ``select()``) on ``model``
-  down to the rows ``user`` may see. Admin views, exports, ajax lookups, reports and jobs call it.
-* ``in_scope(obj, user)`` / ``can(user, resource, action, obj)``: the per-object check, derived
-  from ``scoped`` so the two cannot disagree.
+* ``Role``: the roles (DESIGN.md); ``MATRIX``: role × resource → actions; ``can(user, resource, action)``.
+* ``require(user, resource, action, org_id=None)`` / ``@requires(resource, action)``: the one guard of
+  services and custom views; raises ``errors.NotAllowed`` (403 in the panel).
+* Models declare what they are (class attributes, no registry to forget):
+  ``__resource__`` (a MATRIX resource) and ``__scope__`` (how a row falls into a role's scope, one of
+  ``SCOPES``); optionally ``__write_scope__`` (how a row being written is checked, when that differs)
+  and ``__cpd_evidence__`` (one of the records a professional association reads, rule 4.5).
+* ``scoped(query, model, user)`` filters any query (ORM ``Query`` or ``select()``) to the rows the user
+  may see; ``in_scope`` / ``allowed`` / ``write_in_scope`` are the per-object checks derived from it, so
+  the two cannot disagree; ``options_scoped`` for dropdowns and lookups.
+* Reporting scopes (rules 6-7): ``report_scope_allowed``, ``default_report_scope``, ``report_scopes``.
 
-Scope of worker data:
-  ministry → everything; region → workers with a current episode in an organization of the region;
-  org_head / hr_chief / hr → workers with a current episode in their organization;
-  association → workers holding a certificate in one of the association's specialties (read-only);
-  admin → no worker data (users and reference data only).
+Scope of worker data: ministry → everything; region → workers with a current episode
+(``Employment.current_on``) in an organization of the region; org_head / hr_chief / hr → workers with a
+current episode in their organization; association → workers holding a certificate in one of the
+association's specialties (read-only, IIN masked); admin → no worker data.
 """
 from __future__ import annotations
 
-import json
+import functools
+from enum import StrEnum
 
 from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from . import clock
+from .certificates.models import Certificate
+from .errors import NotAllowed
+from .extensions import db
+from .orgs.models import Organization
+from .workers.models import Employment
+
+
+class Role(StrEnum):
+    """The roles of DESIGN.md. A ``StrEnum``: equal to the code stored in ``user.role``."""
+
+    MINISTRY = "ministry"        # national coordinator (r.6-7)
+    REGION = "region"            # head of a regional health department (r.5, r.12)
+    ORG_HEAD = "org_head"        # first head of a healthcare entity (r.11)
+    HR_CHIEF = "hr_chief"        # chief of the personnel service (r.11)
+    HR = "hr"                    # personnel service specialist (r.8-10)
+    ASSOCIATION = "association"  # professional medical association (r.4.5)
+    ADMIN = "admin"              # system administrator
+
+
+#: Roles bound to one organization (their scope is that organization).
+ORG_ROLES = frozenset({Role.ORG_HEAD, Role.HR_CHIEF, Role.HR})
 
 LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT = "list", "details", "create", "edit", "delete", "export"
+APPROVE = "approve"  # org_head approves training lists
+SUBMIT = "submit"    # region / ministry submit monitoring reports
 READ = frozenset({LIST, DETAILS, EXPORT})
 ALL = frozenset({LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT})
 NONE: frozenset = frozenset()
 
+
+def _rights(*actions) -> frozenset:
+    out: set = set()
+    for a in actions:
+        out |= a if isinstance(a, frozenset) else {a}
+    return frozenset(out)
+
+
 # Resources: worker (personal record), worker_record (education, certificates, CPD, degrees, ...),
-# employment, personnel_document, organization, staffing, reference, user, audit.
+# employment, personnel_document, organization, staffing, reference, user, audit; training_list,
+# monitoring (reports and forecasts), job_history, cpd_assessment, notification (one's own), calendar (the
+# working-day calendar's transferred days off, entered by the ministry from government decrees).
+# docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
+_COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
+            "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
+            "notification", "calendar")
+_OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
+_ROWS = {
+    Role.MINISTRY: (READ, READ, READ, READ, ALL, READ, ALL, NONE, READ,
+                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL),
+    Role.REGION: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
+                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+    Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
+                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+    Role.HR_CHIEF: (ALL, ALL, ALL, ALL, READ, ALL, NONE, NONE, READ,
+                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+    Role.HR: (ALL - {DELETE}, ALL, ALL - {DELETE}, ALL - {DELETE}, READ - {EXPORT}, READ, NONE, NONE, NONE,
+              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+    Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
+                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE),
+    Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
+                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ),
+}
 MATRIX: dict[str, dict[str, frozenset]] = {
-    "ministry": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
-                 "organization": ALL, "staffing": READ, "reference": ALL, "user": NONE, "audit": READ},
-    "region": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
-               "organization": READ, "staffing": READ, "reference": NONE, "user": NONE, "audit": READ},
-    "org_head": {"worker": READ, "worker_record": READ, "employment": READ, "personnel_document": READ,
-                 "organization": READ, "staffing": READ, "reference": NONE, "user": NONE, "audit": READ},
-    "hr_chief": {"worker": ALL, "worker_record": ALL, "employment": ALL, "personnel_document": ALL,
-                 "organization": READ, "staffing": ALL, "reference": NONE, "user": NONE, "audit": READ},
-    "hr": {"worker": ALL - {DELETE}, "worker_record": ALL, "employment": ALL - {DELETE},
-           "personnel_document": ALL - {DELETE}, "organization": READ - {EXPORT}, "staffing": READ,
-           "reference": NONE, "user": NONE, "audit": NONE},
-    "association": {"worker": NONE, "worker_record": frozenset({LIST, DETAILS}), "employment": NONE,
-                    "personnel_document": NONE, "organization": NONE, "staffing": NONE,
-                    "reference": NONE, "user": NONE, "audit": NONE},
-    "admin": {"worker": NONE, "worker_record": NONE, "employment": NONE, "personnel_document": NONE,
-              "organization": ALL, "staffing": NONE, "reference": ALL, "user": ALL, "audit": NONE},
-}
+    role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}
 
-# Resources of the later domains (custom views): one entry per role, same vocabulary.
-APPROVE = "approve"  # org_head approves training lists; region/ministry submit monitoring reports
-SUBMIT = "submit"
-_EXTRA = {
-    #              training_list                        monitoring                                   job_history  cpd_assessment
-    "ministry":    (READ,                               ALL | {SUBMIT},                              READ,        READ),
-    "region":      (READ,                               READ | {CREATE, SUBMIT},                     NONE,        NONE),
-    "org_head":    (READ | {APPROVE},                   READ,                                        NONE,        NONE),
-    "hr_chief":    (ALL,                                READ,                                        NONE,        NONE),
-    "hr":          (ALL - {DELETE},                     NONE,                                        NONE,        NONE),
-    "association": (NONE,                               NONE,                                        NONE,        frozenset({LIST, DETAILS, EXPORT})),
-    "admin":       (NONE,                               NONE,                                        READ,        NONE),
-}
-for _role, (_tl, _mon, _jobs, _cpd) in _EXTRA.items():
-    MATRIX[_role].update({"training_list": frozenset(_tl), "monitoring": frozenset(_mon),
-                          "job_history": frozenset(_jobs), "cpd_assessment": frozenset(_cpd),
-                          # every signed-in user reads and marks their own notifications
-                          "notification": frozenset({LIST, DETAILS, EDIT})})
 
-# Worker records an association may read (rule 4.5: CPD assessment). Others stay hidden from it.
-ASSOCIATION_MODELS = {"Certificate", "CpdRecord", "EducationDocument", "QualificationCategory"}
+def _role(user) -> Role | None:
+    try:
+        return Role(getattr(user, "role", None))
+    except ValueError:
+        return None
 
 
 def can(user, resource: str, action: str) -> bool:
-    """Role-level permission (no object)."""
+    """Role-level permission (no object): may ``user`` do ``action`` on ``resource`` at all?"""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
         return False
     return action in MATRIX.get(user.role, {}).get(resource, NONE)
 
 
-def _models():
-    from . import models as m
-
-    return m
-
-
-_ALIASES: dict = {}
+# --------------------------------------------------------------------------------- the one guard
+def org_in_scope(user, org_id: int) -> bool:
+    """Is organization ``org_id`` inside the user's scope (every organization for national roles)?"""
+    ids = org_ids_select(user)
+    return ids is None or db.session.execute(ids.where(Organization.id == org_id)).first() is not None
 
 
-def _scope_alias(model):
-    """One named alias per model for the scope subqueries (see ``worker_scope_clause``); built once:
-    an alias is an immutable construct, and building one per query cost more than the query."""
-    from sqlalchemy.orm import aliased
+def require(user, resource: str, action: str, org_id: int | None = None) -> None:
+    """Raise ``NotAllowed`` unless ``user`` may do ``action`` on ``resource`` (and, with ``org_id``,
+    unless that organization is inside the user's scope). Services and custom views call this."""
+    if not can(user, resource, action):
+        raise NotAllowed()
+    if org_id is not None and not org_in_scope(user, org_id):
+        raise NotAllowed()
 
-    if model not in _ALIASES:
-        _ALIASES[model] = aliased(model, name=f"scope_{model.__tablename__}")
-    return _ALIASES[model]
+
+def requires(resource: str, action: str):
+    """View decorator: ``require(current_user, resource, action)`` before the view runs."""
+    from flask_login import current_user  # the signed-in user is a web notion; services pass theirs
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            require(current_user, resource, action)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
+# ------------------------------------------------------------------------- what models declare
+#: ``__scope__`` values: how a model's rows fall into a role's scope.
+WORKER = "worker"                    # the row is a worker: in scope through his current episodes
+OF_WORKER = "of_worker"              # the row belongs to a worker (``worker_id``): in scope with him
+ORGANIZATION = "organization"        # the row is an organization
+OF_ORGANIZATION = "of_organization"  # the row belongs to an organization (``organization_id``)
+AUDIT_ENTRY = "audit_entry"          # an audit entry: by its ``organization_id`` / ``region_id``
+NATIONAL = "national"                # no per-row scope (reference data, users): the matrix decides
+SCOPES = (WORKER, OF_WORKER, ORGANIZATION, OF_ORGANIZATION, AUDIT_ENTRY, NATIONAL)
+
+#: Resources of worker data (read logs, masking, the worker page).
+WORKER_DATA = frozenset({"worker", "worker_record", "employment", "personnel_document"})
+
+
+def resource_of(model) -> str:
+    """The MATRIX resource a model declares (``__resource__``)."""
+    try:
+        return model.__resource__
+    except AttributeError:
+        raise TypeError(f"{model.__name__} declares no __resource__ (profreg/access.py)") from None
+
+
+def scope_of(model, *, write: bool = False) -> str:
+    """How a model's rows fall into a scope (``__scope__``, or ``__write_scope__`` for writes)."""
+    if write and hasattr(model, "__write_scope__"):
+        return model.__write_scope__
+    try:
+        return model.__scope__
+    except AttributeError:
+        raise TypeError(f"{model.__name__} declares no __scope__ (profreg/access.py)") from None
+
+
+def model_visible(user, model) -> bool:
+    """Whether a model's rows are open to the user at all (role + resource; associations read only the
+    CPD evidence of rule 4.5: certificates, CPD, education and qualification categories)."""
+    resource = resource_of(model)
+    if not (can(user, resource, LIST) or can(user, resource, DETAILS)):
+        return False
+    if _role(user) is Role.ASSOCIATION and resource == "worker_record":
+        return bool(getattr(model, "__cpd_evidence__", False))
+    return True
+
+
+# --------------------------------------------------------------------------------- scope clauses
 def org_ids_select(user):
     """SELECT of organization ids in the user's scope, or None for 'every organization'."""
-    m = _models()
-    if user.role in ("ministry", "admin"):
+    role = _role(user)
+    if role in (Role.MINISTRY, Role.ADMIN):
         return None
-    if user.role == "region":
-        return select(m.Organization.id).where(m.Organization.region_id == user.region_id)
-    if user.role in ("org_head", "hr_chief", "hr"):
-        return select(m.Organization.id).where(m.Organization.id == user.organization_id)
-    return select(m.Organization.id).where(false())
+    if role is Role.REGION:
+        return select(Organization.id).where(Organization.region_id == user.region_id)
+    if role in ORG_ROLES:
+        return select(Organization.id).where(Organization.id == user.organization_id)
+    return select(Organization.id).where(false())
 
 
-def current_episode_clause(today=None):
-    """SQL condition: the employment episode runs on ``today``."""
-    m = _models()
-    today = today or clock.today()
-    return or_(m.Employment.end_date.is_(None), m.Employment.end_date >= today)
+@functools.cache
+def _scope_alias(model):
+    """One named alias per model for the scope subqueries, built once (on first use: building it
+    configures the mappers, which needs every model imported). When the outer query is itself over
+    ``employment`` or ``certificate`` (their views), an unaliased inner table would be correlated with
+    the outer row and the condition would leak every row."""
+    return aliased(model, name=f"scope_{model.__tablename__}")
+
+
+def scope_episodes(user, employment=Employment) -> tuple | None:
+    """Conditions on ``employment`` (the class or an alias) selecting the current episodes that put a
+    worker in a region's or organization's scope; None for roles whose scope is not made of episodes."""
+    role = _role(user)
+    if role is Role.REGION:
+        where = employment.region_id == user.region_id
+    elif role in ORG_ROLES:
+        where = employment.organization_id == user.organization_id
+    else:
+        return None
+    today = clock.today()  # (becomes Employment.current_on with the model vocabulary)
+    return where, or_(employment.end_date.is_(None), employment.end_date >= today)
 
 
 def worker_scope_clause(user, worker_id_col):
-    """SQL condition on a worker-id column: the worker is in the user's scope.
-
-    The subqueries use aliases: when the outer query is itself over ``employment`` or
-    ``certificate`` (the employment and certificate views), an unaliased inner table would be
-    correlated with the outer row and the condition would leak every row."""
-    m = _models()
-    role = getattr(user, "role", None)
-    if role == "ministry":
+    """SQL condition on a worker-id column: the worker is in the user's scope."""
+    role = _role(user)
+    if role is Role.MINISTRY:
         return true()
-    if role in ("region", "org_head", "hr_chief", "hr"):
-        emp = _scope_alias(m.Employment)
-        org_filter = (emp.organization_id == user.organization_id if role != "region"
-                      else emp.region_id == user.region_id)
-        today = clock.today()
-        return exists().where(and_(emp.worker_id == worker_id_col, org_filter,
-                                   or_(emp.end_date.is_(None), emp.end_date >= today)))
-    if role == "association":
+    emp = _scope_alias(Employment)
+    episodes = scope_episodes(user, emp)
+    if episodes is not None:
+        return exists().where(and_(emp.worker_id == worker_id_col, *episodes))
+    if role is Role.ASSOCIATION:
         spec_ids = [s.id for s in user.specialties]
         if not spec_ids:
             return false()
-        cert = _scope_alias(m.Certificate)
+        cert = _scope_alias(Certificate)
         return exists().where(and_(cert.worker_id == worker_id_col, cert.specialty_id.in_(spec_ids)))
     return false()
 
 
-def resource_of(model) -> str:
-    """Which MATRIX resource a model belongs to."""
-    name = model.__name__
-    if name == "Worker":
-        return "worker"
-    if name == "Employment":
-        return "employment"
-    if name == "PersonnelDocument":
-        return "personnel_document"
-    if name == "Organization":
-        return "organization"
-    if name == "StaffingPosition":
-        return "staffing"
-    if name == "User":
-        return "user"
-    if name == "AuditLog":
-        return "audit"
-    if hasattr(model, "worker_id"):
-        return "worker_record"
-    return "reference"
+def _where(model, user, scope: str):
+    """The condition ``scoped`` adds for ``model`` under ``scope`` (None: no condition)."""
+    if scope == NATIONAL:
+        return None
+    if scope in (ORGANIZATION, OF_ORGANIZATION):
+        ids = org_ids_select(user)
+        if ids is None:
+            return None
+        return (model.id if scope == ORGANIZATION else model.organization_id).in_(ids)
+    if scope == AUDIT_ENTRY:
+        role = _role(user)
+        if role is Role.MINISTRY:
+            return None
+        if role is Role.REGION:
+            return model.region_id == user.region_id
+        return model.organization_id == user.organization_id
+    if scope == WORKER:
+        return worker_scope_clause(user, model.id)
+    if scope == OF_WORKER:
+        if _role(user) is Role.ASSOCIATION and not getattr(model, "__cpd_evidence__", False):
+            return false()
+        return worker_scope_clause(user, model.worker_id)
+    raise ValueError(f"unknown scope {scope!r} of {model.__name__}")
+
+
+def _filter(query, condition):
+    return query.filter(condition) if hasattr(query, "filter") else query.where(condition)
 
 
 def scoped(query, model, user):
     """Filter ``query`` (Query or Select over ``model``) to the rows ``user`` may see."""
-    m = _models()
-    role = getattr(user, "role", None)
-    resource = resource_of(model)
-    if not can(user, resource, LIST) and not can(user, resource, DETAILS):
-        return query.filter(false()) if hasattr(query, "filter") else query.where(false())
-    where = _where(model, user, role, resource, m)
-    if where is None:
-        return query
-    return query.filter(where) if hasattr(query, "filter") else query.where(where)
-
-
-def _where(model, user, role, resource, m):
-    if resource == "reference" or resource == "user":
-        return None
-    if resource == "organization":
-        ids = org_ids_select(user)
-        return None if ids is None else model.id.in_(ids)
-    if resource == "staffing":
-        ids = org_ids_select(user)
-        return None if ids is None else model.organization_id.in_(ids)
-    if resource == "audit":
-        if role == "ministry":
-            return None
-        if role == "region":
-            return model.region_id == user.region_id
-        return model.organization_id == user.organization_id
-    if resource == "worker":
-        return worker_scope_clause(user, model.id)
-    if role == "association" and model.__name__ not in ASSOCIATION_MODELS:
-        return false()
-    return worker_scope_clause(user, model.worker_id)
+    if not model_visible(user, model):
+        return _filter(query, false())
+    where = _where(model, user, scope_of(model))
+    return query if where is None else _filter(query, where)
 
 
 def options_scoped(query, model, user):
@@ -203,112 +278,21 @@ def options_scoped(query, model, user):
     if resource_of(model) == "reference":
         if getattr(user, "is_authenticated", False) and getattr(user, "active", False):
             return query
-        return query.filter(false()) if hasattr(query, "filter") else query.where(false())
+        return _filter(query, false())
     return scoped(query, model, user)
 
 
 def unrestricted(model, user) -> bool:
     """True when ``scoped`` adds no condition for this user and model (a national view)."""
-    role = getattr(user, "role", None)
-    resource = resource_of(model)
-    if not (can(user, resource, LIST) or can(user, resource, DETAILS)):
+    if not model_visible(user, model):
         return False
-    if role == "ministry" and resource in ("worker", "worker_record", "employment", "personnel_document",
-                                           "organization", "staffing", "audit"):
+    if _role(user) is Role.MINISTRY:
         return True
-    return _where(model, user, role, resource, _models()) is None
-
-
-def _scope_episodes(model, user):
-    """Conditions on ``Employment`` selecting the current episodes that put a worker in a scoped
-    role's list (the same condition as ``worker_scope_clause``); None for other models and roles."""
-    m = _models()
-    role = getattr(user, "role", None)
-    if model is not m.Worker or role not in ("region", "org_head", "hr_chief", "hr"):
-        return None
-    emp = m.Employment
-    where = emp.region_id == user.region_id if role == "region" else emp.organization_id == user.organization_id
-    return where, or_(emp.end_date.is_(None), emp.end_date >= clock.today())
-
-
-_ESTIMATES: dict = {}
-ESTIMATE_SECONDS = 60
-
-
-def cached_estimate(key, compute):
-    """A planner estimate, kept for ``ESTIMATE_SECONDS``: it is approximate by nature (and labelled
-    so), and asking the planner on every page cost a round trip and a plan."""
-    import time
-
-    now = time.monotonic()
-    hit = _ESTIMATES.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    if len(_ESTIMATES) > 1000:  # keys carry the day: drop the stale ones now and then
-        for old in [k for k, (expires, _v) in _ESTIMATES.items() if expires <= now]:
-            _ESTIMATES.pop(old, None)
-    _ESTIMATES[key] = (now + ESTIMATE_SECONDS, value)
-    return value
-
-
-def forget_estimates() -> None:
-    _ESTIMATES.clear()
-
-
-def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[int, bool] | None:
-    """(number of workers in a scoped role's list, estimated?) from the employment indexes alone;
-    None where there is no shortcut. With ``estimate_above`` (PostgreSQL), a list the planner expects
-    to hold more workers than that gets the planner's estimate instead of an exact count, which
-    would read the whole scope (a region of 20,000 workers: 2–3 ms on every page)."""
-    from sqlalchemy import distinct, func
-
-    from .extensions import db
-
-    conditions = _scope_episodes(model, user)
-    if conditions is None:
-        return None
-    emp = _models().Employment
-    # Only a region can be that big; an organization (a few thousand workers at most) counts exactly.
-    if estimate_above is not None and user.role == "region" and db.engine.dialect.name == "postgresql":
-        def planner_rows():
-            compiled = select(emp.worker_id).distinct().where(*conditions).compile(dialect=db.engine.dialect)
-            plan = db.session.connection().exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
-            return int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
-
-        rows = cached_estimate(("region_workers", user.region_id, clock.today()), planner_rows)
-        if rows > estimate_above:
-            return rows, True
-    n = db.session.execute(select(func.count(distinct(emp.worker_id))).where(*conditions)).scalar()
-    return int(n or 0), False
-
-
-def scope_page(model, user, offset: int, limit: int, desc: bool = False) -> list | None:
-    """One page of a scoped role's worker list in surname order (then id): the page's worker ids come
-    from the scope's (region or organization, worker_surname_key, worker_id) employment index — the same
-    rows and order as the list query under ``worker_scope_clause`` — and the workers are joined to
-    them in the same statement. None where there is no such shortcut."""
-    from .extensions import db
-
-    conditions = _scope_episodes(model, user)
-    if conditions is None:
-        return None
-    emp = _models().Employment
-    order = (emp.worker_surname_key.desc(), emp.worker_id.desc()) if desc else (emp.worker_surname_key,
-                                                                                  emp.worker_id)
-    page = (select(emp.worker_surname_key, emp.worker_id).distinct().where(*conditions)
-            .order_by(*order).offset(offset).limit(limit).subquery("page"))
-    outer = (page.c.worker_surname_key.desc(), page.c.worker_id.desc()) if desc else (page.c.worker_surname_key,
-                                                                                        page.c.worker_id)
-    q = select(model).join(page, page.c.worker_id == model.id).order_by(*outer)
-    return list(db.session.execute(q).scalars())
+    return _where(model, user, scope_of(model)) is None
 
 
 def in_scope(obj, user) -> bool:
     """Per-object check derived from ``scoped``: is ``obj`` visible to ``user``?"""
-    from .extensions import db
-
     model = type(obj)
     q = scoped(select(model.id).where(model.id == obj.id), model, user)
     return db.session.execute(q).first() is not None
@@ -324,35 +308,75 @@ def allowed(user, obj_or_model, action: str) -> bool:
     return in_scope(obj_or_model, user)
 
 
-ORG_ROLES = ("org_head", "hr_chief", "hr")
-
-
-def model_visible(user, model) -> bool:
-    """Whether a model's view is open to the user at all (role + resource; associations see only the
-    worker records of rule 4.5: certificates, CPD, education and qualification categories)."""
-    resource = resource_of(model)
-    if not (can(user, resource, LIST) or can(user, resource, DETAILS)):
-        return False
-    if getattr(user, "role", None) == "association" and resource == "worker_record":
-        return model.__name__ in ASSOCIATION_MODELS
-    return True
-
-
 def write_in_scope(obj, user) -> bool:
-    """Scope check for a row being written. Like ``in_scope``, except that an employment episode
-    counts by its organization, so ending (dismissing) an episode of one's own organization stays
-    possible even though the worker then leaves the user's (current-episode) scope."""
-    m = _models()
-    if isinstance(obj, m.Employment):
-        ids = org_ids_select(user)
-        if ids is None:
-            return True
-        from .extensions import db
-
-        return db.session.execute(ids.where(m.Organization.id == obj.organization_id)).first() is not None
+    """Scope check for a row being written: like ``in_scope``, except for models whose writes are
+    checked another way (``__write_scope__``): an employment episode counts by its organization, so
+    ending (dismissing) an episode of one's own organization stays possible even though the worker
+    then leaves the user's (current-episode) scope."""
+    model = type(obj)
+    if scope_of(model, write=True) == OF_ORGANIZATION:
+        return org_in_scope(user, obj.organization_id)
     return in_scope(obj, user)
 
 
+# ------------------------------------------------------------------------------ reporting scopes
+#: Kinds of reporting scope (rules 6-7): the whole country, a region, an organization.
+COUNTRY, REGION, ORG = "country", "region", "org"
+
+
+def report_scope_allowed(user, kind: str, ident: int, action: str = LIST) -> bool:
+    """May ``user`` do ``action`` (list / create / submit / export) on reports of this scope?"""
+    if not can(user, "monitoring", action):
+        return False
+    role = _role(user)
+    if role is Role.MINISTRY:
+        return True
+    if role is Role.REGION:
+        if kind == REGION:
+            return ident == user.region_id
+        if kind == ORG:
+            org = db.session.get(Organization, ident)
+            return org is not None and org.region_id == user.region_id
+        return False
+    if role in (Role.ORG_HEAD, Role.HR_CHIEF):
+        return kind == ORG and ident == user.organization_id
+    return False
+
+
+def default_report_scope(user) -> tuple[str, int]:
+    """The widest reporting scope a user reads by default."""
+    role = _role(user)
+    if role is Role.MINISTRY:
+        return COUNTRY, 0
+    if role is Role.REGION:
+        return REGION, user.region_id or 0
+    return ORG, user.organization_id or 0
+
+
+def report_regions(user) -> list[int] | None:
+    """Regions whose report status the user follows: None = every region (ministry), the user's own
+    (region), none for the others."""
+    if not can(user, "monitoring", LIST):
+        return []
+    role = _role(user)
+    if role is Role.MINISTRY:
+        return None
+    if role is Role.REGION and user.region_id:
+        return [user.region_id]
+    return []
+
+
+def cpd_assessment_specialties(user) -> list[int] | None:
+    """Specialties whose workers ``user`` may assess (rule 4.5): the association's own; None means
+    all (ministry); [] for everyone else."""
+    if not can(user, "cpd_assessment", LIST):
+        return []
+    if _role(user) is Role.ASSOCIATION:
+        return [s.id for s in user.specialties]
+    return None
+
+
+# ------------------------------------------------------------------------------------ IIN masking
 def mask_iin(iin: str | None) -> str:
     """IIN with all but the last 4 digits hidden (association view)."""
     if not iin:
@@ -362,4 +386,9 @@ def mask_iin(iin: str | None) -> str:
 
 def mask_for(user) -> bool:
     """Whether IINs must be masked for this user (associations see the last 4 digits only)."""
-    return getattr(user, "role", None) == "association"
+    return _role(user) is Role.ASSOCIATION
+
+
+def current_episode_clause(today=None):  # (goes with the model vocabulary: Employment.current_on)
+    today = today or clock.today()
+    return or_(Employment.end_date.is_(None), Employment.end_date >= today)

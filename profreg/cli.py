@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from . import DOMAINS, clock
+from .access import Role
 from .extensions import db
 from .uow import cli_command, unit_of_work
 
@@ -96,8 +97,7 @@ def users_group():
 
 @users_group.command("create")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(
-    ["ministry", "region", "org_head", "hr_chief", "hr", "association", "admin"]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--org", "org_bin", help="BIN of the user's organization (org_head, hr_chief, hr).")
 @click.option("--region", "region_kato", help="KATO code of the user's region (region).")
 @click.option("--specialty", "specialties", multiple=True, help="Specialty code (association); repeatable.")

@@ -73,8 +73,7 @@ def _wipe(db):
         for t in tables:
             db.session.execute(text(f'DELETE FROM "{t}"'))
     db.session.commit()
-    from profreg.access import forget_estimates
-    from profreg.admin.base import invalidate_filter_options
+    from profreg.admin.listing import forget_estimates, invalidate_filter_options
 
     invalidate_filter_options()  # cached list filters name reference rows of the previous test
     forget_estimates()  # and cached planner estimates describe its data

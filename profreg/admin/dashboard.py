@@ -13,7 +13,7 @@ LATE_AFTER_DAYS = 3  # rule 8: three working days; approximated here by calendar
 
 
 def scope_label(user) -> str:
-    if user.role == "region" and user.region is not None:
+    if user.role == access.Role.REGION and user.region is not None:
         return user.region.name
     if user.organization is not None:
         return user.organization.name

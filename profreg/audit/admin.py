@@ -26,7 +26,6 @@ def _changes(view, context, model, name):
 
 
 class AuditLogView(ReadOnlyModelView):
-    resource = "audit"
     column_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "changes", "detail")
     column_details_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "organization_id",
                            "region_id", "changes", "detail")

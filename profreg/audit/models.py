@@ -11,6 +11,7 @@ from ..extensions import db
 
 
 class AuditLog(db.Model):
+    __resource__, __scope__ = "audit", "audit_entry"  # profreg/access.py
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)

@@ -22,7 +22,6 @@ def _regions():
 
 
 class UserView(ScopedModelView):
-    resource = "user"
     column_list = ("email", "full_name", "role", "organization", "region", "active", "must_change_password",
                    "last_login_at")
     column_details_list = USER_COLUMNS + ("created_at",)

@@ -9,17 +9,18 @@ from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, I
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
+from ..access import Role
 from ..extensions import db
 
-ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin")
+ROLES = tuple(Role)
 ROLE_LABELS = {
-    "ministry": _l("National coordinator (ministry)"),
-    "region": _l("Regional health department"),
-    "org_head": _l("Head of organization"),
-    "hr_chief": _l("Chief of personnel service"),
-    "hr": _l("Personnel service specialist"),
-    "association": _l("Professional medical association"),
-    "admin": _l("System administrator"),
+    Role.MINISTRY: _l("National coordinator (ministry)"),
+    Role.REGION: _l("Regional health department"),
+    Role.ORG_HEAD: _l("Head of organization"),
+    Role.HR_CHIEF: _l("Chief of personnel service"),
+    Role.HR: _l("Personnel service specialist"),
+    Role.ASSOCIATION: _l("Professional medical association"),
+    Role.ADMIN: _l("System administrator"),
 }
 
 user_specialty = Table(
@@ -31,6 +32,7 @@ user_specialty = Table(
 
 
 class User(UserMixin, db.Model):
+    __resource__, __scope__ = "user", "national"  # profreg/access.py
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
@@ -52,8 +54,7 @@ class User(UserMixin, db.Model):
     specialties = relationship("Specialty", secondary=user_specialty)
 
     __table_args__ = (
-        CheckConstraint("role IN ('ministry', 'region', 'org_head', 'hr_chief', 'hr', 'association', 'admin')",
-                        name="role"),
+        CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in Role) + ")", name="role"),
     )
 
     @property

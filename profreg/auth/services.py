@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import clock
+from ..access import ORG_ROLES, Role
 from ..errors import DomainError
 from ..extensions import db
 from .models import ROLES, User
@@ -63,9 +64,9 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
     """Create a user (flushes, never commits). Org roles need an organization, region a region."""
     if role not in ROLES:
         raise DomainError(_l("Unknown role: %(role)s.", role=role))
-    if role in ("org_head", "hr_chief", "hr") and organization is None:
+    if role in ORG_ROLES and organization is None:
         raise DomainError(_l("This role needs an organization."))
-    if role == "region" and region is None:
+    if role == Role.REGION and region is None:
         raise DomainError(_l("This role needs a region."))
     email = email.strip().lower()
     if db.session.execute(select(User.id).where(func.lower(User.email) == email)).first():
@@ -85,11 +86,11 @@ def check_user_scope(user) -> None:
     at least one specialty). Raises ``DomainError``."""
     if user.role not in ROLES:
         raise DomainError(_l("Unknown role: %(role)s.", role=user.role))
-    if user.role in ("org_head", "hr_chief", "hr") and user.organization_id is None and user.organization is None:
+    if user.role in ORG_ROLES and user.organization_id is None and user.organization is None:
         raise DomainError(_l("This role needs an organization."))
-    if user.role == "region" and user.region_id is None and user.region is None:
+    if user.role == Role.REGION and user.region_id is None and user.region is None:
         raise DomainError(_l("This role needs a region."))
-    if user.role == "association" and not user.specialties:
+    if user.role == Role.ASSOCIATION and not user.specialties:
         raise DomainError(_l("An association needs at least one specialty."))
 
 
@@ -98,13 +99,13 @@ def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
     A password set by an administrator must be changed at the next sign-in."""
     user.email = (user.email or "").strip().lower()
     check_user_scope(user)
-    if user.role not in ("org_head", "hr_chief", "hr"):
+    if user.role not in ORG_ROLES:
         user.organization = None
         user.organization_id = None
-    if user.role != "region":
+    if user.role != Role.REGION:
         user.region = None
         user.region_id = None
-    if user.role != "association":
+    if user.role != Role.ASSOCIATION:
         user.specialties = []
     if is_created and not new_password:
         raise DomainError(_l("Set an initial password for the new user."))

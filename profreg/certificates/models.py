@@ -14,6 +14,8 @@ from ..extensions import db
 
 
 class Certificate(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
+    __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "certificate"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))

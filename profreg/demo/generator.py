@@ -13,6 +13,7 @@ import click
 from sqlalchemy import func, insert, select, text
 
 from .. import clock
+from ..access import Role
 from ..extensions import db
 from ..identity import make_bin, make_iin
 from ..models import (
@@ -337,10 +338,10 @@ def _reset_sequences():
 
 
 DEMO_USERS = [
-    ("admin@profreg.kz", "admin", None), ("ministry@profreg.kz", "ministry", None),
-    ("region@profreg.kz", "region", "region"), ("head@profreg.kz", "org_head", "org"),
-    ("hrchief@profreg.kz", "hr_chief", "org"), ("hr@profreg.kz", "hr", "org"),
-    ("association@profreg.kz", "association", None),
+    ("admin@profreg.kz", Role.ADMIN, None), ("ministry@profreg.kz", Role.MINISTRY, None),
+    ("region@profreg.kz", Role.REGION, "region"), ("head@profreg.kz", Role.ORG_HEAD, "org"),
+    ("hrchief@profreg.kz", Role.HR_CHIEF, "org"), ("hr@profreg.kz", Role.HR, "org"),
+    ("association@profreg.kz", Role.ASSOCIATION, None),
 ]
 
 
@@ -360,7 +361,7 @@ def create_demo_users(password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
             continue
         create_user(email, role, password, organization=org if scope == "org" else None,
                     region=astana if scope == "region" else None,
-                    specialties=specs if role == "association" else (), must_change=False)
+                    specialties=specs if role == Role.ASSOCIATION else (), must_change=False)
         out.append((email, role))
     return out
 

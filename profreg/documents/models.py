@@ -11,6 +11,7 @@ from ..extensions import db
 
 
 class PersonnelDocument(db.Model):
+    __resource__, __scope__ = "personnel_document", "of_worker"  # profreg/access.py
     __tablename__ = "personnel_document"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)

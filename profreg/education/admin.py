@@ -68,6 +68,6 @@ def register_views(admin):
                       category=cat))
     pub = _view(("worker", "type", "title", "journal", "year", "doi", "isbn", "coauthors", "scopus", "wos"))
     admin.add_view(pub(Publication, name=_l("Publications"), endpoint="publications", category=cat))
-    inst = _view(("name", "name_en", "kind", "country", "bin", "city"), resource="reference")
+    inst = _view(("name", "name_en", "kind", "country", "bin", "city"))
     admin.add_view(inst(EducationInstitution, name=_l("Education and science organizations"),
                         endpoint="institutions", category=_l("Reference data")))

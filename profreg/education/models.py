@@ -15,6 +15,7 @@ EDUCATION_KINDS = ("general", "additional", "postgraduate")
 class EducationInstitution(db.Model):
     """An education or science organization (in Kazakhstan with a BIN, or abroad)."""
 
+    __resource__, __scope__ = "reference", "national"  # profreg/access.py
     __tablename__ = "education_institution"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
@@ -33,6 +34,8 @@ class EducationInstitution(db.Model):
 
 
 class EducationDocument(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
+    __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "education_document"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
@@ -58,6 +61,7 @@ class EducationDocument(db.Model):
 
 
 class AcademicDegree(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "academic_degree"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
@@ -73,6 +77,7 @@ class AcademicDegree(db.Model):
 
 
 class AcademicTitle(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "academic_title"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
@@ -90,6 +95,8 @@ class AcademicTitle(db.Model):
 class QualificationCategory(db.Model):
     """A qualification category awarded to a worker in a specialty."""
 
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
+    __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "qualification_category"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
@@ -109,6 +116,7 @@ class QualificationCategory(db.Model):
 
 
 class Publication(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "publication"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)

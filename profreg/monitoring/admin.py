@@ -121,7 +121,6 @@ class MonitoringReportView(ProtectedBaseView):
 class WorkingDayOverrideView(ScopedModelView):
     """Transferred days off and working weekend days (government decrees), edited by the ministry."""
 
-    resource = "reference"
     column_list = ("day", "is_working", "note")
     column_details_list = ("day", "is_working", "note")
     column_export_list = ("day", "is_working", "note")
@@ -130,17 +129,6 @@ class WorkingDayOverrideView(ScopedModelView):
     column_labels = {"day": _l("Date"), "is_working": _l("Working day"), "note": _l("Note")}
     column_descriptions = {"is_working": _l("Ticked: a weekend day worked in exchange; unticked: a day off.")}
 
-    @property
-    def can_create(self):
-        return self._allowed(access.CREATE) and current_user.role == "ministry"
-
-    @property
-    def can_edit(self):
-        return self._allowed(access.EDIT) and current_user.role == "ministry"
-
-    @property
-    def can_delete(self):
-        return self._allowed(access.DELETE) and current_user.role == "ministry"
 
 
 def register_views(admin):

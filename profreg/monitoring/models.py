@@ -16,10 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
+from .. import access, clock
 from ..extensions import db
 
-SCOPE_COUNTRY, SCOPE_REGION, SCOPE_ORG = "country", "region", "org"
+# Reporting scopes are policy (profreg/access.py): the whole country, a region, an organization.
+SCOPE_COUNTRY, SCOPE_REGION, SCOPE_ORG = access.COUNTRY, access.REGION, access.ORG
 STATUS_DRAFT, STATUS_SUBMITTED = "draft", "submitted"
 
 
@@ -31,6 +32,7 @@ class WorkingDayOverride(db.Model):
     (``is_working`` true).
     """
 
+    __resource__, __scope__ = "calendar", "national"  # profreg/access.py
     __tablename__ = "working_day_override"
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)

@@ -23,7 +23,7 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   clinical position without a certificate valid on ``me``. A renewal counts when issued by ``me``.
 
 Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("org", organization_id)``;
-``authorize`` decides which scopes a user may read or submit (from ``access.MATRIX["monitoring"]``).
+which scopes a user may read or submit is policy: ``access.report_scope_allowed``.
 """
 from __future__ import annotations
 
@@ -98,30 +98,13 @@ class Scope:
 
 
 def default_scope(user) -> Scope:
-    """The widest scope a user reads by default."""
-    if user.role == "ministry":
-        return Scope(SCOPE_COUNTRY)
-    if user.role == "region":
-        return Scope(SCOPE_REGION, user.region_id or 0)
-    return Scope(SCOPE_ORG, user.organization_id or 0)
+    """The widest scope a user reads by default (``access.default_report_scope``)."""
+    return Scope(*access.default_report_scope(user))
 
 
 def authorize(user, scope: Scope, action: str = access.LIST) -> bool:
-    """May ``user`` perform ``action`` (list / create / submit) on reports of ``scope``?"""
-    if not access.can(user, "monitoring", action):
-        return False
-    if user.role == "ministry":
-        return True
-    if user.role == "region":
-        if scope.kind == SCOPE_REGION:
-            return scope.id == user.region_id
-        if scope.kind == SCOPE_ORG:
-            org = db.session.get(Organization, scope.id)
-            return org is not None and org.region_id == user.region_id
-        return False
-    if user.role in ("org_head", "hr_chief"):
-        return scope.kind == SCOPE_ORG and scope.id == user.organization_id
-    return False
+    """May ``user`` perform ``action`` (list / create / submit / export) on reports of ``scope``?"""
+    return access.report_scope_allowed(user, scope.kind, scope.id, action)
 
 
 def require(user, scope: Scope, action: str = access.LIST) -> None:
@@ -549,11 +532,12 @@ def submission_status(report: MonitoringReport | None, period: str, today: date 
 def region_statuses(period: str, user, today: date | None = None) -> list[dict]:
     """Each region's report status for ``period``: every region for ministry, its own for region."""
     parse_period(period)
-    if not access.can(user, "monitoring", access.LIST) or user.role not in ("ministry", "region"):
+    regions = access.report_regions(user)
+    if regions == []:
         return []
     q = select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)
-    if user.role == "region":
-        q = q.where(AdminUnit.id == user.region_id)
+    if regions is not None:
+        q = q.where(AdminUnit.id.in_(regions))
     regions = db.session.execute(q).scalars().all()
     reports = {r.scope_id: r for r in db.session.execute(select(MonitoringReport).where(
         MonitoringReport.period == period, MonitoringReport.scope == SCOPE_REGION)).scalars()}
@@ -576,16 +560,17 @@ def report_for_display(period: str, scope: Scope, user, live: bool = False) -> t
 
 def scope_choices(user) -> list[tuple[str, str]]:
     """(value, label) pairs of the scopes a user may pick: 'country', 'region:<id>', 'org:<id>'."""
+    kind, ident = access.default_report_scope(user)
     out: list[tuple[str, str]] = []
-    if user.role == "ministry":
+    if kind == SCOPE_COUNTRY and authorize(user, Scope(kind, ident)):
         out.append(("country", _("Kazakhstan (whole country)")))
         for reg in db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars():
             out.append((f"region:{reg.id}", f"{reg.code} {reg.name}"))
-    elif user.role == "region" and user.region_id:
-        reg = db.session.get(AdminUnit, user.region_id)
+    elif kind == SCOPE_REGION and ident and authorize(user, Scope(kind, ident)):
+        reg = db.session.get(AdminUnit, ident)
         out.append((f"region:{reg.id}", f"{reg.code} {reg.name}"))
-    elif user.role in ("org_head", "hr_chief") and user.organization_id:
-        org = db.session.get(Organization, user.organization_id)
+    elif kind == SCOPE_ORG and ident and authorize(user, Scope(kind, ident)):
+        org = db.session.get(Organization, ident)
         out.append((f"org:{org.id}", f"{org.name} ({org.bin})"))
     return out
 

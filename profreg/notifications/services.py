@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, or_, select, true, update
 
 from .. import clock
+from ..access import Role
 from ..auth.models import User
 from ..extensions import db
 from ..workers.models import Employment, Worker
@@ -27,7 +28,7 @@ from .models import (
     Notification,
 )
 
-HR_ROLES = ("hr", "hr_chief")
+HR_ROLES = (Role.HR, Role.HR_CHIEF)  # receive the certificate notices of their organization
 
 
 def insert_select(model, columns, select_stmt):

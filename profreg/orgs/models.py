@@ -14,6 +14,7 @@ from ..i18n import current_lang
 class Organization(db.Model):
     """A healthcare entity (or an education / science institution acting as employer) with its BIN."""
 
+    __resource__, __scope__ = "organization", "organization"  # profreg/access.py
     __tablename__ = "organization"
     id: Mapped[int] = mapped_column(primary_key=True)
     bin: Mapped[str] = mapped_column(String(12), unique=True)
@@ -47,6 +48,7 @@ class Organization(db.Model):
 class StaffingPosition(db.Model):
     """One line of an organization's staffing table: position × specialty × approved FTE."""
 
+    __resource__, __scope__ = "staffing", "of_organization"  # profreg/access.py
     __tablename__ = "staffing_position"
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import ScopedModelView, invalidate_filter_options
+from .. import signals
+from ..admin.base import ScopedModelView
 from .models import REFERENCE_MODELS
 
 TITLES = {
@@ -31,7 +32,7 @@ class ReferenceView(ScopedModelView):
     can_delete = False  # referenced rows are retired with is_active, not deleted
 
     def after_model_change(self, form, model, is_created):
-        invalidate_filter_options()  # list filters offer reference rows (regions, specialties, ...)
+        signals.reference_changed.send(type(model))  # e.g. list filters offer reference rows
         super().after_model_change(form, model, is_created)
 
 

@@ -11,6 +11,8 @@ from ..i18n import current_lang
 class ReferenceMixin:
     """code + trilingual name; ``name`` follows the current locale."""
 
+    __resource__, __scope__ = "reference", "national"  # profreg/access.py
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_kk: Mapped[str] = mapped_column(String(255))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .. import signals
 from ..extensions import db
 from .models import REFERENCE_MODELS, AdminUnit
 
@@ -47,9 +48,7 @@ def load_file(model, path: Path) -> int:
                 select(model).where(model.code == parent_code)).scalar_one()
         n += 1
     db.session.flush()
-    from ..admin.base import invalidate_filter_options
-
-    invalidate_filter_options()  # list filters offer these rows
+    signals.reference_changed.send(model)
     return n
 
 

@@ -23,6 +23,8 @@ from ..extensions import db
 
 
 class CpdRecord(db.Model):
+    __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
+    __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "cpd_record"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
@@ -63,6 +65,7 @@ class TrainingList(db.Model):
     per-worker completion is recorded afterwards).
     """
 
+    __resource__, __scope__ = "training_list", "of_organization"  # profreg/access.py
     __tablename__ = "training_list"
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)

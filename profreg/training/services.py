@@ -26,7 +26,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from .. import access, clock
 from ..dates import add_months, days_after, days_between
-from ..errors import DomainError, NotAllowed
+from ..errors import DomainError
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
@@ -450,11 +450,7 @@ def reasons_text(reasons: list[dict] | None, names=None, sep: str = "; ") -> str
 
 def lists_query(user):
     """SELECT of the training lists ``user`` may see (by the organizations in the user's scope)."""
-    q = select(TrainingList)
-    if not access.can(user, "training_list", access.LIST):
-        return q.where(literal(False))
-    ids = access.org_ids_select(user)
-    return q if ids is None else q.where(TrainingList.organization_id.in_(ids))
+    return access.scoped(select(TrainingList), TrainingList, user)
 
 
 def get_list(user, list_id) -> TrainingList | None:
@@ -467,13 +463,7 @@ def get_list(user, list_id) -> TrainingList | None:
 
 
 def _require(actor, action: str, lst: TrainingList | None = None, org_id: int | None = None):
-    if not access.can(actor, "training_list", action):
-        raise NotAllowed()
-    org_id = lst.organization_id if lst is not None else org_id
-    ids = access.org_ids_select(actor)
-    if ids is not None and org_id is not None:
-        if db.session.execute(ids.where(Organization.id == org_id)).first() is None:
-            raise NotAllowed()
+    access.require(actor, "training_list", action, org_id=lst.organization_id if lst is not None else org_id)
 
 
 def _require_draft(lst: TrainingList):
@@ -662,12 +652,8 @@ class AssessmentFilters:
 
 
 def assessment_specialties(user) -> list[int] | None:
-    """Specialties whose workers ``user`` may assess: the association's own; None means all (ministry)."""
-    if not access.can(user, "cpd_assessment", access.LIST):
-        return []
-    if user.role == "association":
-        return [s.id for s in user.specialties]
-    return None
+    """Specialties whose workers ``user`` may assess (``access.cpd_assessment_specialties``)."""
+    return access.cpd_assessment_specialties(user)
 
 
 def _region_workers(region_id: int, today: date):

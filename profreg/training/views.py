@@ -34,11 +34,6 @@ def _can(action: str, resource: str = "training_list") -> bool:
     return access.can(current_user, resource, action)
 
 
-def _need(action: str, resource: str = "training_list") -> None:
-    if not _can(action, resource):
-        abort(403)
-
-
 def _page() -> int:
     try:
         return max(1, int(request.args.get("page", 1)))
@@ -86,8 +81,8 @@ class TrainingListView(ProtectedBaseView):
                            can_create=_can(access.CREATE) and current_user.organization_id is not None)
 
     @expose("/new", methods=("GET", "POST"))
+    @access.requires("training_list", access.CREATE)
     def build(self):
-        _need(access.CREATE)
         org_id = current_user.organization_id
         if org_id is None:
             abort(403)
@@ -143,9 +138,9 @@ class TrainingListView(ProtectedBaseView):
         return redirect(url_for(".details", list_id=lst.id))
 
     @expose("/<int:list_id>/add", methods=("POST",))
+    @access.requires("training_list", access.EDIT)
     def add(self, list_id):
         lst = self._list(list_id)
-        _need(access.EDIT)
         form = AddForm()
         if not form.validate_on_submit():
             flash(_("Give the worker's IIN and the reason."), "error")
@@ -158,9 +153,9 @@ class TrainingListView(ProtectedBaseView):
                          _("The worker was added to the list."))
 
     @expose("/<int:list_id>/remove/<int:item_id>", methods=("POST",))
+    @access.requires("training_list", access.EDIT)
     def remove(self, list_id, item_id):
         lst = self._list(list_id)
-        _need(access.EDIT)
         form = RemoveForm()
         if not form.validate_on_submit():
             flash(_("Give the reason for removing the worker."), "error")
@@ -169,15 +164,15 @@ class TrainingListView(ProtectedBaseView):
                          _("The worker was removed from the list."))
 
     @expose("/<int:list_id>/approve", methods=("POST",))
+    @access.requires("training_list", access.APPROVE)
     def approve(self, list_id):
         lst = self._list(list_id)
-        _need(access.APPROVE)
         return self._run(lst, lambda: services.approve(lst, current_user), _("The list was approved."))
 
     @expose("/<int:list_id>/delete", methods=("POST",))
+    @access.requires("training_list", access.DELETE)
     def delete(self, list_id):
         lst = self._list(list_id)
-        _need(access.DELETE)
         try:
             services.delete_draft(lst, current_user)
         except DomainError as exc:
@@ -187,9 +182,9 @@ class TrainingListView(ProtectedBaseView):
         return redirect(url_for(".index"))
 
     @expose("/<int:list_id>/complete/<int:item_id>", methods=("GET", "POST"))
+    @access.requires("training_list", access.EDIT)
     def complete(self, list_id, item_id):
         lst = self._list(list_id)
-        _need(access.EDIT)
         item = next((i for i in lst.items if i.id == item_id), None)
         if item is None:
             abort(404)
@@ -216,9 +211,9 @@ class TrainingListView(ProtectedBaseView):
         return self.render("training/complete.html", lst=lst, item=item, form=form)
 
     @expose("/<int:list_id>/export/<fmt>")
+    @access.requires("training_list", access.EXPORT)
     def export(self, list_id, fmt):
         lst = self._list(list_id)
-        _need(access.EXPORT)
         if fmt not in exports.FORMATS:
             abort(404)
         name = f"training_list_{lst.organization.bin}_{lst.period}.{fmt}"
@@ -260,8 +255,8 @@ class CpdAssessmentView(ProtectedBaseView):
                            spec_names=dict(specialties), can_export=_can(access.EXPORT, "cpd_assessment"))
 
     @expose("/export.xlsx")
+    @access.requires("cpd_assessment", access.EXPORT)
     def export(self):
-        _need(access.EXPORT, "cpd_assessment")
         f = _assessment_filters()
         name = f"cpd_assessment_{clock.today():%Y%m%d}.xlsx"
         response = _send_tmp("xlsx", lambda p: exports.write_assessment(current_user, f, p), name)

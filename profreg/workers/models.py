@@ -53,6 +53,7 @@ def sort_key(text: str | None) -> str | None:
 class Worker(db.Model):
     """A health worker's personal record: the 15 fields of rule 8 live here and in related tables."""
 
+    __resource__, __scope__ = "worker", "worker"  # profreg/access.py
     __tablename__ = "worker"
     id: Mapped[int] = mapped_column(primary_key=True)
     iin: Mapped[str] = mapped_column(String(12), unique=True)
@@ -127,6 +128,8 @@ class Worker(db.Model):
 class Employment(db.Model):
     """An employment episode. A transfer is an end plus a new start; several may run at once."""
 
+    __resource__, __scope__ = "employment", "of_worker"  # profreg/access.py
+    __write_scope__ = "of_organization"  # written by the organization that owns the episode
     __tablename__ = "employment"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))

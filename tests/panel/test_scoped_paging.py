@@ -1,4 +1,4 @@
-"""Scoped worker lists page through their own index (access.scope_page) and must show exactly the
+"""Scoped worker lists page through their own index (admin.listing.scope_page) and must show exactly the
 rows, in exactly the order, of the scoped list query; counts of huge lists are labelled estimates."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from profreg import access
+from profreg.admin.listing import scope_page
 from profreg.extensions import db
 from profreg.workers.models import Employment, Worker, sort_key
 
@@ -50,12 +51,12 @@ def test_scope_pages_are_the_scoped_query_in_slices(crowd, role, desc):
     assert len(expected) == len(set(expected)) >= 5
     got = []
     for offset in range(0, len(expected) + 3, 3):
-        got += [w.id for w in access.scope_page(Worker, user, offset, 3, desc)]
+        got += [w.id for w in scope_page(Worker, user, offset, 3, desc)]
     assert got == expected  # same rows, same order, each once, nothing after the last page
 
 
 def test_ministry_has_no_shortcut(crowd):
-    assert access.scope_page(Worker, crowd.users["ministry"], 0, 50) is None
+    assert scope_page(Worker, crowd.users["ministry"], 0, 50) is None
 
 
 def test_renamed_worker_and_new_episodes_carry_the_surname(crowd):
