@@ -40,13 +40,16 @@ def init_admin(app: Flask) -> Admin:
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
     from .. import DOMAINS
 
+    # Every domain's admin module is imported before any view is built: importing one declares its
+    # parts of the worker page and form (admin/worker_records.py), which the workers view reads.
+    modules = []
     for domain in DOMAINS:
         try:
-            mod = importlib.import_module(f"profreg.{domain}.admin")
+            modules.append(importlib.import_module(f"profreg.{domain}.admin"))
         except ModuleNotFoundError as exc:
             if exc.name not in (f"profreg.{domain}.admin", f"profreg.{domain}"):
                 raise
-            continue
+    for mod in modules:
         mod.register_views(admin)
     app.extensions["profreg_admin"] = admin
 

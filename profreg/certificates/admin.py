@@ -1,19 +1,23 @@
+"""Specialist certificates in the panel: the certificates list and the worker page's certificates."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
-from ..education.admin import worker_record_attrs
+from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
 from .models import Certificate
 
-_COLS = ("worker", "number", "specialty", "issuer", "issue_date", "valid_until")
+COLUMNS = ("number", "specialty", "issuer", "issue_date", "valid_until")
+LABELS = {"number": _l("Certificate number"), "specialty": _l("Specialty"), "issuer": _l("Issued by"),
+          "issue_date": _l("Date of issue"), "valid_until": _l("Valid until")}
+
+worker_section("certificates", _l("Certificates"), Certificate, "issue_date", "certificates/_section.html",
+               position=30)
+worker_inline(Certificate, COLUMNS, LABELS, position=20)
 
 
 class CertificateView(ScopedModelView):
-    locals().update(worker_record_attrs(_COLS))
-    column_labels = {"worker": _l("Worker"), "number": _l("Certificate number"), "specialty": _l("Specialty"),
-                     "issuer": _l("Issued by"), "issue_date": _l("Date of issue"), "valid_until": _l("Valid until"),
-                     "worker.iin": _l("IIN"), "worker.status": _l("Status")}
+    locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
     column_searchable_list = ("number",)
     column_default_sort = ("valid_until", True)
 

@@ -1,7 +1,7 @@
 """Personnel documents: upload (type checked from content), download only within the user's scope."""
 from __future__ import annotations
 
-from flask import abort, send_file
+from flask import abort, send_file, url_for
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -9,21 +9,24 @@ from markupsafe import Markup
 from wtforms import FileField
 
 from ..admin.base import ScopedModelView
+from ..admin.worker_records import worker_record_attrs, worker_section
 from ..audit.services import log_read
-from ..education.admin import worker_record_attrs
 from ..errors import InvalidInput
-from ..uow import after_commit
 from .models import PersonnelDocument
-from .services import attach_file, file_path, remove_file, set_organization
+from .services import attach_file, file_path, set_organization
 
 _COLS = ("worker", "doc_type", "number", "doc_date")
+
+worker_section("documents", _l("Personnel documents"), PersonnelDocument, "doc_date", "documents/_section.html",
+               position=60)
+
+worker_section("documents", _l("Personnel documents"), PersonnelDocument, "doc_date", "documents/_section.html",
+               position=60)
 
 
 def _download_link(view, context, model, name):
     if not model.stored_name:
         return ""
-    from flask import url_for
-
     return Markup('<a href="{}">{}</a>').format(url_for(".download", id=model.id), model.original_name or "⇩")
 
 
@@ -51,10 +54,6 @@ class PersonnelDocumentView(ScopedModelView):
             set_organization(model, current_user)
         super().on_model_change(form, model, is_created)
 
-    def on_model_delete(self, model):
-        super().on_model_delete(model)
-        name = model.stored_name
-        after_commit(lambda: remove_file(name))  # the file goes once the deletion is committed
 
     @expose("/download/<int:id>")
     def download(self, id):

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
 
 from .. import access
 from ..errors import InvalidInput
+from ..uow import after_commit
+from .models import PersonnelDocument
 
 # magic bytes → (content type, stored extension)
 SIGNATURES = (
@@ -62,7 +65,7 @@ def attach_file(doc, storage, *, uploaded_by=None) -> None:
     if uploaded_by is not None:
         doc.uploaded_by_id = uploaded_by.id
     if old:
-        remove_file(old)
+        after_commit(lambda: remove_file(old))  # the replaced file goes once the change is committed
 
 
 def _safe_original(name: str, ext: str) -> str:
@@ -75,6 +78,15 @@ def remove_file(stored_name: str | None) -> None:
         path = upload_folder() / stored_name
         if path.is_file():
             path.unlink()
+
+
+@event.listens_for(PersonnelDocument, "after_delete")
+def _remove_file_once_committed(_mapper, _connection, doc) -> None:
+    """A deleted document's file goes once the deletion is committed, whichever path deleted it (its
+    view, a bulk delete, the deletion of the worker); never before, and not at all on a rollback."""
+    name = doc.stored_name
+    if name:
+        after_commit(lambda: remove_file(name))
 
 
 def file_path(doc) -> Path | None:

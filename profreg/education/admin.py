@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import ScopedModelView, blocked_badge, blocked_export, iin_formatter
+from ..admin.base import ScopedModelView
+from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
 from .models import (
     AcademicDegree,
     AcademicTitle,
@@ -27,43 +28,38 @@ LABELS = {"worker": _l("Worker"), "kind": _l("Kind"), "level": _l("Education lev
 KIND_CHOICES = [("general", _l("General")), ("additional", _l("Additional")), ("postgraduate", _l("Postgraduate"))]
 
 
-WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
-WORKER_FORMATTERS = {"worker.iin": iin_formatter, "worker.status": blocked_badge}
-WORKER_EXPORT_FORMATTERS = {"worker.iin": iin_formatter, "worker.status": blocked_export}
-LABELS.update({"worker.iin": _l("IIN"), "worker.status": _l("Status")})
-
-
-def worker_record_attrs(cols):
-    """Column sets of a view over a worker record: the worker (IIN masked for associations, blocked
-    workers flagged) first; the worker field is an ajax lookup limited to the user's scope."""
-    from ..workers.admin import worker_ajax_ref
-
-    shown = WORKER_COLUMNS + tuple(c for c in cols if c != "worker")
-    return {"column_list": shown, "column_details_list": shown, "column_export_list": shown,
-            "form_columns": cols, "column_formatters": dict(WORKER_FORMATTERS),
-            "column_formatters_export": dict(WORKER_EXPORT_FORMATTERS),
-            "form_ajax_refs": {"worker": worker_ajax_ref()}}
-
-
 def _view(cols, **extra):
     if cols[0] == "worker":
-        attrs = worker_record_attrs(cols)
+        attrs = worker_record_attrs(cols, LABELS)
     else:
-        attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols, "form_columns": cols}
-    attrs.update({"column_labels": LABELS, **extra})
+        attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols, "form_columns": cols,
+                 "column_labels": LABELS}
+    attrs.update(extra)
     return type("V", (ScopedModelView,), attrs)
+
+
+EDUCATION_COLUMNS = ("kind", "level", "institution", "specialty", "qualification", "series", "number", "issue_date",
+                     "graduation_year")
+QUALIFICATION_COLUMNS = ("category", "specialty", "award_date", "valid_until", "order_number")
+
+# This domain's parts of the worker page and of the worker's form (admin/worker_records.py).
+worker_section("education", _l("Education"), EducationDocument, "issue_date", "education/_section_education.html",
+               position=20)
+worker_section("qualifications", _l("Qualification categories"), QualificationCategory, "award_date",
+               "education/_section_qualifications.html", position=40)
+worker_inline(EducationDocument, EDUCATION_COLUMNS, LABELS, {"kind": KIND_CHOICES}, position=10)
+worker_inline(QualificationCategory, QUALIFICATION_COLUMNS, LABELS, position=40)
 
 
 def register_views(admin):
     cat = _l("Education and qualification")
-    edu = _view(("worker", "kind", "level", "institution", "specialty", "qualification", "series", "number",
-                 "issue_date", "graduation_year"), form_choices={"kind": KIND_CHOICES})
+    edu = _view(("worker", *EDUCATION_COLUMNS), form_choices={"kind": KIND_CHOICES})
     admin.add_view(edu(EducationDocument, name=_l("Education documents"), endpoint="education", category=cat))
     deg = _view(("worker", "degree_type", "field", "award_date", "diploma_number"))
     admin.add_view(deg(AcademicDegree, name=_l("Academic degrees"), endpoint="degrees", category=cat))
     tit = _view(("worker", "title_type", "field", "award_date", "certificate_number"))
     admin.add_view(tit(AcademicTitle, name=_l("Academic titles"), endpoint="titles", category=cat))
-    qc = _view(("worker", "category", "specialty", "award_date", "valid_until", "order_number"))
+    qc = _view(("worker", *QUALIFICATION_COLUMNS))
     admin.add_view(qc(QualificationCategory, name=_l("Qualification categories"), endpoint="qualifications",
                       category=cat))
     pub = _view(("worker", "type", "title", "journal", "year", "doi", "isbn", "coauthors", "scopus", "wos"))

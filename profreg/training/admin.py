@@ -1,28 +1,31 @@
+"""CPD records in the panel; the advanced-training lists and the CPD assessment are custom views
+(``views.py``)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
-from ..education.admin import worker_record_attrs
+from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
 from .models import CpdRecord
+from .views import register as register_training_views
 
-_COLS = ("worker", "activity_type", "specialty", "provider", "topic", "start_date", "end_date", "hours", "credits",
-         "certificate_number")
+COLUMNS = ("activity_type", "specialty", "provider", "topic", "start_date", "end_date", "hours", "credits",
+           "certificate_number")
+LABELS = {"activity_type": _l("Activity type"), "specialty": _l("Specialty"), "provider": _l("Provider"),
+          "topic": _l("Topic"), "start_date": _l("Start date"), "end_date": _l("End date"), "hours": _l("Hours"),
+          "credits": _l("Credits"), "certificate_number": _l("Certificate number")}
+
+worker_section("cpd", _l("Professional development"), CpdRecord, "end_date", "training/_section_cpd.html",
+               position=50)
+worker_inline(CpdRecord, COLUMNS, LABELS, position=30)
 
 
 class CpdView(ScopedModelView):
-    locals().update(worker_record_attrs(_COLS))
-    column_labels = {"worker": _l("Worker"), "activity_type": _l("Activity type"), "specialty": _l("Specialty"),
-                     "provider": _l("Provider"), "topic": _l("Topic"), "start_date": _l("Start date"),
-                     "end_date": _l("End date"), "hours": _l("Hours"), "credits": _l("Credits"),
-                     "certificate_number": _l("Certificate number"), "worker.iin": _l("IIN"),
-                     "worker.status": _l("Status")}
+    locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
     column_default_sort = ("end_date", True)
 
 
 def register_views(admin):
     admin.add_view(CpdView(CpdRecord, name=_l("Professional development"), endpoint="cpd",
                            category=_l("Education and qualification")))
-    from .views import register as register_training_views  # issue 6: training lists, CPD assessment
-
-    register_training_views(admin)
+    register_training_views(admin)  # training lists, CPD assessment

@@ -1,8 +1,6 @@
 """Admin views for workers and employment episodes (thin: columns, filters, forms; rules in services)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -17,20 +15,20 @@ from wtforms import DateField, DecimalField, HiddenField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
-from .. import access, clock
+from .. import clock
 from ..admin.base import (
     HiddenTag,
     PanelForm,
-    ScopedAjaxLoader,
     ScopedModelView,
     blocked_badge,
     blocked_export,
     iin_formatter,
     sex_label,
 )
+from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..errors import DomainError
 from ..extensions import db
-from ..uow import after_commit, show_error
+from ..uow import show_error
 from . import search
 from .models import Employment, Worker
 from .services import (
@@ -158,19 +156,6 @@ def _specialty_query():
     return db.session.query(Specialty).filter(Specialty.is_active.is_(True)).order_by(Specialty.code)
 
 
-class WorkerAjaxLoader(ScopedAjaxLoader):
-    """Worker autocomplete: scoped, matching IIN or the case-folded surname (Kazakh letters on SQLite)."""
-
-    def get_list(self, term, offset=0, limit=10):
-        q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_key, Worker.id)
-        return q.offset(offset or 0).limit(limit).all()
-
-
-def worker_ajax_ref(name="worker"):
-    return WorkerAjaxLoader(name, db.session, Worker, fields=("surname_folded", "iin"), page_size=10,
-                            placeholder=_l("IIN or surname"))
-
-
 class HireRegisteredForm(PanelForm):
     """Hire a worker who is already in the register: identified by IIN and surname (both from the
     identity document), then the new episode in the actor's organization."""
@@ -207,7 +192,7 @@ class WorkerView(ScopedModelView):
     form_choices = {"sex": [("M", _l("Male")), ("F", _l("Female"))],
                     "locale": [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]}
     form_args = {"iin": {"validators": [WorkerFormChecks()]}}
-    inline_models: tuple = ()  # set in register_views (the record models live in other domains)
+    inline_models: tuple = ()  # set in register_views: the record forms other domains declare
     column_formatters = {"sex": lambda v, c, m, n: sex_label(m.sex),
                          "status": blocked_badge, "iin": iin_formatter}
     column_formatters_export = {"status": blocked_export,
@@ -270,10 +255,7 @@ class WorkerView(ScopedModelView):
 
     def on_model_delete(self, model):
         super().on_model_delete(model)
-        from ..documents.services import remove_file
-
-        for name in delete_worker_records(model):
-            after_commit(lambda name=name: remove_file(name))  # once the deletion is committed
+        delete_worker_records(model)
 
     # a worker already in the register (another organization's, or back after leaving)
     def can_hire_registered(self) -> bool:
@@ -303,59 +285,13 @@ class WorkerView(ScopedModelView):
     def details_view(self):
         return super().details_view()
 
-    def related(self, worker):
-        """Related records shown on the worker page, each filtered through access."""
-        from ..certificates.models import Certificate
-        from ..documents.models import PersonnelDocument
-        from ..education.models import EducationDocument, QualificationCategory
-        from ..training.models import CpdRecord
-
-        out = {}
-        for key, model, order in (("employments", Employment, Employment.hire_date),
-                                  ("education", EducationDocument, EducationDocument.issue_date),
-                                  ("certificates", Certificate, Certificate.issue_date),
-                                  ("qualifications", QualificationCategory, QualificationCategory.award_date),
-                                  ("cpd", CpdRecord, CpdRecord.end_date),
-                                  ("documents", PersonnelDocument, PersonnelDocument.doc_date)):
-            if not access.can(current_user, access.resource_of(model), access.LIST):
-                continue
-            q = access.scoped(select(model).where(model.worker_id == worker.id), model, current_user)
-            out[key] = db.session.execute(q.order_by(order)).scalars().all()
-        return out
-
     def render(self, template, **kwargs):
+        # the worker page: the sections every domain declares (admin/worker_records.py), through access
         if template in (self.details_template, self.edit_template) and kwargs.get("model") is not None:
-            kwargs["related"] = self.related(kwargs["model"])
+            kwargs["related"] = related_records(kwargs["model"], current_user,
+                                                edit_page=template == self.edit_template)
             kwargs["today"] = clock.today()
         return super().render(template, **kwargs)
-
-
-def _inline(model, cols, labels=None):
-    from flask_admin.model.form import InlineFormAdmin
-
-    return InlineFormAdmin(model, form_columns=("id", *cols), column_labels=labels or {})
-
-
-def _inlines():
-    from ..certificates.models import Certificate
-    from ..education.admin import KIND_CHOICES, LABELS
-    from ..education.models import EducationDocument, QualificationCategory
-    from ..training.models import CpdRecord
-
-    edu = _inline(EducationDocument, ("kind", "level", "institution", "specialty", "qualification", "series",
-                                      "number", "issue_date", "graduation_year"), LABELS)
-    edu.form_choices = {"kind": KIND_CHOICES}
-    cert = _inline(Certificate, ("number", "specialty", "issuer", "issue_date", "valid_until"),
-                   {"number": _l("Certificate number"), "specialty": _l("Specialty"), "issuer": _l("Issued by"),
-                    "issue_date": _l("Date of issue"), "valid_until": _l("Valid until")})
-    cpd = _inline(CpdRecord, ("activity_type", "specialty", "provider", "topic", "start_date", "end_date",
-                              "hours", "credits", "certificate_number"),
-                  {"activity_type": _l("Activity type"), "specialty": _l("Specialty"), "provider": _l("Provider"),
-                   "topic": _l("Topic"), "start_date": _l("Start date"), "end_date": _l("End date"),
-                   "hours": _l("Hours"), "credits": _l("Credits"), "certificate_number": _l("Certificate number")})
-    qual = _inline(QualificationCategory, ("category", "specialty", "award_date", "valid_until", "order_number"),
-                   LABELS)
-    return (edu, cert, cpd, qual)
 
 
 class EmploymentView(ScopedModelView):
@@ -398,11 +334,15 @@ def _position_changed(model) -> bool:
         inspect(model).attrs.position.history.has_changes()
 
 
+worker_section("employments", _l("Employment"), Employment, "hire_date", "workers/_section_employments.html",
+               position=10, on_edit_page=True)
+
+
 def register_views(admin):
-    WorkerView.inline_models = _inlines()
+    WorkerView.inline_models = inline_models()  # the record forms other domains declare
     cat = _l("Register")
     admin.add_view(WorkerView(Worker, name=_l("Workers"), endpoint="workers", category=cat))
     admin.add_view(EmploymentView(Employment, name=_l("Employment"), endpoint="employment", category=cat))
 
 
-__all__ = ["WorkerView", "EmploymentView", "worker_ajax_ref", "worker_filters", "date"]
+__all__ = ["EmploymentView", "WorkerView", "worker_filters"]

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from .. import clock
 from ..errors import InvalidInput
+from ..extensions import db
 from ..identity import IdentityError, validate_iin
+from .models import Employment, Worker, fold
 
 
 def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
@@ -44,11 +48,8 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
 
 def has_valid_certificate(worker_id: int, today: date | None = None) -> bool:
     """The worker holds a certificate valid on ``today``."""
-    from sqlalchemy import select
 
     from ..certificates.services import valid_certificate_clause
-    from ..extensions import db
-    from .models import Worker
 
     today = today or clock.today()
     if worker_id is None:
@@ -71,10 +72,7 @@ def check_new_employment(worker, position, today: date | None = None) -> None:
 def hire(worker, *, organization, position, hire_date: date, specialty=None, fte=None, department=None,
          order_number=None, today: date | None = None):
     """Open a new employment episode (flushes, never commits). Admin and CLI call this."""
-    from decimal import Decimal
 
-    from ..extensions import db
-    from .models import Employment
 
     if organization is None:
         raise InvalidInput({"organization": _l("The organization of the new employment is unknown.")})
@@ -94,7 +92,6 @@ def register_worker(worker, *, actor_organization, position, hire_date: date, sp
                     department=None, order_number=None):
     """A new hire: validate the personal data and open the first episode in the actor's organization
     (the organization comes from the actor, never from a form)."""
-    from ..extensions import db
 
     check_worker(worker)
     db.session.add(worker)
@@ -111,10 +108,7 @@ def iin_registered(iin: str | None) -> bool:
     """Whether a worker with this IIN is in the register at all (any organization). Unscoped on
     purpose, like the unique key it anticipates: Create answers with it instead of a bare "already
     exists" and points to hiring the registered worker; it reveals nothing else."""
-    from sqlalchemy import select
 
-    from ..extensions import db
-    from .models import Worker
 
     iin = (iin or "").strip()
     return bool(iin) and db.session.execute(select(Worker.id).where(Worker.iin == iin)).first() is not None
@@ -125,10 +119,7 @@ def find_registered(iin: str, surname: str):
     folded). An organization hiring someone already in the register — from another organization, or
     back after leaving — must know both from the identity document; the record itself stays out of
     its sight until the new episode puts the worker in its scope. None when either does not match."""
-    from sqlalchemy import select
 
-    from ..extensions import db
-    from .models import Worker, fold
 
     iin = (iin or "").strip()
     worker = db.session.execute(select(Worker).where(Worker.iin == iin)).scalar_one_or_none()
@@ -154,16 +145,12 @@ def hire_registered(*, iin: str, surname: str, actor_organization, position, hir
     return worker, episode
 
 
-def delete_worker_records(worker) -> list[str]:
-    """Delete a worker's dependent rows through the ORM first, so each deletion is audited and no
-    NOT NULL foreign key is nulled by a backref. Returns the stored file names of the worker's
-    personnel documents, to be removed from disk once the deletion is committed."""
-    from ..extensions import db
-
-    files = [d.stored_name for d in (getattr(worker, "personnel_documents", None) or []) if d.stored_name]
+def delete_worker_records(worker) -> None:
+    """Delete a worker's dependent rows through the ORM first, so each deletion is audited (and each
+    domain reacts to its own rows' deletion, e.g. a document's file) and no NOT NULL foreign key is
+    nulled by a backref."""
     for rel in ("education_documents", "academic_degrees", "academic_titles", "qualification_categories",
                 "publications", "certificates", "cpd_records", "personnel_documents", "employments"):
         for row in list(getattr(worker, rel, None) or []):
             db.session.delete(row)
     db.session.flush()
-    return files

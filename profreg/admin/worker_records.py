@@ -1,0 +1,128 @@
+"""What every view over a worker's records shares, and the worker page's registry.
+
+A worker's national record is made of rows that several domains own (education, certificates, CPD,
+personnel documents, employment). Each domain declares, in its own ``admin.py``:
+
+* its **section of the worker page** (``worker_section``: a tab with the rows of the worker that the
+  reader may see, rendered by the domain's own template), and
+* its **inline form** on the worker's create/edit form (``worker_inline``),
+
+so the workers domain never imports the others: ``WorkerView`` reads this registry. Domains register
+at import time; ``admin.init_admin`` imports every domain's admin module before building any view.
+
+Views over worker records (certificates, CPD, documents, ...) build their column sets with
+``worker_record_attrs``: the worker (IIN masked for associations, blocked workers flagged) first, the
+worker field an ajax lookup limited to the user's scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import access
+from ..extensions import db
+from ..workers import search
+from ..workers.models import Worker
+from .base import ScopedAjaxLoader, blocked_badge, blocked_export, iin_formatter
+
+WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
+WORKER_LABELS = {"worker": _l("Worker"), "worker.iin": _l("IIN"), "worker.status": _l("Status")}
+
+
+class WorkerAjaxLoader(ScopedAjaxLoader):
+    """Worker autocomplete: scoped, matching IIN or the case-folded surname (Kazakh letters on SQLite)."""
+
+    def get_list(self, term, offset=0, limit=10):
+        q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_key, Worker.id)
+        return q.offset(offset or 0).limit(limit).all()
+
+
+def worker_ajax_ref(name="worker"):
+    return WorkerAjaxLoader(name, db.session, Worker, fields=("surname_folded", "iin"), page_size=10,
+                            placeholder=_l("IIN or surname"))
+
+
+def worker_record_attrs(cols, labels=None) -> dict:
+    """Class attributes of a view over a worker record with the form columns ``cols`` (``worker``
+    among them): list, details and export show the worker, his IIN and status first."""
+    shown = WORKER_COLUMNS + tuple(c for c in cols if c != "worker")
+    return {"column_list": shown, "column_details_list": shown, "column_export_list": shown,
+            "form_columns": tuple(cols), "column_labels": {**WORKER_LABELS, **(labels or {})},
+            "column_formatters": {"worker.iin": iin_formatter, "worker.status": blocked_badge},
+            "column_formatters_export": {"worker.iin": iin_formatter, "worker.status": blocked_export},
+            "form_ajax_refs": {"worker": worker_ajax_ref()}}
+
+
+# ------------------------------------------------------------------------ the worker page's registry
+@dataclass(frozen=True)
+class WorkerSection:
+    """A tab of the worker page: ``rows`` of ``model`` for the worker, ``template`` renders them
+    (it receives ``rows`` and ``today``); ``position`` orders the tabs."""
+
+    key: str
+    label: object
+    model: type
+    order_by: str
+    template: str
+    position: int
+    on_edit_page: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerInline:
+    """An inline form of the worker's create/edit form."""
+
+    model: type
+    columns: tuple
+    labels: dict = field(default_factory=dict)
+    choices: dict = field(default_factory=dict)
+    position: int = 0
+
+
+_SECTIONS: dict[str, WorkerSection] = {}
+_INLINES: dict[type, WorkerInline] = {}
+
+
+def worker_section(key: str, label, model, order_by: str, template: str, position: int,
+                   on_edit_page: bool = False) -> None:
+    """Declare a tab of the worker page (see the module docstring)."""
+    _SECTIONS[key] = WorkerSection(key, label, model, order_by, template, position, on_edit_page)
+
+
+def worker_inline(model, columns, labels=None, choices=None, position: int = 0) -> None:
+    """Declare an inline form of the worker's create/edit form."""
+    _INLINES[model] = WorkerInline(model, tuple(columns), dict(labels or {}), dict(choices or {}), position)
+
+
+def inline_models() -> tuple:
+    """Flask-Admin ``inline_models`` of the worker form, in their declared order."""
+    out = []
+    for spec in sorted(_INLINES.values(), key=lambda s: s.position):
+        inline = InlineFormAdmin(spec.model, form_columns=("id", *spec.columns), column_labels=spec.labels)
+        if spec.choices:
+            inline.form_choices = spec.choices
+        out.append(inline)
+    return tuple(out)
+
+
+def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerSection, list]]:
+    """The worker page's sections with the worker's rows that ``user`` may see (each through
+    ``access``); sections the user may not read are left out."""
+    out = []
+    for section in sorted(_SECTIONS.values(), key=lambda s: s.position):
+        if edit_page and not section.on_edit_page:
+            continue
+        model = section.model
+        if not access.model_visible(user, model):
+            continue
+        q = access.scoped(select(model).where(model.worker_id == worker.id), model, user)
+        rows = db.session.execute(q.order_by(getattr(model, section.order_by), model.id)).scalars().all()
+        out.append((section, rows))
+    return out
+
+
+__all__ = ["WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerInline", "WorkerSection", "inline_models",
+           "related_records", "worker_ajax_ref", "worker_inline", "worker_record_attrs", "worker_section"]
