@@ -5,17 +5,21 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import uow
+from .domains import DOMAINS, ROOT, modules
+from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import remember_language, select_locale
 
-# Each domain may expose ``register(app)`` in ``profreg/<domain>/web.py`` (blueprints, hooks) and
-# ``register_views(admin)`` in ``profreg/<domain>/admin.py``; they are wired here in this order.
-DOMAINS = ("auth", "reference", "orgs", "workers", "education", "certificates", "training",
-           "documents", "audit", "notifications", "monitoring", "analytics", "jobs")
+__all__ = ["DOMAINS", "ROOT", "create_app"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the application. ``config`` is a name (default/production/testing), a class or a dict."""
+    # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a
+    # migration, a benchmark) must not load the whole panel, and the parts import ``profreg``.
     from config import CONFIGS
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
@@ -27,12 +31,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import (
-        models,  # noqa: F401  (all tables registered before anything else)
-        uow,
-    )
-    from .extensions import babel, csrf, db, login_manager, migrate
-    from .i18n import remember_language, select_locale
+    from . import models  # noqa: F401  (every table registered before anything else; see above)
 
     db.init_app(app)
     uow.init_app(app)  # first: its after_request hook must run after every other one (it commits)
@@ -45,23 +44,13 @@ def create_app(config: str | type | dict | None = None) -> Flask:
 
     _sqlite_pragmas(app)
 
-    import importlib
-
-    for domain in DOMAINS:
-        try:
-            web = importlib.import_module(f"profreg.{domain}.web")
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"profreg.{domain}.web", f"profreg.{domain}"):
-                raise
-            continue
+    for web in modules("web"):
         web.register(app)
 
-    from .admin import init_admin
+    from .admin import init_admin  # the panel (see above: built with the app, not on import)
+    from .cli import profreg_cli  # the commands (likewise)
 
     init_admin(app)
-
-    from .cli import profreg_cli
-
     app.cli.add_command(profreg_cli)
     return app
 
@@ -74,9 +63,6 @@ def _sqlite_pragmas(app: Flask) -> None:
     global _PRAGMAS_ON
     if _PRAGMAS_ON:
         return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
     @event.listens_for(Engine, "connect")
     def _fk_on(dbapi_conn, _record):  # pragma: no cover - trivial
         if type(dbapi_conn).__module__.startswith("sqlite3"):

@@ -2,32 +2,32 @@
 through ``profreg/<domain>/cli.py`` exposing ``register(group)``."""
 from __future__ import annotations
 
-import importlib
 import time
-from datetime import date
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import DOMAINS, clock
+from . import clock
 from .access import Role
+from .auth.services import create_user
+from .certificates.services import block_expired
+from .cli_options import parse_date
+from .demo.generator import DEMO_PASSWORD, create_demo_users, echo_progress, generate
+from .domains import modules
 from .extensions import db
+from .i18n_cli import i18n_group
+from .orgs.models import Organization
+from .reference.models import AdminUnit, Specialty
+from .reference.services import load_districts, load_reference
 from .uow import cli_command, unit_of_work
+from .workers.models import Worker
 
 
 @click.group("profreg")
 def profreg_cli():
     """Professional Register commands."""
-
-
-def parse_date(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD") from None
 
 
 @profreg_cli.command("load-reference")
@@ -36,9 +36,6 @@ def parse_date(_ctx, _param, value):
 @cli_command
 def load_reference_cmd(districts):
     """Load (or update) reference data from the seed files."""
-    from pathlib import Path
-
-    from .reference.services import load_districts, load_reference
 
     counts = load_reference()
     if districts:
@@ -54,10 +51,6 @@ def load_reference_cmd(districts):
 @with_appcontext
 def demo_cmd(workers, seed, today):
     """Reference data + a deterministic synthetic country + one demo user per role."""
-    from .certificates.services import block_expired
-    from .demo.generator import DEMO_PASSWORD, create_demo_users, echo_progress, generate
-    from .reference.services import load_reference
-    from .workers.models import Worker
 
     if workers < 0:
         raise click.BadParameter("must be >= 0", param_hint="--workers")
@@ -106,9 +99,6 @@ def users_group():
 @cli_command
 def users_create(email, role, org_bin, region_kato, specialties, password):
     """Create a user."""
-    from .auth.services import create_user
-    from .orgs.models import Organization
-    from .reference.models import AdminUnit, Specialty
 
     org = region = None
     if org_bin:
@@ -137,15 +127,7 @@ def export_group():
     """Exports (xlsx / csv / pdf)."""
 
 
-for _domain in DOMAINS:
-    try:
-        _mod = importlib.import_module(f"profreg.{_domain}.cli")
-    except ModuleNotFoundError as _exc:
-        if _exc.name not in (f"profreg.{_domain}.cli", f"profreg.{_domain}"):
-            raise
-        continue
-    _mod.register(profreg_cli)
+for _cli in modules("cli"):  # each domain adds its subcommands
+    _cli.register(profreg_cli)
 
-from .i18n_cli import i18n_group  # noqa: E402  (translation catalogs: extract / update / compile / check)
-
-profreg_cli.add_command(i18n_group)
+profreg_cli.add_command(i18n_group)  # translation catalogs: extract / update / compile / check

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
+from decimal import Decimal
+from urllib.parse import urlencode
 
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_decimal
 from flask import current_app, g, has_request_context, request, request_started, session
-from flask_babel import get_locale, refresh
+from flask_babel import format_date, format_time, get_locale, refresh
+from flask_login import current_user
 
 
 def _fresh_locale(sender, **extra) -> None:
@@ -36,7 +42,6 @@ def select_locale() -> str:
             session["lang"] = asked
             g.profreg_lang_asked = asked  # remembered for the user by ``remember_language``
             return asked
-        from flask_login import current_user
 
         saved = getattr(current_user, "locale", None) if getattr(current_user, "is_authenticated", False) else None
         if saved in langs:
@@ -52,7 +57,6 @@ def select_locale() -> str:
 def remember_language(response):
     """After a request that asked for a language (``?lang=`` on a GET: the switcher's links), save it
     as the signed-in user's choice; the request's unit of work commits it with the rest."""
-    from flask_login import current_user
 
     asked = g.pop("profreg_lang_asked", None)
     if asked and request.method == "GET" and response.status_code < 400 \
@@ -66,9 +70,6 @@ def remember_language(response):
 def fmt_date(value) -> str:
     """A date (or the date part of a datetime, in the user's time zone) in the current locale:
     kk "2026 ж. 22 нау.", ru "22 мар. 2026 г.", en "Mar 22, 2026"."""
-    from datetime import datetime
-
-    from flask_babel import format_date
 
     if value is None:
         return ""
@@ -81,14 +82,11 @@ def fmt_date(value) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _medium_date(locale: str, value) -> str:
-    from babel.dates import format_date
-
-    return format_date(value, "medium", locale=locale)
+    return babel_format_date(value, "medium", locale=locale)
 
 
 def fmt_datetime(value) -> str:
     """A timestamp (naive values are UTC, shown in Asia/Almaty) as medium date + short time."""
-    from flask_babel import format_date, format_time
 
     if value is None:
         return ""
@@ -98,50 +96,15 @@ def fmt_datetime(value) -> str:
 def fmt_decimal(value) -> str:
     """A number with the locale's separators ("1 234,5" in kk/ru, "1,234.5" in en); the stored
     scale is kept, so an FTE of 0.50 shows as 0,50."""
-    from babel.numbers import format_decimal
 
     if value is None:
         return ""
     return format_decimal(value, locale=get_locale() or "ru", decimal_quantization=False)
 
 
-def _admin_type_formatters() -> dict:
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
-    from flask_admin.model.typefmt import DETAIL_FORMATTERS
-    from flask_babel import gettext
-    from markupsafe import Markup
-
-    def bool_fmt(view, value, name):
-        # Flask-Admin's own check icon carries an English "true"/"false" title; say it in the locale.
-        icon = "fa-check-circle" if value else "fa-minus-circle"
-        label = gettext("Yes") if value else gettext("No")
-        return Markup('<span class="fa {}" title="{}"></span><span class="sr-only">{}</span>').format(
-            icon, label, label)
-
-    # datetime before date: the first isinstance match wins.
-    by_type = {datetime: lambda v, value, n: fmt_datetime(value),
-               date: lambda v, value, n: fmt_date(value),
-               Decimal: lambda v, value, n: fmt_decimal(value),
-               float: lambda v, value, n: fmt_decimal(value)}
-    listing = {**by_type, **DEFAULT_FORMATTERS, bool: bool_fmt}
-    details = {**by_type, **DETAIL_FORMATTERS, bool: bool_fmt}
-    return {"list": listing, "details": details}
-
-
-_FORMATTERS = _admin_type_formatters()
-#: ``column_type_formatters`` for every model view (exports keep ISO dates: they are data).
-type_formatters: dict = _FORMATTERS["list"]
-#: ``column_type_formatters_detail`` for every model view.
-type_formatters_detail: dict = _FORMATTERS["details"]
-
-
 def fmt_number(value) -> str:
     """An integer or decimal with the locale's grouping: "12 345" (kk, ru), "12,345" (en); other
     values (text, None) pass through unchanged."""
-    from decimal import Decimal
 
     if value is None:
         return ""
@@ -152,7 +115,6 @@ def fmt_number(value) -> str:
 
 def lang_url(code: str) -> str:
     """The current page in language ``code``: same path and query (filters, page, ``next``), new ``lang``."""
-    from urllib.parse import urlencode
 
     if not has_request_context():
         return f"?lang={code}"

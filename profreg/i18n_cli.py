@@ -20,12 +20,14 @@ import tempfile
 from pathlib import Path
 
 import click
+import flask_admin
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_python as babel_extract_python
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
-from . import ROOT
+from .domains import ROOT
 
 TRANSLATIONS = ROOT / "translations"
 ADMIN_TRANSLATIONS = TRANSLATIONS / "admin"
@@ -42,7 +44,6 @@ HEADER = ("# profreg: {lang} catalog of the Professional Register (messages doma
 def extract_python(fileobj, keywords, comment_tags, options):
     """babel.cfg's Python method: pybabel's own extractor, plus gettext calls written inside f-strings
     (``f"{_('Due date')} {q}"``), which it misses on Python 3.11 (an f-string is one token there)."""
-    from babel.messages.extract import extract_python as babel_extract_python
 
     data = fileobj.read()
     yield from babel_extract_python(io.BytesIO(data), keywords, comment_tags, options)
@@ -255,7 +256,6 @@ def _entry_problems(lang: str, catalog: Catalog) -> list[str]:
 
 def flask_admin_msgids() -> set[str]:
     """Flask-Admin's own msgids, taken from its shipped Russian catalog."""
-    import flask_admin
 
     ru = Path(flask_admin.__file__).parent / "translations" / "ru" / "LC_MESSAGES" / "admin.po"
     return {message_key(m) for m in read_catalog(ru) if m.id}
@@ -269,8 +269,6 @@ PAGE_SIZE_MSGIDS = tuple(f"{n} item" for n in (20, 50, 100))
 def flask_admin_mo_gaps(lang: str) -> set[str]:
     """msgids translated in Flask-Admin's shipped ``<lang>/admin.po`` but missing from its compiled
     ``admin.mo`` (2.2.1 ships a ru .mo older than its .po): our catalog of that language supplies them."""
-    import flask_admin
-    from babel.messages.mofile import read_mo
 
     base = Path(flask_admin.__file__).parent / "translations" / lang / "LC_MESSAGES" / "admin"
     if not base.with_suffix(".po").exists() or not base.with_suffix(".mo").exists():

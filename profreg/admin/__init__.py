@@ -1,17 +1,17 @@
 """The panel shell: the Admin object, the protected index (dashboard) and the view registry."""
 from __future__ import annotations
 
-import importlib
-
 from flask import Flask, g
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..domains import ROOT, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
+from .dashboard import dashboard_cards, scope_label
 
 LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
 
@@ -19,15 +19,12 @@ LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "E
 class DashboardView(ProtectedIndexView):
     @expose("/")
     def index(self):
-        from .dashboard import dashboard_cards, scope_label
-
         return self.render("admin/index.html", cards=dashboard_cards(current_user),
                            scope_label=scope_label(current_user))
 
 
 def init_admin(app: Flask) -> Admin:
     """Build a fresh Admin per app (pitfall 13) and let each domain register its views."""
-    from .. import ROOT
 
     admin = Admin(
         app,
@@ -38,24 +35,16 @@ def init_admin(app: Flask) -> Admin:
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
-    from .. import DOMAINS
 
     # Every domain's admin module is imported before any view is built: importing one declares its
     # parts of the worker page and form (admin/worker_records.py), which the workers view reads.
-    modules = []
-    for domain in DOMAINS:
-        try:
-            modules.append(importlib.import_module(f"profreg.{domain}.admin"))
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"profreg.{domain}.admin", f"profreg.{domain}"):
-                raise
-    for mod in modules:
+    for mod in modules("admin"):  # all imported first (list): see above
         mod.register_views(admin)
     app.extensions["profreg_admin"] = admin
 
     @app.before_request
     def _fresh_request_memo():
-        # ``base.request_memo`` answers once per request; ``g`` may outlive a request (a test
+        # ``formatting.request_memo`` answers once per request; ``g`` may outlive a request (a test
         # client inside an already pushed app context), the answers must not.
         g.pop("profreg_memo", None)
         g.pop("profreg_filter_states", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -29,8 +29,8 @@ from .. import access, clock
 from ..audit.services import log_export, log_read
 from ..errors import DomainError, NotAllowed, OutOfScope
 from ..extensions import db
-from ..i18n import type_formatters, type_formatters_detail
 from ..uow import PanelSession, show_error
+from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
 
 log = logging.getLogger(__name__)
@@ -45,54 +45,6 @@ class PanelForm(FlaskForm):
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
-
-
-def request_memo(key, make):
-    """``make()`` once per request: a list page asks the same question (may this user see IINs?
-    which views may they open? how is "Active" said in their language?) for every row and menu
-    item. Outside a request it is simply ``make()``."""
-    if not has_request_context():
-        return make()
-    memo = g.setdefault("profreg_memo", {})
-    if key not in memo:
-        memo[key] = make()
-    return memo[key]
-
-
-def _mask_iins() -> bool:
-    return request_memo("mask_iin", lambda: access.mask_for(current_user))
-
-
-def status_labels() -> tuple[str, str]:
-    """(blocked, active) in the current language (one language per request)."""
-    return request_memo("status_labels", lambda: (_("Blocked"), _("Active")))
-
-
-def sex_label(sex: str | None) -> str:
-    male, female = request_memo("sex_labels", lambda: (_("Male"), _("Female")))
-    return male if sex == "M" else female
-
-
-def iin_formatter(view, context, model, name):
-    """IIN cell (``iin`` or ``worker.iin``): masked to the last 4 digits for associations."""
-    obj = model.worker if name.startswith("worker.") else model
-    iin = getattr(obj, "iin", None)
-    return access.mask_iin(iin) if _mask_iins() else (iin or "")
-
-
-def blocked_badge(view, context, model, name):
-    """Status cell: a red badge for blocked workers (rule 14.5), plain text otherwise."""
-    worker = model.worker if name.startswith("worker.") else model
-    blocked, active = status_labels()
-    if worker is not None and worker.status == "blocked":
-        return Markup('<span class="badge badge-blocked">{}</span>').format(blocked)
-    return active
-
-
-def blocked_export(view, context, model, name):
-    worker = model.worker if name.startswith("worker.") else model
-    blocked, active = status_labels()
-    return blocked if worker is not None and worker.status == "blocked" else active
 
 
 class HiddenTag(rules.BaseRule):

@@ -26,7 +26,8 @@ from .. import access
 from ..extensions import db
 from ..workers import search
 from ..workers.models import Worker
-from .base import ScopedAjaxLoader, blocked_badge, blocked_export, iin_formatter
+from .base import ScopedAjaxLoader
+from .formatting import blocked_badge, blocked_export, iin_formatter
 
 WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
 WORKER_LABELS = {"worker": _l("Worker"), "worker.iin": _l("IIN"), "worker.status": _l("Status")}

@@ -1,7 +1,7 @@
 """Panel views: quarterly forecast, data currency (worklist and rankings), charts. Thin: services compute."""
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,10 @@ from ..errors import DomainError
 from ..monitoring import services as S
 from ..monitoring.admin import CATEGORY, send_tempfile
 from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
+from .charts import chart_data, render_charts
+from .currency import organization_currency, region_ranking, worklist
+from .forecast import compute_forecast, next_quarter, parse_quarter
+from .tables import forecast_tables
 
 
 class _ScopedPage(ProtectedBaseView):
@@ -37,8 +41,6 @@ class ForecastView(_ScopedPage):
     """Rule 7: 8-quarter cohort projection, qualification calendar and need, with method and inputs."""
 
     def _forecast(self):
-        from .forecast import compute_forecast, next_quarter, parse_quarter
-
         scope = self._scope()
         try:
             quarter = parse_quarter(request.args.get("quarter") or next_quarter().label)
@@ -49,16 +51,12 @@ class ForecastView(_ScopedPage):
 
     @expose("/")
     def index(self):
-        from .tables import forecast_tables
-
         scope, quarter, fc = self._forecast()
         return self.render("analytics/forecast.html", fc=fc, tables=forecast_tables(fc), quarter=quarter.label,
                            scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))
 
     @expose("/export")
     def export(self):
-        from .tables import forecast_tables
-
         fmt = request.args.get("format", "xlsx")
         if fmt not in ("xlsx", "csv") or not access.can(current_user, "monitoring", access.EXPORT):
             abort(400 if fmt not in ("xlsx", "csv") else 403)
@@ -95,8 +93,6 @@ class DataCurrencyView(_ScopedPage):
 
     @expose("/")
     def index(self):
-        from .currency import organization_currency, region_ranking, worklist
-
         scope, months = self._scope(), self._months()
         rows = organization_currency(scope, months)
         work = worklist(scope.id, months) if scope.kind == "org" else None
@@ -107,8 +103,6 @@ class DataCurrencyView(_ScopedPage):
 
     @expose("/export")
     def export(self):
-        from .currency import organization_currency
-
         if not access.can(current_user, "monitoring", access.EXPORT):
             abort(403)
         scope, months = self._scope(), self._months()
@@ -118,8 +112,6 @@ class DataCurrencyView(_ScopedPage):
 
 
 def _worker_url(worker_id):
-    from flask import url_for
-
     try:
         return url_for("workers.details_view", id=worker_id)
     except Exception:  # the workers view may be absent in a trimmed build
@@ -129,8 +121,6 @@ def _worker_url(worker_id):
 class ChartsView(_ScopedPage):
     @expose("/")
     def index(self):
-        from .charts import chart_data, render_charts
-
         scope = self._scope()
         return self.render("analytics/charts.html", charts=render_charts(chart_data(scope)),
                            scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))

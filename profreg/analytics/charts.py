@@ -5,6 +5,7 @@ them. Labels are escaped; the SVG is returned as ``Markup``.
 """
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
@@ -27,7 +28,6 @@ COLORS = ("#2e6da4", "#c0392b", "#27ae60", "#e67e22")
 def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
-    import math
 
     mag = 10 ** math.floor(math.log10(v))
     for m in (1, 2, 2.5, 5, 10):

@@ -4,11 +4,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..monitoring.tables import Table, name_of
+from .forecast import need_by_specialty
 
 
 def forecast_tables(fc: dict) -> list[Table]:
-    from .forecast import need_by_specialty
-
     qs = fc["quarters"]
     totals = Table("totals", _("Projection by quarter"), [_("Indicator"), "", "", _("Base")] + qs)
     t = fc["totals"]

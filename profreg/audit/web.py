@@ -1,8 +1,8 @@
 """Wires the audit listener into the application."""
 from __future__ import annotations
 
+from .services import install
+
 
 def register(app):
-    from .services import install
-
     install()

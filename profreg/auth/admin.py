@@ -8,6 +8,8 @@ from wtforms.validators import Optional
 
 from ..admin.base import ScopedAjaxLoader, ScopedModelView
 from ..extensions import db
+from ..orgs.models import Organization
+from ..reference.models import AdminUnit
 from .models import ROLE_LABELS, User
 from .services import prepare_user
 
@@ -16,8 +18,6 @@ USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "special
 
 
 def _regions():
-    from ..reference.models import AdminUnit
-
     return db.session.query(AdminUnit).filter(AdminUnit.level == 1).order_by(AdminUnit.code)
 
 
@@ -44,8 +44,6 @@ class UserView(ScopedModelView):
     column_default_sort = "email"
 
     def __init__(self, model, *args, **kwargs):
-        from ..orgs.models import Organization
-
         self.form_ajax_refs = {"organization": ScopedAjaxLoader("organization", db.session, Organization,
                                                                 fields=("bin", "name_ru", "name_kk"), page_size=10)}
         super().__init__(model, *args, **kwargs)

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from .. import clock
+from ..cli_options import parse_date
+from ..extensions import db
+from ..jobs.queue import enqueue as enqueue_job
+from ..workers.models import Worker
+from .jobs import deliver_mail, run_sweep, sweep_job
+from .services import notice_given
 
 
 def register(group):
-    from ..cli import parse_date
-
     @group.command("sweep")
     @click.option("--today", callback=parse_date, help="Stand on this date (YYYY-MM-DD).")
     @click.option("--enqueue", is_flag=True, help="Enqueue on RQ (REDIS_URL) instead of running here.")
@@ -15,9 +22,6 @@ def register(group):
     @with_appcontext
     def sweep_cmd(today, enqueue, no_mail):
         """Certificate sweep: warnings, blocking, unblocking, notices; prints the counts."""
-        from .. import clock
-        from ..jobs.queue import enqueue as enqueue_job
-        from .jobs import run_sweep, sweep_job
 
         if enqueue:
             job = enqueue_job(sweep_job, today.isoformat() if today else None)
@@ -39,7 +43,6 @@ def register(group):
     @with_appcontext
     def mail_send():
         """Send due mails of the outbox now (failed ones are retried with back-off)."""
-        from .jobs import deliver_mail
 
         out = deliver_mail()
         click.echo(f"sent: {out['sent']}, failed: {out['failed']}")
@@ -49,11 +52,6 @@ def register(group):
     @with_appcontext
     def notice_cmd(iin):
         """Was the 2-month certificate notice given to this worker? (notices and mail delivery)"""
-        from sqlalchemy import select
-
-        from ..extensions import db
-        from ..workers.models import Worker
-        from .services import notice_given
 
         worker = db.session.execute(select(Worker).where(Worker.iin == iin)).scalar_one_or_none()
         if worker is None:

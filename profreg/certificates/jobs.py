@@ -10,15 +10,20 @@ from __future__ import annotations
 import contextlib
 from datetime import date
 
+from rq import Queue, get_current_job
+
 from .. import clock
 from ..extensions import db
+from ..jobs.models import FAILED, FINISHED, RUNNING, JobRun
+from ..jobs.queue import enqueue, retry_policy
 from ..jobs.runtime import job_context
+from ..notifications.mail import deliver_pending
 from ..uow import unit_of_work
+from . import services
 
 
 def _rq_job_id() -> str | None:
     try:
-        from rq import get_current_job
 
         job = get_current_job()
     except Exception:  # noqa: BLE001 - not inside an RQ worker
@@ -28,9 +33,6 @@ def _rq_job_id() -> str | None:
 
 def run_sweep(today: date | None = None, deliver: bool = True, rq_job_id: str | None = None) -> dict:
     """The sweep inside an app context; commits after each step. Returns the counts."""
-    from ..jobs.models import FAILED, FINISHED, RUNNING, JobRun
-    from ..notifications.mail import deliver_pending
-    from . import services
 
     frozen = clock.frozen(today) if today is not None and clock.today() != today else contextlib.nullcontext()
     with frozen:
@@ -75,9 +77,6 @@ def sweep_job(today: str | None = None) -> dict:
 
 def trigger_sweep() -> str:
     """Enqueued by ``rq cron``: enqueue the sweep itself with Retry (cron jobs cannot carry one)."""
-    from rq import Queue, get_current_job
-
-    from ..jobs.queue import enqueue, retry_policy
 
     with job_context():
         current = get_current_job()
@@ -89,8 +88,6 @@ def trigger_sweep() -> str:
 
 def deliver_mail() -> dict:
     """Send due mails of the outbox; a run that attempted something is recorded in job_run."""
-    from ..jobs.models import FINISHED, JobRun
-    from ..notifications.mail import deliver_pending
 
     with job_context():
         out = deliver_pending()

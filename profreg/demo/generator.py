@@ -14,6 +14,8 @@ from sqlalchemy import func, insert, select, text
 
 from .. import clock
 from ..access import Role
+from ..auth.models import User
+from ..auth.services import create_user
 from ..extensions import db
 from ..identity import make_bin, make_iin
 from ..models import (
@@ -347,8 +349,6 @@ DEMO_USERS = [
 
 def create_demo_users(password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
     """One user per role; the org roles work in the first organization of Astana."""
-    from ..auth.models import User
-    from ..auth.services import create_user
 
     astana = db.session.execute(select(AdminUnit).where(AdminUnit.code == "710000000")).scalar_one()
     org = db.session.execute(select(Organization).where(Organization.region_id == astana.id)

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import xlsxwriter
+from flask import after_this_request, render_template, send_file
+from weasyprint import HTML
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -111,7 +117,6 @@ def _sheet_name(title: str, used: set) -> str:
 
 def write_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
     """Write an xlsx workbook in constant memory; returns the data-row count per sheet."""
-    import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_numbers": False, "strings_to_urls": False,
@@ -177,8 +182,6 @@ def write_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
 
 def render_pdf(template: str, **context) -> bytes:
     """Render a Jinja template (inside the app) to PDF bytes with WeasyPrint."""
-    from flask import render_template
-    from weasyprint import HTML
 
     html = render_template(template, **context)
     return HTML(string=html).write_pdf()
@@ -191,10 +194,6 @@ def write_pdf(path: str | Path, template: str, **context) -> None:
 def send_tempfile(write, suffix: str, download_name: str):
     """Write an export to a temporary file (xlsxwriter cannot stream to HTTP), send it as an
     attachment and delete the file after the response. ``write(path)`` produces the file."""
-    import os
-    import tempfile
-
-    from flask import after_this_request, send_file
 
     fd, name = tempfile.mkstemp(suffix=suffix)
     os.close(fd)

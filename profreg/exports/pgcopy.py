@@ -20,6 +20,8 @@ landscape fitted to the page width.
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 import zipfile
 from collections import deque
@@ -261,8 +263,6 @@ def _csv_cell(col: Column):
 def write_query_csv(path: str | Path, query: Select, columns: Sequence[Column], session) -> int:
     """Write the rows of ``query`` (PostgreSQL; WHERE and ORDER BY kept, columns replaced by
     ``columns``) as CSV at ``path``; returns the number of data rows."""
-    import csv
-    import io
 
     stmt = query.with_only_columns(*[_csv_cell(c).label(f"c{i}") for i, c in enumerate(columns)])
     compiled = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})

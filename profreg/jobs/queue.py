@@ -6,6 +6,8 @@ import traceback
 import uuid
 
 from flask import current_app
+from redis import Redis
+from rq import Queue, Retry
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,6 @@ class InlineQueue:
 
 
 def redis_connection(url: str | None = None):
-    from redis import Redis
-
     return Redis.from_url(url or current_app.config["REDIS_URL"])
 
 
@@ -68,14 +68,11 @@ def get_queue(name: str | None = None):
     url = current_app.config.get("REDIS_URL")
     if not url:
         return InlineQueue()
-    from rq import Queue
 
     return Queue(name or current_app.config.get("RQ_QUEUE", "profreg"), connection=redis_connection(url))
 
 
 def retry_policy():
-    from rq import Retry
-
     intervals = list(current_app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS)
     return Retry(max=len(intervals), interval=intervals)
 

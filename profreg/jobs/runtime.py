@@ -7,6 +7,9 @@ import os
 
 from flask import current_app, has_app_context
 
+from .. import create_app
+from ..extensions import db
+
 _APP = None
 
 
@@ -17,11 +20,9 @@ def job_context():
         yield current_app
         return
     if _APP is None:
-        from .. import create_app
 
         _APP = create_app(os.environ.get("PROFREG_CONFIG", "default"))
     with _APP.app_context():
-        from ..extensions import db
 
         try:
             yield _APP

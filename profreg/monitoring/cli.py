@@ -9,12 +9,12 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..analytics.forecast import compute_forecast, parse_quarter
+from ..analytics.tables import forecast_tables
+from ..cli_options import lang_option
 from ..uow import cli_command
-
-
-def _lang_option(f):
-    return click.option("--lang", type=click.Choice(["kk", "ru", "en"]), default=None,
-                        help="Language of headers (default: BABEL_DEFAULT_LOCALE).")(f)
+from . import services as S
+from .tables import heading_lines, report_tables, tables_to_csv, tables_to_xlsx
 
 
 def register(group):
@@ -27,13 +27,11 @@ def register(group):
     @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
     @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
     @click.option("--live", is_flag=True, help="Compute now even when a report was submitted.")
-    @_lang_option
+    @lang_option()
     @with_appcontext
     @cli_command
     def export_monitoring(period, region_kato, org_bin, fmt, out, live, lang):
         """Monthly monitoring report (the submitted snapshot when there is one)."""
-        from . import services as S
-        from .tables import heading_lines, report_tables, tables_to_csv, tables_to_xlsx
 
         t0 = time.perf_counter()
         with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
@@ -54,15 +52,11 @@ def register(group):
     @click.option("--region", "region_kato", help="KATO code of a region (default: the whole country).")
     @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
     @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
-    @_lang_option
+    @lang_option()
     @with_appcontext
     @cli_command
     def export_forecast(quarter, region_kato, fmt, out, lang):
         """Quarterly forecast (8 quarters), qualification calendar and staffing need."""
-        from ..analytics.forecast import compute_forecast, parse_quarter
-        from ..analytics.tables import forecast_tables
-        from . import services as S
-        from .tables import tables_to_csv, tables_to_xlsx
 
         t0 = time.perf_counter()
         with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):

@@ -6,8 +6,10 @@ from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import access
 from ..admin.base import ProtectedBaseView
 from ..extensions import db
+from .services import mark_read, notice_text, unread_count, user_notifications
 
 PAGE_SIZE = 50
 
@@ -17,8 +19,6 @@ class NotificationsView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        from .services import notice_text, unread_count, user_notifications
-
         try:
             page = max(int(request.args.get("page", 1)), 1)
         except ValueError:
@@ -32,9 +32,6 @@ class NotificationsView(ProtectedBaseView):
 
     @expose("/read", methods=("POST",))
     def read(self):
-        from .. import access
-        from .services import mark_read
-
         if not access.can(current_user, "notification", access.EDIT):
             abort(403)
         if request.form.get("all") == "1":

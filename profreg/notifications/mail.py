@@ -23,6 +23,7 @@ from .. import clock
 from ..extensions import db
 from ..uow import unit_of_work
 from .models import FAILED, PENDING, SENDING, SENT, MailOutbox
+from .services import backoff, render_mail
 
 log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=15)
@@ -59,7 +60,6 @@ def _due(now):
 def deliver_pending(limit: int = 1000) -> dict:
     """Send due outbox rows. Returns {'sent': n, 'failed': m}. Without MAIL_SERVER nothing is sent
     (rows stay pending)."""
-    from .services import backoff, render_mail
 
     out = {"sent": 0, "failed": 0}
     if not smtp_configured():

@@ -6,6 +6,7 @@ from wtforms.validators import ValidationError as FormError
 from ..admin.base import ScopedModelView
 from ..identity import IdentityError, validate_bin
 from .models import Organization, StaffingPosition
+from .services import set_region
 
 
 def _bin_check(form, field):
@@ -30,8 +31,6 @@ class OrganizationView(ScopedModelView):
     form_args = {"bin": {"validators": [_bin_check]}}
 
     def on_model_change(self, form, model, is_created):
-        from .services import set_region
-
         set_region(model)
         super().on_model_change(form, model, is_created)
 

@@ -1,6 +1,9 @@
 """Organization rules."""
 from __future__ import annotations
 
+from ..extensions import db
+from ..workers.models import Employment
+
 
 def region_of(unit):
     """The level-1 KATO unit (region or city of republican significance) above ``unit``."""
@@ -16,9 +19,6 @@ def set_region(org) -> None:
         if org.id is not None and org.region is not None:
             # episodes carry the region too (region scoping reads it): keep them in step
             from sqlalchemy import update
-
-            from ..extensions import db
-            from ..workers.models import Employment
 
             db.session.execute(update(Employment).where(Employment.organization_id == org.id)
                                .values(region_id=org.region.id).execution_options(synchronize_session=False))

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..cli_options import lang_option
 from ..errors import DomainError
 from ..extensions import db
+from ..orgs.models import Organization
+from . import exports, services
+from .models import TrainingList
 
 
 def register(group) -> None:
@@ -18,14 +23,10 @@ def register(group) -> None:
     @click.option("--period", required=True, help="Period of the list, e.g. 2027Q1 or 2027.")
     @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "pdf"]), default="xlsx", show_default=True)
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
-    @click.option("--lang", type=click.Choice(["kk", "ru", "en"]), default="ru", show_default=True,
-                  help="Language of headers and reasons.")
+    @lang_option("Language of headers and reasons.", default="ru")
     @with_appcontext
     def export_training_list(org_bin, period, fmt, out, lang):
         """Export an organization's advanced-training list for a period."""
-        from ..orgs.models import Organization
-        from . import exports, services
-        from .models import TrainingList
 
         try:
             period = services.parse_period(period)
@@ -38,7 +39,6 @@ def register(group) -> None:
                                                             TrainingList.period == period)).scalar_one_or_none()
         if lst is None:
             raise click.ClickException(f"no training list of {org_bin} for {period}")
-        from flask import current_app
 
         with current_app.test_request_context(), force_locale(lang):
             n = exports.write_list(lst, fmt, out)

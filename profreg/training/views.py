@@ -16,6 +16,7 @@ from .. import access, clock
 from ..admin.base import ProtectedBaseView
 from ..audit.services import log_export
 from ..errors import DomainError
+from ..exports import send_tempfile
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Specialty, TrainingActivityType
@@ -42,8 +43,6 @@ def _page() -> int:
 
 
 def _send_tmp(suffix: str, writer, download_name: str):
-    from ..exports import send_tempfile
-
     return send_tempfile(writer, f".{suffix}", download_name)
 
 

@@ -16,15 +16,8 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
 from .. import clock
-from ..admin.base import (
-    HiddenTag,
-    PanelForm,
-    ScopedModelView,
-    blocked_badge,
-    blocked_export,
-    iin_formatter,
-    sex_label,
-)
+from ..admin.base import HiddenTag, PanelForm, ScopedModelView
+from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..errors import DomainError
 from ..extensions import db

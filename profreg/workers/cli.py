@@ -2,13 +2,22 @@
 (a blocked worker gets no clinical position until a valid certificate exists)."""
 from __future__ import annotations
 
-from datetime import date
+import time
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..cli_options import lang_option, parse_date
+from ..extensions import db
+from ..orgs.models import Organization
+from ..reference.models import Position, Specialty
 from ..uow import cli_command
+from .exports import export as run_export
+from .models import Worker
+from .services import hire
 
 
 def register(group):
@@ -21,27 +30,17 @@ def register(group):
     @click.option("--org", "org_bin", required=True, help="BIN of the employing organization.")
     @click.option("--position", "position_code", required=True, help="Position code.")
     @click.option("--specialty", "specialty_code", help="Specialty code.")
-    @click.option("--date", "hire_date", required=True, help="Hire date YYYY-MM-DD.")
+    @click.option("--date", "day", required=True, callback=parse_date, help="Hire date YYYY-MM-DD.")
     @with_appcontext
     @cli_command
-    def hire_cmd(iin, org_bin, position_code, specialty_code, hire_date):
+    def hire_cmd(iin, org_bin, position_code, specialty_code, day):
         """Open a new employment episode for a registered worker."""
-        from ..extensions import db
-        from ..orgs.models import Organization
-        from ..reference.models import Position, Specialty
-        from .models import Worker
-        from .services import hire
-
         def one(model, col, value, hint):
             row = db.session.execute(select(model).where(col == value)).scalar_one_or_none()
             if row is None:
                 raise click.BadParameter(f"not found: {value}", param_hint=hint)
             return row
 
-        try:
-            day = date.fromisoformat(hire_date)
-        except ValueError:
-            raise click.BadParameter("expected YYYY-MM-DD", param_hint="--date") from None
         worker = one(Worker, Worker.iin, iin, "--iin")
         org = one(Organization, Organization.bin, org_bin, "--org")
         position = one(Position, Position.code, position_code, "--position")
@@ -54,17 +53,10 @@ def register(group):
         @export.command("workers")
         @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
         @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
-        @click.option("--lang", type=click.Choice(["kk", "ru", "en"]), default=None,
-                      help="Language of headers, sex and status (default: BABEL_DEFAULT_LOCALE).")
+        @lang_option("Language of headers, sex and status (default: BABEL_DEFAULT_LOCALE).")
         @with_appcontext
         def export_workers(fmt, out, lang):
             """The whole worker register (personal-data columns), streamed."""
-            import time
-
-            from flask import current_app
-            from flask_babel import force_locale
-
-            from .exports import export as run_export
 
             t0 = time.perf_counter()
             with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):

@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import access
+from ..exports import Sheet, write_csv, write_xlsx
+from ..exports.pgcopy import Column, write_query_csv, write_query_xlsx
 from ..extensions import db
 from .models import Worker
 
@@ -53,11 +55,9 @@ def rows(user=None, batch: int = 5000) -> Iterator[tuple]:
 
 def export(path: str, fmt: str, user=None) -> int:
     """Write the export to ``path`` as xlsx or csv; returns the number of rows."""
-    from ..exports import Sheet, write_csv, write_xlsx
 
     title = str(_l("Workers"))
     if db.engine.dialect.name == "postgresql":
-        from ..exports.pgcopy import Column, write_query_csv, write_query_xlsx
 
         names = labels()
         columns = [Column(col, str(label), kind, width, names.get(col.key, {})) for col, label, kind, width in COLUMNS]
