@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain may expose ``register(app)`` in ``profreg/<domain>/web.py`` (blueprints, hooks) and
 # ``register_views(admin)`` in ``profreg/<domain>/admin.py``; they are wired here in this order.
-DOMAINS = ("auth", "reference", "orgs", "workers", "education", "certificates", "training",
+DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
            "documents", "audit", "notifications", "monitoring", "analytics", "jobs")
 
 

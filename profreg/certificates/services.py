@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -35,6 +35,7 @@ from sqlalchemy.types import JSON
 
 from .. import clock
 from ..audit.models import AuditLog
+from ..clock import day_start_utc
 from ..dates import add_months
 from ..extensions import db
 from ..i18n import fmt_date
@@ -63,11 +64,6 @@ def horizon(today: date, months: int | None = None) -> date:
     """First day *outside* the warning window: a certificate whose last valid day is before this
     date expires within the lead time (it expires on ``valid_until + 1 day <= today + N months``)."""
     return add_months(today, warning_months() if months is None else months)
-
-
-def day_start_utc(d: date) -> datetime:
-    """Midnight of ``d`` in Almaty as a naive UTC timestamp (database columns are naive UTC)."""
-    return datetime.combine(d, time(0), clock.TZ).astimezone(UTC).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------------------- SQL clauses

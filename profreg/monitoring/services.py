@@ -4,8 +4,8 @@ Everything is computed from the register (employment episodes, workers, certific
 aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
 
 * **period** ``YYYY-MM``; ``ms``/``me`` = first/last day of the month; due on the 10th of the next month.
-* **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; each is on time when
-  entered by the end of the 3rd working day after the hire date (``calendar.WorkingCalendar``).
+* **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; late or on time by
+  rule 8's deadline (``workdays.services.late_entry_clause``).
 * **stock at month end**: episodes with ``hire_date <= me`` and (``end_date`` null or ``> me``); an
   episode whose last day is ``me`` has left the stock. Headcount = distinct workers, each attributed to
   their primary episode (first main episode, else first episode), so breakdowns add up to the
@@ -35,28 +35,25 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    Date,
-    DateTime,
     and_,
     case,
     distinct,
     exists,
     func,
-    literal,
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..clock import day_start_utc, local_date
 from ..dates import add_months, days_after
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
+from ..workdays.services import WorkingCalendar, late_entry_clause
 from ..workers.models import Employment, Worker
-from .calendar import WorkingCalendar, local_date, local_midnight_utc
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
 from .sql import AGE_GROUPS, age_group_case
 
@@ -211,31 +208,23 @@ def _num(v):
     return round(float(v), 2)
 
 
-def cutoff_table(hire_dates, cal: WorkingCalendar):
-    """Subquery (hd, cutoff): for each hire date the naive-UTC instant from which an entry is late.
-
-    A UNION ALL of literal rows (SQLite has no ``VALUES ... AS t(cols)``); a few hundred rows at most.
-    """
-    parts = [select(literal(hd, Date).label("hd"), literal(cal.entry_cutoff_utc(hd), DateTime).label("cutoff"))
-             for hd in sorted(set(hire_dates))]
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("entry_cutoff")
-
-
 def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dict:
-    start_utc, end_utc = local_midnight_utc(ms), local_midnight_utc(me + timedelta(days=1))
+    start_utc, end_utc = day_start_utc(ms), day_start_utc(me + timedelta(days=1))
     in_month = and_(Employment.entered_at >= start_utc, Employment.entered_at < end_utc,
                     _in_scope(Employment.organization_id, scope))
-    hire_dates = db.session.execute(select(distinct(Employment.hire_date)).where(in_month)).scalars().all()
     totals = {"entered": 0, "on_time": 0, "late": 0}
-    if not hire_dates:
+
+    def per_region(*where):
+        return dict(db.session.execute(
+            select(Organization.region_id, func.count())
+            .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
+            .where(in_month, *where).group_by(Organization.region_id)).all())
+
+    entered = per_region()
+    if not entered:
         return {"totals": totals, "by_region": []}
-    cut = cutoff_table(hire_dates, cal)
-    late = func.sum(case((Employment.entered_at >= cut.c.cutoff, 1), else_=0))
-    rows = db.session.execute(
-        select(Organization.region_id, func.count(), late)
-        .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-        .join(cut, cut.c.hd == Employment.hire_date).where(in_month).group_by(Organization.region_id)).all()
-    by_region = _ref_rows([(r[0], r[1], r[1] - (r[2] or 0), r[2] or 0) for r in rows], AdminUnit,
+    late = per_region(late_entry_clause(select(distinct(Employment.hire_date)).where(in_month), calendar=cal))
+    by_region = _ref_rows([(r, n, n - late.get(r, 0), late.get(r, 0)) for r, n in entered.items()], AdminUnit,
                           ("entered", "on_time", "late"))
     for r in by_region:
         r.pop("population", None)
