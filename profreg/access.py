@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, select, true
 
 from . import clock
 
@@ -108,10 +108,8 @@ def org_ids_select(user):
 
 
 def current_episode_clause(today=None):
-    """SQL condition: the employment episode runs on ``today``."""
-    m = _models()
-    today = today or clock.today()
-    return or_(m.Employment.end_date.is_(None), m.Employment.end_date >= today)
+    """SQL condition: the employment episode is current on ``today`` (``Employment.current_on``)."""
+    return _models().Employment.current_on(today or clock.today())
 
 
 def worker_scope_clause(user, worker_id_col):
@@ -129,8 +127,7 @@ def worker_scope_clause(user, worker_id_col):
         org_filter = (emp.organization_id == user.organization_id if role != "region"
                       else emp.region_id == user.region_id)
         today = clock.today()
-        return exists().where(and_(emp.worker_id == worker_id_col, org_filter,
-                                   or_(emp.end_date.is_(None), emp.end_date >= today)))
+        return exists().where(and_(emp.worker_id == worker_id_col, org_filter, emp.current_on(today)))
     if role == "association":
         spec_ids = [s.id for s in user.specialties]
         if not spec_ids:
@@ -228,7 +225,7 @@ def _scope_episodes(model, user):
         return None
     emp = m.Employment
     where = emp.region_id == user.region_id if role == "region" else emp.organization_id == user.organization_id
-    return where, or_(emp.end_date.is_(None), emp.end_date >= clock.today())
+    return where, emp.current_on(clock.today())
 
 
 _ESTIMATES: dict = {}

@@ -1,15 +1,22 @@
-"""The register's temporal vocabulary: each predicate answers alike in Python (on an instance) and in SQL
-(on the class and on an ``aliased`` class) on the edge days."""
+"""The register's temporal vocabulary (docs/architecture.md "Vocabulary"): each predicate answers alike in
+Python (on an instance) and in SQL (on the class and on an ``aliased`` class) on the edge days."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from profreg.certificates.models import Certificate, warning_date
-from profreg.workers.models import Employment
+from profreg.workdays.services import (
+    WorkingCalendar,
+    days,
+    entered_late,
+    entry_deadline,
+    late_entry_clause,
+)
+from profreg.workers.models import Employment, Worker
 
 DAY = date(2026, 7, 1)
 
@@ -196,3 +203,56 @@ def test_expiring_on(db, factory, history):
     assert feb.expiring_on(date(2027, 3, 1), date(2027, 2, 28))
     assert db.session.execute(select(Certificate.id).where(
         Certificate.id == feb.id, Certificate.expiring_on(date(2027, 3, 1), date(2027, 2, 28)))).scalar() == feb.id
+
+
+def test_worker_certificate_status_sql_agrees_with_python(db, factory, today):
+    from profreg.certificates.services import worker_status
+    from profreg.workers.search import certificate_status_clause
+
+    org = factory.org()
+    f = factory
+    w = {
+        "valid": f.worker(org, certificate_until=today + timedelta(days=400)),
+        "expiring": f.worker(org, certificate_until=today + timedelta(days=30)),
+        "renewed": f.worker(org, certificate_until=today + timedelta(days=30)),
+        "expired": f.worker(org, certificate_until=today - timedelta(days=1)),
+        "mixed": f.worker(org, certificate_until=today + timedelta(days=30)),
+        "none": f.worker(org),
+    }
+    f.certificate(w["renewed"], issue=today + timedelta(days=31), valid_until=today + timedelta(days=1900))
+    f.certificate(w["mixed"], specialty="THERAPY", valid_until=today + timedelta(days=900))
+    db.session.commit()
+    python = {k: worker_status(v, today) or "none" for k, v in w.items()}
+    assert python == {"valid": "valid", "expiring": "expiring", "renewed": "valid", "expired": "expired",
+                      "mixed": "valid", "none": "none"}
+    for status in ("valid", "expiring", "expired", "none"):
+        got = set(db.session.execute(select(Worker.id).where(certificate_status_clause(status, today))).scalars())
+        assert got == {v.id for k, v in w.items() if python[k] == status}, status
+
+
+# --------------------------------------------------------------------------------------------- entries
+def test_entry_deadline_and_late_clause_agree(db, factory):
+    cal = WorkingCalendar()
+    assert entry_deadline(date(2026, 6, 12), cal) == date(2026, 6, 17)  # Friday → Wednesday
+    assert entry_deadline(date(2026, 7, 3), cal) == date(2026, 7, 9)  # Friday → Thursday (Capital Day, 6 July)
+    org = factory.org()
+    cases = {  # hire date, entered at (naive UTC; Almaty is UTC+5)
+        "friday_wednesday": (date(2026, 6, 12), datetime(2026, 6, 17, 18, 59)),  # 23:59 Almaty on the deadline
+        "friday_thursday": (date(2026, 6, 12), datetime(2026, 6, 17, 19, 0)),  # 00:00 Almaty the next day
+        "same_day": (date(2026, 6, 1), datetime(2026, 6, 1, 5, 0)),
+        "before_hire": (date(2026, 6, 20), datetime(2026, 6, 1, 5, 0)),
+        "week_late": (date(2026, 6, 1), datetime(2026, 6, 10, 5, 0)),
+    }
+    eps = {k: factory.worker(org, hire=h, entered_at=t).employments[0] for k, (h, t) in cases.items()}
+    db.session.commit()
+    py = {k for k, e in eps.items() if entered_late(e.hire_date, e.entered_at, cal)}
+    assert py == {"friday_thursday", "week_late"}
+    hire_dates = [h for h, _t in cases.values()]
+    sql = sql_ids(db, Employment, lambda m: late_entry_clause(hire_dates, m, cal))
+    assert {k for k, e in eps.items() if e.id in sql} == py
+    # a SELECT of hire dates and a range of days give the same answer
+    sql2 = set(db.session.execute(select(Employment.id).where(
+        late_entry_clause(select(Employment.hire_date).distinct(), calendar=cal))).scalars())
+    sql3 = set(db.session.execute(select(Employment.id).where(
+        late_entry_clause(days(date(2026, 6, 1), date(2026, 6, 30)), calendar=cal))).scalars())
+    assert sql == sql2 == sql3

@@ -1,6 +1,7 @@
 """Data currency (rules 11-13): is the register kept up to date, per organization?
 
-For each organization, over the workers with a current episode there (on ``today``):
+For each organization, over the workers holding an episode there on ``today``
+(``Employment.running_on(today)``: hired by today and not ended; staff who start later are not counted yet):
 
 * ``current`` — records updated or confirmed (``max(updated_at, confirmed_at)``) in the last N months;
 * ``incomplete`` — records missing a mandatory field of rule 8 (identity document type/number/date,
@@ -33,10 +34,6 @@ MANDATORY = ("id_doc_type_id", "id_doc_number", "id_doc_issued", "residence_addr
              "registration_date")
 
 
-def _current_episode(today: date):
-    return and_(Employment.hire_date <= today, or_(Employment.end_date.is_(None), Employment.end_date >= today))
-
-
 def _missing_clause():
     cols = [getattr(Worker, c).is_(None) for c in MANDATORY]
     no_edu = ~exists().where(EducationDocument.worker_id == Worker.id)  # NOT EXISTS: index probe, not NOT IN
@@ -53,14 +50,14 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
     w = Employment.worker_id
-    no_end = exists().where(Certificate.worker_id == w, Certificate.valid_until.is_(None))
+    no_end = exists().where(Certificate.worker_id == w, Certificate.open_ended)
     rows = db.session.execute(
         select(Employment.organization_id, func.count(distinct(w)),
                func.count(distinct(case((_touched_since(since), w)))),
                func.count(distinct(case((_missing_clause(), w)))),
                func.count(distinct(case((no_end, w)))))
         .select_from(Employment).join(Worker, Worker.id == w)
-        .where(_current_episode(today), _in_scope(Employment.organization_id, scope))
+        .where(Employment.running_on(today), _in_scope(Employment.organization_id, scope))
         .group_by(Employment.organization_id)).all()
     entries = late_entries_by_org(scope, since_day, today)
     orgs = {o.id: o for o in db.session.execute(
@@ -137,9 +134,9 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
     has_edu = exists().where(EducationDocument.worker_id == Worker.id)
-    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.valid_until.is_(None))
+    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.open_ended)
     in_org = Worker.id.in_(select(Employment.worker_id).where(Employment.organization_id == org_id,
-                                                              _current_episode(today)))
+                                                              Employment.running_on(today)))
     stale = ~_touched_since(since)
     q = (select(Worker, has_edu.label("has_edu"), no_end.label("no_end"))
          .where(in_org, or_(stale, _missing_clause(), no_end))

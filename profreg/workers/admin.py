@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -138,9 +138,7 @@ def worker_filters(path=None):
         WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_options(_ref_options("Specialty"))),
         WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
-        WorkerClauseFilter(_l("Certificate status"),
-                           lambda v: search.certificate_status_clause(
-                               v, months=current_app.config.get("CERT_WARNING_MONTHS", 2)),
+        WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
                            options=CERT_STATUS_CHOICES),
     ]
 

@@ -207,10 +207,6 @@ class Employment(db.Model):
     def held_at_end_of(cls, day: date):
         return and_(cls.hire_date <= day, cls.current_on(day + timedelta(days=1)))
 
-    @property
-    def is_current(self) -> bool:
-        return self.end_date is None or self.end_date >= clock.today()
-
     def __str__(self) -> str:
         return f"{self.position} — {self.organization.name if self.organization else ''}"
 
