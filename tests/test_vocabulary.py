@@ -1,5 +1,6 @@
 """The register's temporal vocabulary (docs/architecture.md "Vocabulary"): each predicate answers alike in
-Python (on an instance) and in SQL (on the class and on an ``aliased`` class) on the edge days."""
+Python (on an instance) and in SQL (on the class and on an ``aliased`` class) on the edge days; and the
+dashboard, the monthly report, the sweep and the worker list agree on one dataset."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from profreg import clock
 from profreg.certificates.models import Certificate, warning_date
 from profreg.workdays.services import (
     WorkingCalendar,
@@ -256,3 +258,84 @@ def test_entry_deadline_and_late_clause_agree(db, factory):
     sql3 = set(db.session.execute(select(Employment.id).where(
         late_entry_clause(days(date(2026, 6, 1), date(2026, 6, 30)), calendar=cal))).scalars())
     assert sql == sql2 == sql3
+
+
+# ----------------------------------------------------------------------- dashboard = report = sweep
+@pytest.fixture
+def july(db, factory):
+    """Standing on Wednesday 1 July 2026 (the window of 2 months ends on 1 September), one organization:
+
+    * ``friday``: hired Friday 12 June, entered Wednesday 17 June — on time (3 working days; 5 calendar days)
+    * ``late``: hired Monday 1 June, entered Wednesday 10 June — late (deadline Thursday 4 June)
+    * ``d61``: certificate ends 31 August: 61 days away, inside 2 months (outside "60 days")
+    * ``d19``: certificate ends 20 July
+    * ``d62``: certificate ends 1 September: outside the window
+    * ``renewed``: certificate ends 15 August, renewed in June: no warning
+    * ``lapsed``: nurse whose certificate ended 30 June: blocked on 1 July
+    """
+    clock.set_today(DAY)
+    org = factory.org()
+    f = factory
+
+    def old_hand(surname, until, **kw):
+        return f.worker(org, surname=surname, hire=date(2020, 1, 10), entered_at=datetime(2020, 1, 10, 5, 0),
+                        certificate_until=until, **kw)
+
+    w = {
+        "friday": f.worker(org, surname="Жұмаева", hire=date(2026, 6, 12), entered_at=datetime(2026, 6, 17, 5, 0),
+                           certificate_until=date(2030, 1, 1)),
+        "late": f.worker(org, surname="Кешікова", hire=date(2026, 6, 1), entered_at=datetime(2026, 6, 10, 5, 0),
+                         certificate_until=date(2030, 1, 1)),
+        "d61": old_hand("Алпысова", date(2026, 8, 31)),
+        "d19": old_hand("Бекова", date(2026, 7, 20)),
+        "d62": old_hand("Вахитова", date(2026, 9, 1)),
+        "renewed": old_hand("Габитова", date(2026, 8, 15)),
+        "lapsed": old_hand("Даулетова", date(2026, 6, 30)),
+    }
+    f.certificate(w["renewed"], issue=date(2026, 6, 20), valid_until=date(2031, 6, 19))
+    users = {"hr_chief": f.user("hr_chief", org=org), "ministry": f.user("ministry")}
+    db.session.commit()
+    return {"org": org, "w": w, "users": users}
+
+
+def tiles(user) -> dict:
+    from profreg.admin.dashboard import dashboard_cards
+
+    return {str(c["label"]): c["value"] for c in dashboard_cards(user)}
+
+
+def test_dashboard_agrees_with_the_report_and_the_sweep(db, july):
+    from profreg.certificates import services as certs
+    from profreg.monitoring import services as monitoring
+    from profreg.notifications.models import Notice
+    from profreg.workers.search import certificate_status_clause
+
+    w = july["w"]
+    report = monitoring.compute_report("2026-06", monitoring.Scope())
+    before = tiles(july["users"]["hr_chief"])
+
+    # late entries: the Friday hire entered on Wednesday is on time everywhere
+    assert report["registration"]["totals"] == {"entered": 2, "on_time": 1, "late": 1}
+    assert before["Hires this year"] == 2
+    assert before["Hires entered late this year (after 3 working days)"] == 1
+
+    # expiring: 61 days away is inside the 2-month window; a renewal on file means no warning
+    expiring_workers = {w["d61"].id, w["d19"].id}
+    assert before["Certificates expiring within 2 months"] == 2
+    assert report["certificates"]["totals"]["expiring"] == 2
+    assert set(db.session.execute(select(Certificate.worker_id).where(Certificate.expiring_on(DAY))).scalars()) \
+        == expiring_workers
+    assert set(db.session.execute(select(Worker.id).where(certificate_status_clause("expiring", DAY))).scalars()) \
+        == expiring_workers
+
+    # expired in June and blocked on 1 July: the nurse whose certificate ended on 30 June
+    assert report["certificates"]["totals"]["expired"] == 1 and report["certificates"]["totals"]["blocked"] == 1
+    counts = certs.sweep(DAY, commit=db.session.commit)
+    assert counts.warned == 2 and counts.blocked == 1
+    notified = set(db.session.execute(select(Certificate.worker_id).where(
+        Certificate.id.in_(select(Notice.certificate_id).where(Notice.kind == "cert_expiring")))).scalars())
+    assert notified == expiring_workers
+    after = tiles(july["users"]["hr_chief"])
+    assert after["Blocked workers"] == 1 and db.session.get(Worker, w["lapsed"].id).status == "blocked"
+    assert after["Certificates expiring within 2 months"] == 2
+    assert tiles(july["users"]["ministry"])["Certificates expiring within 2 months"] == 2

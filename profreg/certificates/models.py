@@ -177,7 +177,7 @@ class Certificate(db.Model):
     @expiring_on.expression
     def expiring_on(cls, day: date, known_on=None):
         # ``valid_on(day)`` of a certificate with an end, written as one range on valid_until: the planner
-        # then reads ix_certificate_valid_until and probes for a later certificate per candidate (with
-        # "open-ended OR >= day" in the condition it misjudged the rows and hashed every certificate)
+        # then reads ix_certificate_valid_until and checks ``is_latest`` per candidate (with "open-ended OR
+        # >= day" in the condition it misjudged the number of candidates)
         return and_(cls.issued_by(day), cls.valid_until >= day, cls.valid_until < warning_date(day),
                     cls.is_latest(known_on))

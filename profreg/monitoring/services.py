@@ -50,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..certificates.models import warning_months
 from ..clock import day_start_utc, local_date
 from ..dates import days_after
 from ..extensions import db
@@ -309,7 +310,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
     for r in cert_regions:
         r.pop("population", None)
     certificates = {"totals": {"expiring": total[2], "expired": total[3], "blocked": total[4]},
-                    "by_region": cert_regions}
+                    "by_region": cert_regions, "warning_months": warning_months()}
     return recordkeeping, certificates
 
 

@@ -10,6 +10,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -63,8 +64,17 @@ PERSONAL = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_
 INLINES = ("education_documents", "certificates", "cpd_records", "qualification_categories")
 HIRE_FIELDS = ("hire_position", "hire_specialty", "hire_date", "hire_fte", "hire_department", "hire_order_number")
 STATUS_CHOICES = [("active", _l("Active")), ("blocked", _l("Blocked"))]
-CERT_STATUS_CHOICES = [("valid", _l("Valid")), ("expiring", _l("Expiring within 2 months")),
-                       ("expired", _l("Expired")), ("none", _l("No certificate"))]
+
+
+def _cert_status_choices():
+    """The certificate-status filter's options; the expiring one names the warning window
+    (``CERT_WARNING_MONTHS``), the window the sweep, the dashboard and the reports use."""
+    from ..certificates.models import warning_months
+
+    return [("valid", _l("Valid")),
+            ("expiring", lazy_ngettext("Expiring within %(num)d month", "Expiring within %(num)d months",
+                                       warning_months())),
+            ("expired", _l("Expired")), ("none", _l("No certificate"))]
 
 
 class WorkerFormChecks:
@@ -139,7 +149,7 @@ def worker_filters(path=None):
         WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
         WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
-                           options=CERT_STATUS_CHOICES),
+                           options=_options(_cert_status_choices)),
     ]
 
 
