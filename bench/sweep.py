@@ -32,12 +32,11 @@ def naive_sweep(today, limit=None) -> dict:
     from profreg.audit.models import AuditLog
     from profreg.auth.models import User
     from profreg.certificates.models import Certificate
-    from profreg.certificates.services import BLOCK_REASON, horizon
+    from profreg.certificates.services import BLOCK_REASON
     from profreg.extensions import db
     from profreg.notifications.models import MailOutbox, Notice, Notification
     from profreg.workers.models import Employment, Worker
 
-    until = horizon(today)
     now = clock.utcnow_naive()
     q = select(Worker.id).order_by(Worker.id)
     if limit:
@@ -48,9 +47,9 @@ def naive_sweep(today, limit=None) -> dict:
         w = db.session.get(Worker, wid)
         certs = db.session.query(Certificate).filter(Certificate.worker_id == wid).all()
         eps = db.session.query(Employment).filter(Employment.worker_id == wid).all()
-        current = [e for e in eps if e.end_date is None or e.end_date >= today]
+        current = [e for e in eps if e.current_on(today)]
         clinical = any(e.position.is_clinical for e in current)
-        valid = [c for c in certs if c.issue_date <= today and (c.valid_until is None or c.valid_until >= today)]
+        valid = [c for c in certs if c.valid_on(today)]
         events = []
         if w.status == "blocked" and w.blocked_reason == BLOCK_REASON and valid:
             w.status, w.blocked_reason, w.unblocked_at = "active", None, now
@@ -61,11 +60,7 @@ def naive_sweep(today, limit=None) -> dict:
             counts["blocked"] += 1
             events.append(("worker_blocked", f"block:{wid}:{now}", None, "block"))
         for c in valid:
-            if c.valid_until is None or c.valid_until >= until:
-                continue
-            later = [o for o in certs if o.id != c.id and o.specialty_id == c.specialty_id
-                     and (o.valid_until is None or o.valid_until > c.valid_until)]
-            if not later:
+            if c.expiring_on(today):
                 events.append(("cert_expiring", f"cert:{c.id}", c.id, None))
         if not events:
             continue

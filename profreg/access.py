@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, select, true
 from sqlalchemy.orm import aliased
 
 from . import clock
@@ -213,8 +213,7 @@ def scope_episodes(user, employment=Employment) -> tuple | None:
         where = employment.organization_id == user.organization_id
     else:
         return None
-    today = clock.today()  # (becomes Employment.current_on with the model vocabulary)
-    return where, or_(employment.end_date.is_(None), employment.end_date >= today)
+    return where, employment.current_on(clock.today())
 
 
 def worker_scope_clause(user, worker_id_col):
@@ -388,7 +387,3 @@ def mask_for(user) -> bool:
     """Whether IINs must be masked for this user (associations see the last 4 digits only)."""
     return _role(user) is Role.ASSOCIATION
 
-
-def current_episode_clause(today=None):  # (goes with the model vocabulary: Employment.current_on)
-    today = today or clock.today()
-    return or_(Employment.end_date.is_(None), Employment.end_date >= today)

@@ -32,6 +32,16 @@ def today() -> date:
     return datetime.now(TZ).date()
 
 
+def day_start_utc(d: date) -> datetime:
+    """00:00 Asia/Almaty of ``d`` as a naive UTC timestamp (database columns are naive UTC)."""
+    return datetime.combine(d, time(0, 0), TZ).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_date(ts: datetime) -> date:
+    """The Asia/Almaty date of a naive-UTC timestamp."""
+    return ts.replace(tzinfo=UTC).astimezone(TZ).date()
+
+
 def set_today(value: date | None) -> None:
     """Freeze the clock on ``value`` (None releases it)."""
     global _today

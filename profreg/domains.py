@@ -13,7 +13,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DOMAINS = ("auth", "reference", "orgs", "workers", "education", "certificates", "training",
+DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
            "documents", "audit", "notifications", "monitoring", "analytics", "jobs")
 
 

@@ -1,15 +1,19 @@
-"""Per-role dashboard figures (counts only, all scoped through access, all single SQL aggregates)."""
+"""Per-role dashboard figures (counts only, all scoped through access, all single SQL aggregates).
+
+The tiles use the register's vocabulary, so they agree with the sweep and the reports: expiring
+certificates are ``Certificate.expiring_on(today)`` (the sweep's warning window, ``CERT_WARNING_MONTHS``)
+and late entries are ``workdays.services.late_entry_clause`` (rule 8's three working days).
+"""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, cast, func, select
+from flask_babel import lazy_ngettext
+from sqlalchemy import and_, func, select
 
 from .. import access, clock
 from ..extensions import db
-
-LATE_AFTER_DAYS = 3  # rule 8: three working days; approximated here by calendar days (see late_entry_clause)
 
 
 def scope_label(user) -> str:
@@ -20,19 +24,10 @@ def scope_label(user) -> str:
     return ""
 
 
-def late_entry_clause(model):
-    """Episode entered into the register more than LATE_AFTER_DAYS calendar days after the hire date.
-
-    A calendar-day approximation of rule 8's "three working days": the monitoring domain owns the
-    working-day calendar (holidays, transfers) and computes the exact figure for its reports."""
-    if db.engine.dialect.name == "postgresql":
-        return cast(model.entered_at, Date) - model.hire_date > LATE_AFTER_DAYS
-    return func.julianday(func.date(model.entered_at)) - func.julianday(model.hire_date) > LATE_AFTER_DAYS
-
-
 def dashboard_cards(user) -> list[dict]:
     from ..auth.models import User
-    from ..certificates.models import Certificate
+    from ..certificates.models import Certificate, warning_months
+    from ..workdays.services import days, late_entry_clause
     from ..workers.models import Employment, Worker
 
     cards: list[dict] = []
@@ -48,15 +43,18 @@ def dashboard_cards(user) -> list[dict]:
                       "danger": True, "url": "workers.index_view", "args": {"flt0_4": "blocked"}})
     if access.can(user, "worker_record", access.LIST):
         certs = access.scoped(select(func.count()).select_from(Certificate), Certificate, user)
-        cards.append({"label": _l("Certificates expiring within 60 days"),
-                      "value": count(certs.where(Certificate.valid_until >= today,
-                                                 Certificate.valid_until <= today + timedelta(days=60)))})
+        months = warning_months()
+        cards.append({"label": lazy_ngettext("Certificates expiring within %(num)d month",
+                                          "Certificates expiring within %(num)d months", months),
+                      "value": count(certs.where(Certificate.expiring_on(today)))})
     if access.can(user, "employment", access.LIST):
         year_start = date(today.year, 1, 1)
         eps = access.scoped(select(func.count()).select_from(Employment), Employment, user)
         cards.append({"label": _l("Hires this year"), "value": count(eps.where(Employment.hire_date >= year_start))})
-        cards.append({"label": _l("Hires entered late this year (more than 3 days)"),
-                      "value": count(eps.where(Employment.hire_date >= year_start, late_entry_clause(Employment))),
+        # a hire after today cannot be late yet: the cutoffs cover this year up to today
+        late = late_entry_clause(days(year_start, today))
+        cards.append({"label": _l("Hires entered late this year (after 3 working days)"),
+                      "value": count(eps.where(Employment.hire_date >= year_start, late)),
                       "danger": True})
     if access.can(user, "user", access.LIST):
         users = select(func.count()).select_from(User)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, distinct, func, literal, select
 from .. import clock
 from ..dates import add_months
 from ..extensions import db
-from ..monitoring.services import Scope, _in_scope, stock_clause
+from ..monitoring.services import Scope, _in_scope
 from ..monitoring.sql import minus_years, year_month
 from ..monitoring.tables import name_of
 from ..workers.models import Employment, Worker
@@ -130,7 +130,7 @@ def chart_data(scope: Scope, today: date | None = None, months: int = 12) -> dic
     trend = []
     for me in month_ends:  # one indexed count per month
         n = db.session.execute(select(func.count(distinct(Employment.worker_id)))
-                               .where(stock_clause(me), in_scope)).scalar()
+                               .where(Employment.held_at_end_of(me), in_scope)).scalar()
         trend.append((f"{me:%Y-%m}", n or 0))
     hires = dict(db.session.execute(select(year_month(Employment.hire_date), func.count())
                                     .where(Employment.hire_date >= first_month, Employment.hire_date <= today,
@@ -143,7 +143,7 @@ def chart_data(scope: Scope, today: date | None = None, months: int = 12) -> dic
                    literal(i)) for i, (lo, hi) in enumerate(AGE_BANDS)], else_=literal(-1))
     rows = db.session.execute(select(band, Worker.sex, func.count(distinct(Worker.id)))
                               .select_from(Employment).join(Worker, Worker.id == Employment.worker_id)
-                              .where(stock_clause(today), in_scope).group_by(band, Worker.sex)).all()
+                              .where(Employment.held_at_end_of(today), in_scope).group_by(band, Worker.sex)).all()
     pyramid = {i: {"M": 0, "F": 0} for i in range(-1, len(AGE_BANDS))}
     for b, sex, n in rows:
         pyramid[int(b)][sex] += n

@@ -1,12 +1,13 @@
 """Data currency (rules 11-13): is the register kept up to date, per organization?
 
-For each organization, over the workers with a current episode there (on ``today``):
+For each organization, over the workers holding an episode there on ``today``
+(``Employment.running_on(today)``: hired by today and not ended; staff who start later are not counted yet):
 
 * ``current`` — records updated or confirmed (``max(updated_at, confirmed_at)``) in the last N months;
 * ``incomplete`` — records missing a mandatory field of rule 8 (identity document type/number/date,
   place of residence, place and date of registration) or without any education document;
 * ``late`` / ``entries`` — episodes of the organization hired in the last N months and entered after
-  the 3-working-day deadline / all of them;
+  rule 8's deadline (``workdays.services.late_entry_clause``) / all of them;
 * ``no_end_date`` — workers holding a certificate without an end date.
 
 Score (0-100) = mean of four shares: current, complete, entered on time (1 when no entries) and
@@ -23,18 +24,14 @@ from ..certificates.models import Certificate
 from ..dates import add_months
 from ..education.models import EducationDocument
 from ..extensions import db
-from ..monitoring.calendar import WorkingCalendar
-from ..monitoring.services import Scope, _in_scope, _names, cutoff_table
+from ..monitoring.services import Scope, _in_scope, _names
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit
+from ..workdays.services import days, late_entry_clause
 from ..workers.models import Employment, Worker
 
 MANDATORY = ("id_doc_type_id", "id_doc_number", "id_doc_issued", "residence_address", "registration_place",
              "registration_date")
-
-
-def _current_episode(today: date):
-    return and_(Employment.hire_date <= today, or_(Employment.end_date.is_(None), Employment.end_date >= today))
 
 
 def _missing_clause():
@@ -53,14 +50,14 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
     w = Employment.worker_id
-    no_end = exists().where(Certificate.worker_id == w, Certificate.valid_until.is_(None))
+    no_end = exists().where(Certificate.worker_id == w, Certificate.open_ended)
     rows = db.session.execute(
         select(Employment.organization_id, func.count(distinct(w)),
                func.count(distinct(case((_touched_since(since), w)))),
                func.count(distinct(case((_missing_clause(), w)))),
                func.count(distinct(case((no_end, w)))))
         .select_from(Employment).join(Worker, Worker.id == w)
-        .where(_current_episode(today), _in_scope(Employment.organization_id, scope))
+        .where(Employment.running_on(today), _in_scope(Employment.organization_id, scope))
         .group_by(Employment.organization_id)).all()
     entries = late_entries_by_org(scope, since_day, today)
     orgs = {o.id: o for o in db.session.execute(
@@ -98,16 +95,14 @@ def late_entries_by_org(scope: Scope, since: date, today: date) -> dict[int, tup
     """{organization id: (episodes hired since ``since``, of which entered late)}."""
     where = and_(Employment.hire_date >= since, Employment.hire_date <= today,
                  _in_scope(Employment.organization_id, scope))
-    hire_dates = db.session.execute(select(distinct(Employment.hire_date)).where(where)).scalars().all()
-    if not hire_dates:
-        return {}
-    cut = cutoff_table(hire_dates, WorkingCalendar.load())
-    rows = db.session.execute(
-        select(Employment.organization_id, func.count(),
-               func.sum(case((Employment.entered_at >= cut.c.cutoff, 1), else_=0)))
-        .select_from(Employment).join(cut, cut.c.hd == Employment.hire_date).where(where)
-        .group_by(Employment.organization_id)).all()
-    return {r[0]: (r[1], int(r[2] or 0)) for r in rows}
+
+    def per_org(*more):
+        return dict(db.session.execute(select(Employment.organization_id, func.count()).where(where, *more)
+                                       .group_by(Employment.organization_id)).all())
+
+    entries = per_org()
+    late = per_org(late_entry_clause(days(since, today))) if entries else {}
+    return {org: (n, late.get(org, 0)) for org, n in entries.items()}
 
 
 def region_ranking(rows: list[dict]) -> list[dict]:
@@ -138,22 +133,19 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
     today = today or clock.today()
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
-    cal = WorkingCalendar.load()
     has_edu = exists().where(EducationDocument.worker_id == Worker.id)
-    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.valid_until.is_(None))
+    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.open_ended)
     in_org = Worker.id.in_(select(Employment.worker_id).where(Employment.organization_id == org_id,
-                                                              _current_episode(today)))
+                                                              Employment.running_on(today)))
     stale = ~_touched_since(since)
     q = (select(Worker, has_edu.label("has_edu"), no_end.label("no_end"))
          .where(in_org, or_(stale, _missing_clause(), no_end))
          .order_by(func.coalesce(Worker.confirmed_at, Worker.updated_at), Worker.id).limit(limit))
-    late_eps = db.session.execute(
-        select(Employment.worker_id, Employment.hire_date, Employment.entered_at)
-        .where(Employment.organization_id == org_id, Employment.hire_date >= since_day)).all()
-    late = {}
-    for wid, hd, ent in late_eps:  # one organization's recent hires: a handful of rows
-        if ent is not None and cal.is_late(hd, ent):
-            late[wid] = late.get(wid, 0) + 1
+    late = dict(db.session.execute(
+        select(Employment.worker_id, func.count())
+        .where(Employment.organization_id == org_id, Employment.hire_date >= since_day, Employment.hire_date <= today,
+               late_entry_clause(days(since_day, today)))
+        .group_by(Employment.worker_id)).all())
     out = []
     for worker, edu, open_cert in db.session.execute(q):
         touched = max(d for d in (worker.updated_at, worker.confirmed_at) if d is not None)

@@ -32,7 +32,7 @@ from .. import clock
 from ..dates import add_months
 from ..errors import DomainError
 from ..extensions import db
-from ..monitoring.services import Scope, _in_scope, _names, stock_clause
+from ..monitoring.services import Scope, _in_scope, _names
 from ..monitoring.sql import minus_years
 from ..orgs.models import Organization, StaffingPosition
 from ..reference.models import AdminUnit, EmploymentEndReason, Specialty
@@ -136,7 +136,7 @@ def _stock_by_cell(on: date, scope: Scope) -> dict[tuple, int]:
     return _cell_counts(
         select(Organization.region_id, Employment.specialty_id, func.count(distinct(Employment.worker_id)))
         .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-        .where(stock_clause(on), _in_scope(Employment.organization_id, scope))
+        .where(Employment.held_at_end_of(on), _in_scope(Employment.organization_id, scope))
         .group_by(Organization.region_id, Employment.specialty_id))
 
 
@@ -179,7 +179,7 @@ def compute_forecast(quarter: str | Quarter, scope: Scope, today: date | None = 
         rows = db.session.execute(
             select(*cell, bucket.label("b"), func.count(distinct(Employment.worker_id)))
             .select_from(Employment).join(*org_join).join(Worker, Worker.id == Employment.worker_id)
-            .where(stock_clause(base), in_scope, bucket >= 0).group_by(*cell, bucket)).all()
+            .where(Employment.held_at_end_of(base), in_scope, bucket >= 0).group_by(*cell, bucket)).all()
         for reg, spec, b, n in rows:
             retire.setdefault((reg, spec), [0] * HORIZON)[int(b)] += n
 
@@ -251,17 +251,14 @@ def certificate_calendar(quarters: list[Quarter], base: date, scope: Scope) -> d
     """Certificates (latest per worker and specialty) of base-stock workers ending in each quarter."""
     from ..certificates.models import Certificate
 
-    c2 = aliased(Certificate)
-    latest = ~select(c2.id).where(c2.worker_id == Certificate.worker_id, c2.specialty_id == Certificate.specialty_id,
-                                  c2.id != Certificate.id,
-                                  or_(c2.valid_until.is_(None), c2.valid_until > Certificate.valid_until)).exists()
-    stock_workers = select(Employment.worker_id).where(stock_clause(base), _in_scope(Employment.organization_id, scope))
+    stock_workers = select(Employment.worker_id).where(Employment.held_at_end_of(base),
+                                                       _in_scope(Employment.organization_id, scope))
     bucket = case(*[(and_(Certificate.valid_until >= q.start, Certificate.valid_until <= q.end), literal(i))
                     for i, q in enumerate(quarters)], else_=literal(-1))
     rows = db.session.execute(
         select(Certificate.specialty_id, bucket, func.count())
-        .where(Certificate.valid_until >= quarters[0].start, Certificate.valid_until <= quarters[-1].end, latest,
-               Certificate.worker_id.in_(stock_workers))
+        .where(Certificate.valid_until >= quarters[0].start, Certificate.valid_until <= quarters[-1].end,
+               Certificate.is_latest(), Certificate.worker_id.in_(stock_workers))
         .group_by(Certificate.specialty_id, bucket)).all()
     specs = _names(Specialty, [r[0] for r in rows])
     by_spec: dict[int, list[int]] = {}
@@ -292,7 +289,7 @@ def vacancies(on: date, scope: Scope) -> dict:
              .group_by(StaffingPosition.organization_id, StaffingPosition.position_id, key_spec).subquery("lines"))
     occ = (select(Employment.organization_id.label("org"), Employment.position_id.label("pos"),
                   func.coalesce(Employment.specialty_id, ZERO).label("spec"), func.sum(Employment.fte).label("fte"))
-           .where(stock_clause(on), _in_scope(Employment.organization_id, scope))
+           .where(Employment.held_at_end_of(on), _in_scope(Employment.organization_id, scope))
            .group_by(Employment.organization_id, Employment.position_id, func.coalesce(Employment.specialty_id, ZERO))
            .subquery("occ"))
     occupied = func.coalesce(occ.c.fte, 0)

@@ -91,7 +91,7 @@ def _org_region(session, obj, worker_id, actor):
         with session.no_autoflush:
             org_id = session.execute(
                 select(Employment.organization_id).where(Employment.worker_id == worker_id,
-                                                         access.current_episode_clause())
+                                                         Employment.current_on(clock.today()))
                 .order_by(Employment.is_main.desc(), Employment.hire_date.desc()).limit(1)).scalar()
     region_id = None
     if org_id is not None:

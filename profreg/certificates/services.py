@@ -1,13 +1,11 @@
 """Certificate rules (rules 14.4, 14.5): status per specialty, warnings, blocking and unblocking.
 
-The exact rule is written in ``docs/certificates.md``; in short, on a date D with lead time N months:
+The exact rule is written in ``docs/certificates.md``; the predicates it uses (valid on D, the latest
+certificate, the warning date, expiring on D) are defined once on the model (``models.py``). In short:
 
-* a certificate is **valid** on D when ``issue_date <= D`` and (``valid_until`` is empty or
-  ``valid_until >= D``); ``valid_until`` is the last day of validity;
-* per specialty, a worker's status is **valid** when a certificate of that specialty is valid on D
-  and the latest of them ends on or after ``D + N months``; **expiring** when the latest valid one ends
-  before ``D + N months``; **expired** when the worker has certificates of that specialty but none is
-  valid on D; no entry when the worker never held one;
+* per specialty, a worker's status is **expired** when the worker has certificates of that specialty but
+  none is valid on D; **expiring** when one is valid and the specialty's latest certificate is
+  ``expiring_on(D)``; **valid** otherwise; no entry when the worker never held one;
 * a worker with a current episode in a clinical position and **no certificate valid on D in any
   specialty** is blocked (reason ``certificate_expired``); the block is lifted as soon as a certificate
   valid on D exists (sweep, or on save of a certificate);
@@ -26,17 +24,15 @@ import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.types import JSON
 
 from .. import clock
 from ..audit.models import AuditLog
-from ..dates import add_months
+from ..clock import day_start_utc
 from ..extensions import db
 from ..i18n import fmt_date
 from ..notifications import services as notify
@@ -52,40 +48,17 @@ VALID, EXPIRING, EXPIRED = "valid", "expiring", "expired"
 STATUS_LABELS = {VALID: "Valid", EXPIRING: "Expiring", EXPIRED: "Expired"}
 
 
-# --------------------------------------------------------------------------------------------- dates
-def warning_months() -> int:
-    try:
-        return int(current_app.config.get("CERT_WARNING_MONTHS", 2))
-    except RuntimeError:  # outside an app context
-        return 2
-
-
-def horizon(today: date, months: int | None = None) -> date:
-    """First day *outside* the warning window: a certificate whose last valid day is before this
-    date expires within the lead time (it expires on ``valid_until + 1 day <= today + N months``)."""
-    return add_months(today, warning_months() if months is None else months)
-
-
-def day_start_utc(d: date) -> datetime:
-    """Midnight of ``d`` in Almaty as a naive UTC timestamp (database columns are naive UTC)."""
-    return datetime.combine(d, time(0), clock.TZ).astimezone(UTC).replace(tzinfo=None)
-
-
 # --------------------------------------------------------------------------------------- SQL clauses
-def _valid_on(cert, today: date):
-    return and_(cert.issue_date <= today, or_(cert.valid_until.is_(None), cert.valid_until >= today))
-
-
 def valid_certificate_clause(worker_id_col, today: date):
     """SQL: the worker holds a certificate (any specialty) valid on ``today``."""
-    return exists().where(and_(Certificate.worker_id == worker_id_col, _valid_on(Certificate, today)))
+    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.valid_on(today)))
 
 
 def valid_certificate_for_specialty_clause(worker_id_col, specialty_id_col, today: date):
     """SQL: the worker holds a certificate valid on ``today`` in the specialty or in its parent
     specialty (a certificate in S admits to S and to its specializations)."""
     parent = select(Specialty.parent_id).where(Specialty.id == specialty_id_col).scalar_subquery()
-    return exists().where(and_(Certificate.worker_id == worker_id_col, _valid_on(Certificate, today),
+    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.valid_on(today),
                                or_(Certificate.specialty_id == specialty_id_col,
                                    Certificate.specialty_id == parent)))
 
@@ -93,8 +66,7 @@ def valid_certificate_for_specialty_clause(worker_id_col, specialty_id_col, toda
 def clinical_current_clause(worker_id_col, today: date):
     """SQL: the worker has a current episode in a clinical position."""
     return exists().where(and_(Employment.worker_id == worker_id_col, Employment.position_id == Position.id,
-                               Position.is_clinical.is_(True),
-                               or_(Employment.end_date.is_(None), Employment.end_date >= today)))
+                               Position.is_clinical.is_(True), Employment.current_on(today)))
 
 
 def workers_to_block(today: date | None = None):
@@ -111,19 +83,10 @@ def workers_to_unblock(today: date | None = None):
                                    valid_certificate_clause(Worker.id, today))
 
 
-def expiring_certificates(today: date, until: date):
-    """SELECT (certificate_id, worker_id) of certificates in the warning window on ``today``: valid on
-    ``today``, last valid day before ``until``, and the latest certificate of that worker in that
-    specialty (a renewal already on file, even one starting later, means no warning)."""
-    other = aliased(Certificate)
-    later = exists().where(and_(
-        other.worker_id == Certificate.worker_id, other.specialty_id == Certificate.specialty_id,
-        other.id != Certificate.id,
-        or_(other.valid_until.is_(None), other.valid_until > Certificate.valid_until,
-            and_(other.valid_until == Certificate.valid_until, other.id > Certificate.id))))
-    return select(Certificate.id, Certificate.worker_id).where(
-        Certificate.valid_until.is_not(None), Certificate.valid_until >= today, Certificate.valid_until < until,
-        Certificate.issue_date <= today, ~later)
+def expiring_certificates(today: date):
+    """SELECT (certificate_id, worker_id) of the certificates in the warning window on ``today``
+    (``Certificate.expiring_on``: a renewal already on file, even one starting later, means no warning)."""
+    return select(Certificate.id, Certificate.worker_id).where(Certificate.expiring_on(today))
 
 
 # ----------------------------------------------------------------------------- per-worker functions
@@ -132,20 +95,21 @@ def _id(obj_or_id):
 
 
 def specialty_statuses(worker, on_date: date | None = None) -> dict[int, str]:
-    """{specialty_id: 'valid' | 'expiring' | 'expired'} for one worker on ``on_date``."""
+    """{specialty_id: 'valid' | 'expiring' | 'expired'} for one worker on ``on_date`` (the model's
+    predicates on the worker's certificates; ``workers.search.certificate_status_clause`` is the SQL form)."""
     on_date = on_date or clock.today()
-    until = horizon(on_date)
-    rows = db.session.execute(select(Certificate.specialty_id, Certificate.issue_date, Certificate.valid_until)
-                              .where(Certificate.worker_id == _id(worker))).all()
+    certs = db.session.execute(select(Certificate).where(Certificate.worker_id == _id(worker))).scalars().all()
+    by_specialty: dict[int, list[Certificate]] = {}
+    for c in certs:
+        by_specialty.setdefault(c.specialty_id, []).append(c)
     out: dict[int, str] = {}
-    latest: dict[int, date | None] = {}
-    for spec, issued, until_day in rows:
-        out.setdefault(spec, EXPIRED)
-        if issued <= on_date and (until_day is None or until_day >= on_date):
-            prev = latest.get(spec, date.min)
-            latest[spec] = None if until_day is None or prev is None else max(prev, until_day)
-    for spec, end in latest.items():
-        out[spec] = VALID if end is None or end >= until else EXPIRING
+    for spec, group in by_specialty.items():
+        if not any(c.valid_on(on_date) for c in group):
+            out[spec] = EXPIRED
+        elif any(c.expiring_on(on_date) for c in group):
+            out[spec] = EXPIRING
+        else:
+            out[spec] = VALID
     return out
 
 
@@ -224,7 +188,7 @@ def warn_step(today: date | None = None, batch: str | None = None) -> dict:
     today = today or clock.today()
     batch = batch or new_batch()
     now = clock.utcnow_naive()
-    src = expiring_certificates(today, horizon(today)).subquery()
+    src = expiring_certificates(today).subquery()
     sel = select(literal(CERT_EXPIRING), literal("cert:") + cast(src.c.id, String), src.c.worker_id, src.c.id,
                  literal(batch), literal(now))
     out = {"warned": notify.insert_select(Notice, NOTICE_COLUMNS, sel)}
@@ -232,10 +196,10 @@ def warn_step(today: date | None = None, batch: str | None = None) -> dict:
     return out
 
 
-def _audit_from_notices(batch: str, kind: str, action: str, changes: dict, detail: str) -> int:
+def _audit_from_notices(batch: str, kind: str, action: str, changes: dict, detail: str, today: date) -> int:
     """One audit entry per notice of ``batch``; the dedupe key is derived from the notice key."""
-    cur = or_(Employment.end_date.is_(None), Employment.end_date >= clock.today())
-    org = (select(Employment.organization_id).where(Employment.worker_id == Notice.worker_id, cur)
+    org = (select(Employment.organization_id).where(Employment.worker_id == Notice.worker_id,
+                                                    Employment.current_on(today))
            .order_by(Employment.is_main.desc(), Employment.hire_date.desc(), Employment.id.desc())
            .limit(1).correlate(Notice).scalar_subquery())
     region = select(Organization.region_id).where(Organization.id == org).scalar_subquery()
@@ -275,7 +239,8 @@ def block_step(today: date | None = None, batch: str | None = None, worker_ids=N
     if worker_ids is not None:
         sel = sel.where(Worker.id.in_(worker_ids))
     notify.insert_select(Notice, NOTICE_COLUMNS, sel)
-    _audit_from_notices(batch, WORKER_BLOCKED, "block", {"status": [STATUS_ACTIVE, STATUS_BLOCKED]}, BLOCK_REASON)
+    _audit_from_notices(batch, WORKER_BLOCKED, "block", {"status": [STATUS_ACTIVE, STATUS_BLOCKED]}, BLOCK_REASON,
+                        today)
     out = {"blocked": blocked}
     out.update(notify.fan_out(batch, today, now))
     return out
@@ -294,10 +259,9 @@ def unblock_step(today: date | None = None, batch: str | None = None, worker_ids
         .values(status=STATUS_ACTIVE, blocked_reason=None, unblocked_at=now, version=Worker.version + 1)
         .execution_options(synchronize_session=False))
     unblocked = max(res.rowcount or 0, 0)
-    # The certificate that lifted the block: the valid one ending last.
-    cert = (select(Certificate.id).where(Certificate.worker_id == Worker.id, _valid_on(Certificate, today))
-            .order_by(Certificate.valid_until.is_(None).desc(), Certificate.valid_until.desc(), Certificate.id.desc())
-            .limit(1).correlate(Worker).scalar_subquery())
+    # The certificate that lifted the block: the latest of those valid today.
+    cert = (select(Certificate.id).where(Certificate.worker_id == Worker.id, Certificate.valid_on(today))
+            .order_by(*Certificate.latest_first()).limit(1).correlate(Worker).scalar_subquery())
     sel = (select(literal(WORKER_UNBLOCKED), _event_key("unblock:", Worker.unblocked_at), Worker.id, cert,
                   literal(batch), literal(now))
            .where(Worker.status == STATUS_ACTIVE, Worker.unblocked_at == now))
@@ -305,7 +269,7 @@ def unblock_step(today: date | None = None, batch: str | None = None, worker_ids
         sel = sel.where(Worker.id.in_(worker_ids))
     notify.insert_select(Notice, NOTICE_COLUMNS, sel)
     _audit_from_notices(batch, WORKER_UNBLOCKED, "unblock", {"status": [STATUS_BLOCKED, STATUS_ACTIVE]},
-                        "certificate_renewed")
+                        "certificate_renewed", today)
     out = {"unblocked": unblocked}
     out.update(notify.fan_out(batch, today, now))
     return out
@@ -412,7 +376,7 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
     return db.session.execute(q).all()
 
 
-__all__ = ["EXPIRED", "EXPIRING", "VALID", "add_months", "block_expired", "block_step", "clinical_admission_error",
-           "digest_step", "expiring_certificates", "has_valid_certificate", "horizon", "install_save_hook",
+__all__ = ["EXPIRED", "EXPIRING", "VALID", "block_expired", "block_step", "clinical_admission_error",
+           "digest_step", "expiring_certificates", "has_valid_certificate", "install_save_hook",
            "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",
            "warn_step", "worker_status", "workers_to_block", "workers_to_unblock"]

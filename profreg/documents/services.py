@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
-from .. import access
+from .. import access, clock
 from ..errors import InvalidInput
 from ..uow import after_commit
 from .models import PersonnelDocument
@@ -102,6 +102,7 @@ def set_organization(doc, actor) -> None:
         doc.organization_id = actor.organization_id
         return
     if doc.worker is not None:
-        current = [e for e in doc.worker.employments if e.is_current]
+        today = clock.today()
+        current = [e for e in doc.worker.employments if e.current_on(today)]
         if current:
             doc.organization_id = current[0].organization_id

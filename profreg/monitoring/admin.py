@@ -1,4 +1,4 @@
-"""Panel views for the monthly monitoring report and the working-day overrides (thin: services do the work)."""
+"""Panel views for the monthly monitoring report (thin: services do the work)."""
 from __future__ import annotations
 
 import json
@@ -10,12 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access, clock
-from ..admin.base import ProtectedBaseView, ScopedModelView
+from ..admin.base import ProtectedBaseView
 from ..errors import DomainError
 from ..exports import send_tempfile  # noqa: F401  (re-exported for analytics)
 from ..uow import show_error
 from . import services as S
-from .models import WorkingDayOverride
 from .tables import heading_lines, report_tables, scope_label, tables_to_csv, tables_to_xlsx
 
 CATEGORY = _l("Monitoring")
@@ -118,21 +117,6 @@ class MonitoringReportView(ProtectedBaseView):
         return send_tempfile(lambda p: tables_to_xlsx(p, tables, head), ".xlsx", name)
 
 
-class WorkingDayOverrideView(ScopedModelView):
-    """Transferred days off and working weekend days (government decrees), edited by the ministry."""
-
-    column_list = ("day", "is_working", "note")
-    column_details_list = ("day", "is_working", "note")
-    column_export_list = ("day", "is_working", "note")
-    form_columns = ("day", "is_working", "note")
-    column_default_sort = ("day", True)
-    column_labels = {"day": _l("Date"), "is_working": _l("Working day"), "note": _l("Note")}
-    column_descriptions = {"is_working": _l("Ticked: a weekend day worked in exchange; unticked: a day off.")}
-
-
-
 def register_views(admin):
     admin.add_view(MonitoringReportView(name=_l("Monthly report"), endpoint="monitoring",
                                         url="/admin/monitoring", category=CATEGORY))
-    admin.add_view(WorkingDayOverrideView(WorkingDayOverride, name=_l("Working-day calendar"),
-                                          endpoint="working_days", category=CATEGORY))

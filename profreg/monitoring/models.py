@@ -1,12 +1,10 @@
-"""Monitoring tables: transferred days off (working-day calendar) and monthly reports."""
+"""Monitoring tables: the monthly reports (the working-day calendar is in ``profreg/workdays``)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
-    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -22,25 +20,6 @@ from ..extensions import db
 # Reporting scopes are policy (profreg/access.py): the whole country, a region, an organization.
 SCOPE_COUNTRY, SCOPE_REGION, SCOPE_ORG = access.COUNTRY, access.REGION, access.ORG
 STATUS_DRAFT, STATUS_SUBMITTED = "draft", "submitted"
-
-
-class WorkingDayOverride(db.Model):
-    """A day whose working status differs from the ``holidays`` KZ calendar.
-
-    The ministry enters the government's transfer decrees here (the package has none for 2026 and
-    later): a weekday made a day off (``is_working`` false) and the weekend day worked in exchange
-    (``is_working`` true).
-    """
-
-    __resource__, __scope__ = "calendar", "national"  # profreg/access.py
-    __tablename__ = "working_day_override"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
-    is_working: Mapped[bool] = mapped_column(Boolean, default=False)
-    note: Mapped[str | None] = mapped_column(String(255))
-
-    def __str__(self) -> str:
-        return self.day.isoformat()
 
 
 class MonitoringReport(db.Model):

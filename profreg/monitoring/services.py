@@ -4,10 +4,11 @@ Everything is computed from the register (employment episodes, workers, certific
 aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
 
 * **period** ``YYYY-MM``; ``ms``/``me`` = first/last day of the month; due on the 10th of the next month.
-* **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; each is on time when
-  entered by the end of the 3rd working day after the hire date (``calendar.WorkingCalendar``).
-* **stock at month end**: episodes with ``hire_date <= me`` and (``end_date`` null or ``> me``); an
-  episode whose last day is ``me`` has left the stock. Headcount = distinct workers, each attributed to
+* **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; late or on time by
+  rule 8's deadline (``workdays.services.late_entry_clause``).
+* **stock at month end**: episodes held at the end of ``me`` (``Employment.held_at_end_of(me)``: hired by
+  ``me`` and still current on the next day; an episode whose last day is ``me`` has left the stock).
+  Headcount = distinct workers, each attributed to
   their primary episode (first main episode, else first episode), so breakdowns add up to the
   total; FTE = sum of every episode's FTE where it is held.
 * **migration**: an episode ending in the month whose worker starts an episode in *another* organization
@@ -18,9 +19,11 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   episode (none running past its end date that started by ``end + TRANSFER_WINDOW_DAYS``): an exit
   from the health sector. Category by reason flags: death, retirement, emigration (abroad), voluntary,
   involuntary, not stated.
-* **certificates** (workers in the stock at month end, counted by their primary episode): expiring = the worker's latest certificate of a
-  specialty ends within 2 months after ``me``; expired = it ended within the month; blocked = holds a
-  clinical position without a certificate valid on ``me``. A renewal counts when issued by ``me``.
+* **certificates** (workers in the stock at month end, counted by their primary episode), the state on
+  the first day after the month (``me + 1``) as known at its end (certificates issued by ``me``):
+  expiring = holds a certificate ``expiring_on(me + 1, known_on=me)``; expired = the latest certificate
+  of a specialty (known on ``me``) ended within the month; blocked = holds a clinical position without a
+  certificate ``valid_on(me + 1)`` issued by ``me``.
 
 Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("org", organization_id)``;
 which scopes a user may read or submit is policy: ``access.report_scope_allowed``.
@@ -35,34 +38,31 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    Date,
-    DateTime,
     and_,
     case,
     distinct,
     exists,
     func,
-    literal,
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
-from ..dates import add_months, days_after
+from ..certificates.models import warning_months
+from ..clock import day_start_utc, local_date
+from ..dates import days_after
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
+from ..workdays.services import WorkingCalendar, late_entry_clause
 from ..workers.models import Employment, Worker
-from .calendar import WorkingCalendar, local_date, local_midnight_utc
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
 from .sql import AGE_GROUPS, age_group_case
 
 TRANSFER_WINDOW_DAYS = 31
-CERT_WARNING_MONTHS = 2
 DUE_DAY = 10
 SNAPSHOT_VERSION = 1
 
@@ -144,11 +144,6 @@ def previous_period(today: date | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------- report figures
-def stock_clause(on: date):
-    """SQL: the employment episode belongs to the stock at the end of day ``on``."""
-    return and_(Employment.hire_date <= on, or_(Employment.end_date.is_(None), Employment.end_date > on))
-
-
 def _names(model, ids) -> dict[int, dict]:
     ids = [i for i in set(ids) if i is not None]
     if not ids:
@@ -183,31 +178,23 @@ def _num(v):
     return round(float(v), 2)
 
 
-def cutoff_table(hire_dates, cal: WorkingCalendar):
-    """Subquery (hd, cutoff): for each hire date the naive-UTC instant from which an entry is late.
-
-    A UNION ALL of literal rows (SQLite has no ``VALUES ... AS t(cols)``); a few hundred rows at most.
-    """
-    parts = [select(literal(hd, Date).label("hd"), literal(cal.entry_cutoff_utc(hd), DateTime).label("cutoff"))
-             for hd in sorted(set(hire_dates))]
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("entry_cutoff")
-
-
 def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dict:
-    start_utc, end_utc = local_midnight_utc(ms), local_midnight_utc(me + timedelta(days=1))
+    start_utc, end_utc = day_start_utc(ms), day_start_utc(me + timedelta(days=1))
     in_month = and_(Employment.entered_at >= start_utc, Employment.entered_at < end_utc,
                     _in_scope(Employment.organization_id, scope))
-    hire_dates = db.session.execute(select(distinct(Employment.hire_date)).where(in_month)).scalars().all()
     totals = {"entered": 0, "on_time": 0, "late": 0}
-    if not hire_dates:
+
+    def per_region(*where):
+        return dict(db.session.execute(
+            select(Organization.region_id, func.count())
+            .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
+            .where(in_month, *where).group_by(Organization.region_id)).all())
+
+    entered = per_region()
+    if not entered:
         return {"totals": totals, "by_region": []}
-    cut = cutoff_table(hire_dates, cal)
-    late = func.sum(case((Employment.entered_at >= cut.c.cutoff, 1), else_=0))
-    rows = db.session.execute(
-        select(Organization.region_id, func.count(), late)
-        .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-        .join(cut, cut.c.hd == Employment.hire_date).where(in_month).group_by(Organization.region_id)).all()
-    by_region = _ref_rows([(r[0], r[1], r[1] - (r[2] or 0), r[2] or 0) for r in rows], AdminUnit,
+    late = per_region(late_entry_clause(select(distinct(Employment.hire_date)).where(in_month), calendar=cal))
+    by_region = _ref_rows([(r, n, n - late.get(r, 0), late.get(r, 0)) for r, n in entered.items()], AdminUnit,
                           ("entered", "on_time", "late"))
     for r in by_region:
         r.pop("population", None)
@@ -228,7 +215,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
     expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
                                 zip(certificate_sets(ms, me), ("expiring", "expired", "valid"), strict=True))
     w = Employment.worker_id
-    where = and_(stock_clause(me), _in_scope(Employment.organization_id, scope))
+    where = and_(Employment.held_at_end_of(me), _in_scope(Employment.organization_id, scope))
     # per worker (hash aggregate, no sort): the primary episode = the first main episode, else the first
     # one; and whether any stock episode is in a clinical position
     per_worker = (select(w.label("worker_id"),
@@ -295,7 +282,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
     for r in cert_regions:
         r.pop("population", None)
     certificates = {"totals": {"expiring": total[2], "expired": total[3], "blocked": total[4]},
-                    "by_region": cert_regions}
+                    "by_region": cert_regions, "warning_months": warning_months()}
     return recordkeeping, certificates
 
 
@@ -313,7 +300,7 @@ def continuation_clause(e1):
     e3 = aliased(Employment)
     return exists().where(e3.worker_id == e1.worker_id, e3.id != e1.id,
                           e3.hire_date <= days_after(e1.end_date, TRANSFER_WINDOW_DAYS),
-                          or_(e3.end_date.is_(None), e3.end_date > e1.end_date))
+                          e3.current_on(days_after(e1.end_date, 1)))
 
 
 def _migration(ms: date, me: date, scope: Scope) -> dict:
@@ -389,20 +376,15 @@ def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
 
 
 def certificate_sets(ms: date, me: date):
-    """(expiring, expired, valid) SELECTs of worker ids for the certificate figures of a month."""
+    """(expiring, expired, valid) SELECTs of worker ids for the certificate figures of a month: the state on
+    the first day after the month, as known at its end (certificates issued by ``me``)."""
     from ..certificates.models import Certificate
 
-    c2 = aliased(Certificate)
-    latest = ~exists().where(c2.worker_id == Certificate.worker_id, c2.specialty_id == Certificate.specialty_id,
-                             c2.id != Certificate.id, c2.issue_date <= me,
-                             or_(c2.valid_until.is_(None), c2.valid_until > Certificate.valid_until))
-    horizon = add_months(me, CERT_WARNING_MONTHS)
-    expiring = select(Certificate.worker_id).where(Certificate.valid_until > me, Certificate.valid_until <= horizon,
-                                                   latest)
+    after = me + timedelta(days=1)
+    expiring = select(Certificate.worker_id).where(Certificate.expiring_on(after, known_on=me))
     expired = select(Certificate.worker_id).where(Certificate.valid_until >= ms, Certificate.valid_until <= me,
-                                                  latest)
-    valid = select(Certificate.worker_id).where(Certificate.issue_date <= me,
-                                                or_(Certificate.valid_until.is_(None), Certificate.valid_until >= me))
+                                                  Certificate.is_latest(known_on=me))
+    valid = select(Certificate.worker_id).where(Certificate.valid_on(after), Certificate.issued_by(me))
     return expiring, expired, valid
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..exports import Sheet, csv_rows, write_xlsx
 from ..i18n import current_lang
@@ -119,8 +120,10 @@ def report_tables(snap: dict) -> list[Table]:
     t_out.totals = [_("Total"), "", outflow_label("total"), out["totals"]["total"]]
 
     cert = snap["certificates"]
+    months = cert.get("warning_months", 2)  # snapshots before it was stored used 2
     t_cert = Table("certificates", _("Certificates"),
-                   [_("Breakdown"), _("Code"), _("Region"), _("Expiring within 2 months"),
+                   [_("Breakdown"), _("Code"), _("Region"),
+                    ngettext("Expiring within %(num)d month", "Expiring within %(num)d months", months),
                     _("Expired during the month"), _("Blocked (no valid certificate)")])
     for r in cert["by_region"]:
         t_cert.rows.append([_("Region"), r["code"], name_of(r["names"], r["code"]), r["expiring"], r["expired"],

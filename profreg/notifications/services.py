@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, literal, or_, select, true, update
+from sqlalchemy import and_, func, literal, select, true, update
 
 from .. import clock
 from ..access import Role
@@ -55,10 +55,9 @@ def fan_out(batch: str, today: date, now: datetime) -> dict:
     """Notices of ``batch`` → in-app notifications for the HR users (roles hr, hr_chief, active) of
     every organization where the worker has a current episode, and a mail to the worker when the record
     has an e-mail address. Returns {'notifications': n, 'mails_queued': m} (rows actually inserted)."""
-    current = or_(Employment.end_date.is_(None), Employment.end_date >= today)
     hr = (select(Notice.id, User.id, literal(now))
           .select_from(Notice)
-          .join(Employment, and_(Employment.worker_id == Notice.worker_id, current))
+          .join(Employment, and_(Employment.worker_id == Notice.worker_id, Employment.current_on(today)))
           .join(User, and_(User.organization_id == Employment.organization_id, User.role.in_(HR_ROLES),
                            User.active.is_(True)))
           .where(Notice.batch == batch).distinct())

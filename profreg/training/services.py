@@ -3,8 +3,9 @@ associations' CPD assessment (rule 4.5).
 
 Definitions (see docs/training.md):
 
-* **Current certificate** of a worker in a specialty: the certificate in that specialty with the latest
-  issue date on or before today (a renewal is a new certificate, so it supersedes the old one).
+* **Current certificate** of a worker in a specialty: the latest certificate in that specialty among those
+  issued by today (``Certificate.latest_per_specialty(known_on=today)``: the one ending last; a renewal is
+  a new certificate, so it supersedes the old one once issued).
 * **Certification cycle**: from the issue date of the current certificate to its ``valid_until``
   (an open-ended certificate counts until today, with a nominal length of five years).
 * **CPD in the cycle**: the worker's CPD records (any activity type, advanced training included) whose
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import access, clock
 from ..dates import add_months, days_after, days_between
@@ -51,29 +53,22 @@ def parse_period(value: str) -> str:
 
 
 def current_certificates(today: date, *, worker_ids=None, specialty_ids=None, running_only=False):
-    """Subquery of current certificates, one row per (worker, specialty):
+    """Subquery of current certificates (the latest issued by ``today``), one row per (worker, specialty):
     ``certificate_id, worker_id, specialty_id, cycle_start, cycle_end``.
 
     ``worker_ids`` is a SELECT (or list) of worker ids to restrict to; ``specialty_ids`` a list;
-    ``running_only`` keeps cycles that have not ended by ``today``.
+    ``running_only`` keeps cycles that have not ended by ``today`` (the certificate is valid today).
     """
     from ..certificates.models import Certificate
 
-    rn = func.row_number().over(partition_by=(Certificate.worker_id, Certificate.specialty_id),
-                                order_by=(Certificate.issue_date.desc(), Certificate.id.desc()))
-    q = select(Certificate.id.label("certificate_id"), Certificate.worker_id.label("worker_id"),
-               Certificate.specialty_id.label("specialty_id"), Certificate.issue_date.label("cycle_start"),
-               Certificate.valid_until.label("cycle_end"), rn.label("rn")).where(Certificate.issue_date <= today)
-    if worker_ids is not None:
-        q = q.where(Certificate.worker_id.in_(worker_ids))
-    if specialty_ids is not None:
-        q = q.where(Certificate.specialty_id.in_(list(specialty_ids)))
-    inner = q.subquery("cert_ranked")
-    out = select(inner.c.certificate_id, inner.c.worker_id, inner.c.specialty_id, inner.c.cycle_start,
-                 inner.c.cycle_end).where(inner.c.rn == 1)
+    latest = aliased(Certificate, Certificate.latest_per_specialty(worker_ids=worker_ids, specialty_ids=specialty_ids,
+                                                                   known_on=today))
+    q = select(latest.id.label("certificate_id"), latest.worker_id.label("worker_id"),
+               latest.specialty_id.label("specialty_id"), latest.issue_date.label("cycle_start"),
+               latest.valid_until.label("cycle_end"))
     if running_only:
-        out = out.where(or_(inner.c.cycle_end.is_(None), inner.c.cycle_end >= today))
-    return out.subquery("cert_current")
+        q = q.where(latest.valid_on(today))
+    return q.subquery("cert_current")
 
 
 def ledger_select(certs, today: date):
@@ -266,7 +261,7 @@ def staff_subquery(org_id: int, today: date, filters: Filters | None = None):
                                 order_by=(Employment.is_main.desc(), Employment.hire_date.desc(),
                                           Employment.id.desc()))
     q = select(Employment.worker_id, Employment.position_id, Employment.specialty_id, Employment.department,
-               rn.label("rn")).where(Employment.organization_id == org_id, access.current_episode_clause(today))
+               rn.label("rn")).where(Employment.organization_id == org_id, Employment.current_on(today))
     inner = _employment_filters(q, filters).subquery("staff_ranked")
     return select(inner.c.worker_id, inner.c.position_id, inner.c.specialty_id, inner.c.department) \
         .where(inner.c.rn == 1).subquery("staff")
@@ -278,17 +273,19 @@ def _is_advanced():
 
 
 def _rule_cert_expiring(staff, rules: Rules, today: date):
-    certs = current_certificates(today, worker_ids=select(staff.c.worker_id))
-    horizon = add_months(today, rules.cert_months)
-    cond = and_(certs.c.cycle_end.is_not(None), certs.c.cycle_end <= horizon)
-    if not rules.include_expired:
-        cond = and_(cond, certs.c.cycle_end >= today)
-    q = select(certs.c.worker_id, certs.c.specialty_id, certs.c.cycle_end).where(cond) \
-        .order_by(certs.c.worker_id, certs.c.cycle_end)
+    # The latest certificate on file, as the sweep's warning: a renewal already on file, even one
+    # starting later, means the worker has been re-certified and is not listed.
+    from ..certificates.models import Certificate
+
+    expired = Certificate.expired_on(today)
+    q = (select(Certificate.worker_id, Certificate.specialty_id, Certificate.valid_until, expired.label("expired"))
+         .where(Certificate.worker_id.in_(select(staff.c.worker_id)), Certificate.is_latest(),
+                Certificate.valid_until <= add_months(today, rules.cert_months),
+                *([] if rules.include_expired else [~expired]))
+         .order_by(Certificate.worker_id, Certificate.valid_until))
     for r in db.session.execute(q):
-        code = "cert_expired" if r.cycle_end < today else "cert_expiring"
-        yield r.worker_id, {"code": code, "specialty_id": r.specialty_id, "valid_until": r.cycle_end.isoformat(),
-                            "months": rules.cert_months}
+        yield r.worker_id, {"code": "cert_expired" if r.expired else "cert_expiring", "specialty_id": r.specialty_id,
+                            "valid_until": r.valid_until.isoformat(), "months": rules.cert_months}
 
 
 def _rule_cpd_deficit(staff, rules: Rules, today: date):
@@ -336,8 +333,8 @@ def _rule_new_role(org_id: int, filters: Filters | None, rules: Rules, today: da
         CpdRecord.end_date >= days_after(Employment.hire_date, literal(-COURSE_LOOKBACK_DAYS)))
     q = (select(Employment.worker_id, Employment.position_id, Employment.specialty_id, Employment.hire_date,
                 held_specialty.label("held_specialty"))
-         .where(Employment.organization_id == org_id, access.current_episode_clause(today),
-                Employment.hire_date >= since, Employment.hire_date <= today, ~held_same_post, ~course)
+         .where(Employment.organization_id == org_id, Employment.running_on(today), Employment.hire_date >= since,
+                ~held_same_post, ~course)
          .order_by(Employment.worker_id, Employment.hire_date))
     for r in db.session.execute(_employment_filters(q, filters)):
         yield r.worker_id, {"code": "new_role", "kind": "position" if r.held_specialty else "specialty",
@@ -630,7 +627,7 @@ def complete_item(lst: TrainingList, item_id, data: Completion, actor, today: da
 def organization_choices(org_id: int):
     """Positions, specialties and departments present among the organization's current staff."""
     today = clock.today()
-    base = select(Employment).where(Employment.organization_id == org_id, access.current_episode_clause(today))
+    base = select(Employment).where(Employment.organization_id == org_id, Employment.current_on(today))
     sub = base.subquery()
     positions = db.session.execute(select(Position.id, Position.name_column()).where(
         Position.id.in_(select(sub.c.position_id))).order_by(Position.name_column())).all()
@@ -661,7 +658,7 @@ def _region_workers(region_id: int, today: date):
     planner hashes it once instead of probing employments per certificate row)."""
     return (select(Employment.worker_id)
             .join(Organization, Organization.id == Employment.organization_id)
-            .where(Organization.region_id == region_id, access.current_episode_clause(today)))
+            .where(Organization.region_id == region_id, Employment.current_on(today)))
 
 
 def _assessment_certs(user, f: AssessmentFilters, today: date):
@@ -719,7 +716,7 @@ def _regions_of(worker_ids: list[int], today: date) -> dict[int, str]:
     q = (select(Employment.worker_id, AdminUnit.name_column())
          .join(Organization, Organization.id == Employment.organization_id)
          .join(AdminUnit, AdminUnit.id == Organization.region_id)
-         .where(Employment.worker_id.in_(worker_ids), access.current_episode_clause(today))
+         .where(Employment.worker_id.in_(worker_ids), Employment.current_on(today))
          .order_by(Employment.worker_id, Employment.is_main.desc(), Employment.hire_date.desc()))
     out: dict[int, str] = {}
     for wid, name in db.session.execute(q):

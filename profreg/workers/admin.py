@@ -1,13 +1,14 @@
 """Admin views for workers and employment episodes (thin: columns, filters, forms; rules in services)."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -55,8 +56,17 @@ PERSONAL = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_
 INLINES = ("education_documents", "certificates", "cpd_records", "qualification_categories")
 HIRE_FIELDS = ("hire_position", "hire_specialty", "hire_date", "hire_fte", "hire_department", "hire_order_number")
 STATUS_CHOICES = [("active", _l("Active")), ("blocked", _l("Blocked"))]
-CERT_STATUS_CHOICES = [("valid", _l("Valid")), ("expiring", _l("Expiring within 2 months")),
-                       ("expired", _l("Expired")), ("none", _l("No certificate"))]
+
+
+def _cert_status_choices():
+    """The certificate-status filter's options; the expiring one names the warning window
+    (``CERT_WARNING_MONTHS``), the window the sweep, the dashboard and the reports use."""
+    from ..certificates.models import warning_months
+
+    return [("valid", _l("Valid")),
+            ("expiring", lazy_ngettext("Expiring within %(num)d month", "Expiring within %(num)d months",
+                                       warning_months())),
+            ("expired", _l("Expired")), ("none", _l("No certificate"))]
 
 
 class WorkerFormChecks:
@@ -130,10 +140,8 @@ def worker_filters(path=None):
         WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_options(_ref_options("Specialty"))),
         WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
-        WorkerClauseFilter(_l("Certificate status"),
-                           lambda v: search.certificate_status_clause(
-                               v, months=current_app.config.get("CERT_WARNING_MONTHS", 2)),
-                           options=CERT_STATUS_CHOICES),
+        WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
+                           options=_options(_cert_status_choices)),
     ]
 
 

@@ -1,7 +1,7 @@
 """Health workers (rule 8) and their employment episodes."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -14,9 +14,12 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    and_,
     event,
+    or_,
     select,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock
@@ -170,9 +173,42 @@ class Employment(db.Model):
         Index("ix_employment_end", "end_date"),
     )
 
-    @property
-    def is_current(self) -> bool:
-        return self.end_date is None or self.end_date >= clock.today()
+    # --- the temporal vocabulary of an episode (docs/architecture.md "Vocabulary") ----------------
+    # Each predicate works on an instance (Python) and on the class or an ``aliased(Employment)`` (SQL);
+    # tests/test_vocabulary.py checks that both answer alike on the edge days.
+
+    @hybrid_method
+    def current_on(self, day) -> bool:
+        """The episode has not ended before ``day``: ``end_date`` empty or ``>= day`` (its last day is
+        ``end_date``). An episode that starts after ``day`` is current too: the organization has entered
+        the hire and is responsible for the worker from then on. This is who sees and acts on a worker
+        (access scopes, lists, notices, blocking, training lists)."""
+        return self.end_date is None or self.end_date >= day
+
+    @current_on.expression
+    def current_on(cls, day):
+        # the shape of the (region_id | organization_id, end_date, worker_id) indexes
+        return or_(cls.end_date.is_(None), cls.end_date >= day)
+
+    @hybrid_method
+    def running_on(self, day) -> bool:
+        """The worker holds the episode on ``day``: hired by ``day`` and current on ``day``. Figures that
+        count staff on a day (data currency) use it; an episode starting later is not counted yet."""
+        return self.hire_date <= day and self.current_on(day)
+
+    @running_on.expression
+    def running_on(cls, day):
+        return and_(cls.hire_date <= day, cls.current_on(day))
+
+    @hybrid_method
+    def held_at_end_of(self, day: date) -> bool:
+        """The episode is in the stock at the end of ``day``: hired by ``day`` and still current on the
+        next day (an episode whose last day is ``day`` has left). Monthly report, forecast, charts."""
+        return self.hire_date <= day and self.current_on(day + timedelta(days=1))
+
+    @held_at_end_of.expression
+    def held_at_end_of(cls, day: date):
+        return and_(cls.hire_date <= day, cls.current_on(day + timedelta(days=1)))
 
     def __str__(self) -> str:
         return f"{self.position} — {self.organization.name if self.organization else ''}"

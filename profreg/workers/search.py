@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import clock
-from ..dates import add_months
 from .models import Employment, Worker
 
 
@@ -37,9 +37,8 @@ def search_clause(term: str):
 
 
 def current_episode(*conds):
-    today = clock.today()
-    return exists().where(and_(Employment.worker_id == Worker.id,
-                               or_(Employment.end_date.is_(None), Employment.end_date >= today), *conds))
+    """SQL: the worker has a current episode (``Employment.current_on`` today) meeting ``conds``."""
+    return exists().where(and_(Employment.worker_id == Worker.id, Employment.current_on(clock.today()), *conds))
 
 
 def by_org_bin(value: str):
@@ -65,25 +64,28 @@ def by_position(value: str):
     return current_episode(Employment.position_id == int(value))
 
 
-def certificate_status_clause(value: str, today: date | None = None, months: int = 2):
-    """valid: valid for more than ``months``; expiring: valid today but not in ``months``;
-    expired: certificates exist, none valid today; none: no certificate at all."""
+def certificate_status_clause(value: str, today: date | None = None):
+    """The worker's certificate status on ``today`` (``certificates.services.worker_status`` in SQL):
+    valid: a specialty holds a certificate valid today and none of its certificates is
+    ``expiring_on(today)``; expiring: not valid, but a certificate is expiring today (the sweep's warning
+    window, ``CERT_WARNING_MONTHS``); expired: certificates exist, none valid today; none: no certificate."""
     from ..certificates.models import Certificate
 
     today = today or clock.today()
-    horizon = add_months(today, months)
-
-    def valid_on(d):
-        return exists().where(and_(Certificate.worker_id == Worker.id, Certificate.issue_date <= today,
-                                   or_(Certificate.valid_until.is_(None), Certificate.valid_until >= d)))
-
+    held, other = aliased(Certificate), aliased(Certificate)
+    valid_specialty = exists().where(
+        held.worker_id == Worker.id, held.valid_on(today),
+        ~exists().where(other.worker_id == held.worker_id, other.specialty_id == held.specialty_id,
+                        other.expiring_on(today)))
+    expiring = exists().where(Certificate.worker_id == Worker.id, Certificate.expiring_on(today))
+    valid_today = exists().where(Certificate.worker_id == Worker.id, Certificate.valid_on(today))
     any_cert = exists().where(Certificate.worker_id == Worker.id)
     if value == "valid":
-        return valid_on(horizon)
+        return valid_specialty
     if value == "expiring":
-        return and_(valid_on(today), not_(valid_on(horizon)))
+        return and_(expiring, not_(valid_specialty))
     if value == "expired":
-        return and_(any_cert, not_(valid_on(today)))
+        return and_(any_cert, not_(valid_today))
     if value == "none":
         return not_(any_cert)
     return None

@@ -137,7 +137,7 @@ def hire_registered(*, iin: str, surname: str, actor_organization, position, hir
     if worker is None:
         raise InvalidInput({"iin": NOT_REGISTERED})
     today = clock.today()
-    if any(e.organization_id == getattr(actor_organization, "id", None) and (e.end_date is None or e.end_date >= today)
+    if any(e.organization_id == getattr(actor_organization, "id", None) and e.current_on(today)
            for e in worker.employments):
         raise InvalidInput({"iin": _l("This worker already works in your organization.")})
     episode = hire(worker, organization=actor_organization, position=position, hire_date=hire_date,

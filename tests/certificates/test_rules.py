@@ -9,17 +9,19 @@ from sqlalchemy import func, select
 
 from profreg import clock
 from profreg.certificates import services
+from profreg.certificates.models import warning_date
+from profreg.dates import add_months
 from tests.certificates.conftest import EXPECTED, TODAY, snapshot
 from tests.conftest import login
 
 
 def test_add_months_and_window_boundary():
-    assert services.add_months(date(2026, 11, 25), 2) == date(2027, 1, 25)
-    assert services.add_months(date(2026, 12, 31), 2) == date(2027, 2, 28)
-    assert services.add_months(date(2027, 12, 31), 2) == date(2028, 2, 29)
+    assert add_months(date(2026, 11, 25), 2) == date(2027, 1, 25)
+    assert add_months(date(2026, 12, 31), 2) == date(2027, 2, 28)
+    assert add_months(date(2027, 12, 31), 2) == date(2028, 2, 29)
     # last valid day before today + 2 months → inside the window; 61 days = exactly 2 months → outside
-    assert TODAY + timedelta(days=59) < services.horizon(TODAY, 2)
-    assert TODAY + timedelta(days=61) == services.horizon(TODAY, 2)
+    assert TODAY + timedelta(days=59) < warning_date(TODAY)
+    assert TODAY + timedelta(days=61) == warning_date(TODAY)
 
 
 def test_statuses_per_specialty(db, factory, today):

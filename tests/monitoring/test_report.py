@@ -7,8 +7,8 @@ import pytest
 
 from profreg.errors import DomainError
 from profreg.monitoring import services as S
-from profreg.monitoring.calendar import WorkingCalendar, is_late
-from profreg.monitoring.models import WorkingDayOverride
+from profreg.workdays.models import WorkingDayOverride
+from profreg.workdays.services import WorkingCalendar, entered_late, entry_deadline
 
 ALMATY_CITY, ASTANA = "750000000", "710000000"
 PERIOD = "2026-10"
@@ -22,12 +22,12 @@ def utc(y, m, d, h=5):
 def test_calendar_three_working_days_across_republic_day():
     cal = WorkingCalendar()
     # Republic Day 2026-10-25 is a Sunday, observed on Monday 26: Friday 23 + 3 working days = Thursday 29
-    assert cal.entry_deadline(date(2026, 10, 23)) == date(2026, 10, 29)
-    assert cal.entry_deadline(date(2026, 10, 14)) == date(2026, 10, 19)  # Wed → Mon (weekend skipped)
-    assert not cal.is_late(date(2026, 10, 23), utc(2026, 10, 29, 18))  # 23:00 Almaty on the deadline
-    assert cal.is_late(date(2026, 10, 23), utc(2026, 10, 29, 19))  # 00:00 Almaty on the 30th
+    assert entry_deadline(date(2026, 10, 23), cal) == date(2026, 10, 29)
+    assert entry_deadline(date(2026, 10, 14), cal) == date(2026, 10, 19)  # Wed → Mon (weekend skipped)
+    assert not entered_late(date(2026, 10, 23), utc(2026, 10, 29, 18), cal)  # 23:00 Almaty on the deadline
+    assert entered_late(date(2026, 10, 23), utc(2026, 10, 29, 19), cal)  # 00:00 Almaty on the 30th
     # Nauryz 2026: Friday 20 March + 3 working days = Monday 30 March
-    assert cal.entry_deadline(date(2026, 3, 20)) == date(2026, 3, 30)
+    assert entry_deadline(date(2026, 3, 20), cal) == date(2026, 3, 30)
 
 
 def test_override_table_wins_over_the_package(db, ref):
@@ -37,9 +37,10 @@ def test_override_table_wins_over_the_package(db, ref):
     cal = WorkingCalendar.load()
     assert not cal.is_working_day(date(2026, 12, 15)) and cal.is_working_day(date(2026, 12, 19))
     # Mon 14 Dec: 15 off (override), 16 Independence Day, 17 Thu, 18 Fri, 19 Sat worked → deadline 19
-    assert cal.entry_deadline(date(2026, 12, 14)) == date(2026, 12, 19)
-    assert is_late(date(2026, 12, 14), utc(2026, 12, 21), cal)
-    assert not is_late(date(2026, 12, 14), utc(2026, 12, 19), cal)
+    assert entry_deadline(date(2026, 12, 14), cal) == date(2026, 12, 19)
+    assert entry_deadline(date(2026, 12, 14)) == date(2026, 12, 19)  # loads the overrides itself
+    assert entered_late(date(2026, 12, 14), utc(2026, 12, 21), cal)
+    assert not entered_late(date(2026, 12, 14), utc(2026, 12, 19), cal)
 
 
 @pytest.fixture

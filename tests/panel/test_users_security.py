@@ -103,14 +103,14 @@ def test_dashboard_counts_per_role(world, make_client, today):
 
     hr = cards("hr_chief")
     assert hr["Active workers"] == "4" and hr["Blocked workers"] == "1"
-    assert hr["Certificates expiring within 60 days"] == "1"
-    assert hr["Hires entered late this year (more than 3 days)"] == "1"
+    assert hr["Certificates expiring within 2 months"] == "1"
+    assert hr["Hires entered late this year (after 3 working days)"] == "1"
     ministry = cards("ministry")
     assert ministry["Active workers"] == "6" and ministry["Blocked workers"] == "1"
     admin = cards("admin")
     assert "Active workers" not in admin and admin["Active users"] == "7"
     assoc = cards("association")
-    assert "Active workers" not in assoc and assoc["Certificates expiring within 60 days"] == "1"  # NURSING
+    assert "Active workers" not in assoc and assoc["Certificates expiring within 2 months"] == "1"  # NURSING
 
 
 # --- security -----------------------------------------------------------------------------------------

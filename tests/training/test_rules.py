@@ -88,3 +88,12 @@ def test_other_organization(ds):
 def test_bad_parameters_are_refused(ds, bad):
     with pytest.raises(DomainError):
         build_candidates(ds.org_a.id, Rules(**bad))
+
+
+def test_a_renewal_on_file_takes_the_worker_off_the_certificate_rule(ds, factory, db):
+    # the latest certificate on file decides, as for the sweep's warning; the CPD cycle stays the running one
+    factory.certificate(ds.w["expiring"], issue=date(2027, 3, 2), valid_until=date(2032, 3, 1))
+    db.session.commit()
+    assert picked(ds, Rules(**{**ALL_OFF, "cert_expiring": True})) == {"multi": ["cert_expiring"]}
+    (row,) = worker_ledger(ds.w["expiring"].id)
+    assert (row.cycle_start, row.cycle_end) == (date(2021, 12, 1), date(2027, 3, 1))
