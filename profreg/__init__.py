@@ -8,6 +8,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from config import CONFIGS
+
 from . import uow
 from .domains import DOMAINS, ROOT, modules
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -18,10 +20,6 @@ __all__ = ["DOMAINS", "ROOT", "create_app"]
 
 def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the application. ``config`` is a name (default/production/testing), a class or a dict."""
-    # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a
-    # migration, a benchmark) must not load the whole panel, and the parts import ``profreg``.
-    from config import CONFIGS
-
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
     name = config if isinstance(config, str) else os.environ.get("PROFREG_CONFIG", "default")
     app.config.from_object(CONFIGS[name] if isinstance(name, str) else name)
@@ -31,7 +29,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import models  # noqa: F401  (every table registered before anything else; see above)
+    # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a
+    # migration, a benchmark) must not load every model and the whole panel, and they import ``profreg``.
+    from . import models  # noqa: F401  (every table registered before anything else)
 
     db.init_app(app)
     uow.init_app(app)  # first: its after_request hook must run after every other one (it commits)
@@ -47,8 +47,8 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     for web in modules("web"):
         web.register(app)
 
-    from .admin import init_admin  # the panel (see above: built with the app, not on import)
-    from .cli import profreg_cli  # the commands (likewise)
+    from .admin import init_admin  # the panel: built with the app, not on import (see above)
+    from .cli import profreg_cli  # the commands: likewise
 
     init_admin(app)
     app.cli.add_command(profreg_cli)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 
+from flask_login import current_user
 from sqlalchemy import and_, exists, false, select, true
 from sqlalchemy.orm import aliased
 
@@ -125,8 +126,6 @@ def require(user, resource: str, action: str, org_id: int | None = None) -> None
 
 def requires(resource: str, action: str):
     """View decorator: ``require(current_user, resource, action)`` before the view runs."""
-    from flask_login import current_user  # the signed-in user is a web notion; services pass theirs
-
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -13,7 +13,11 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import and_, func, select
 
 from .. import access, clock
+from ..auth.models import User
+from ..certificates.models import Certificate, warning_months
 from ..extensions import db
+from ..workdays.services import days, late_entry_clause
+from ..workers.models import Employment, Worker
 
 
 def scope_label(user) -> str:
@@ -25,11 +29,6 @@ def scope_label(user) -> str:
 
 
 def dashboard_cards(user) -> list[dict]:
-    from ..auth.models import User
-    from ..certificates.models import Certificate, warning_months
-    from ..workdays.services import days, late_entry_clause
-    from ..workers.models import Employment, Worker
-
     cards: list[dict] = []
     today = clock.today()
 

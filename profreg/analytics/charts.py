@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, distinct, func, literal, select
 from .. import clock
 from ..dates import add_months
 from ..extensions import db
-from ..monitoring.services import Scope, _in_scope
+from ..monitoring.services import Scope
 from ..monitoring.sql import minus_years, year_month
 from ..monitoring.tables import name_of
 from ..workers.models import Employment, Worker
@@ -126,7 +126,7 @@ def chart_data(scope: Scope, today: date | None = None, months: int = 12) -> dic
     first_month = add_months(today.replace(day=1), -(months - 1))
     month_ends = [add_months(first_month, k + 1) - timedelta(days=1) for k in range(months)]
     month_ends[-1] = min(month_ends[-1], today)
-    in_scope = _in_scope(Employment.organization_id, scope)
+    in_scope = scope.covers(Employment.organization_id)
     trend = []
     for me in month_ends:  # one indexed count per month
         n = db.session.execute(select(func.count(distinct(Employment.worker_id)))

@@ -24,9 +24,10 @@ from ..certificates.models import Certificate
 from ..dates import add_months
 from ..education.models import EducationDocument
 from ..extensions import db
-from ..monitoring.services import Scope, _in_scope, _names
+from ..monitoring.services import Scope
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit
+from ..reference.services import names_by_id
 from ..workdays.services import days, late_entry_clause
 from ..workers.models import Employment, Worker
 
@@ -57,12 +58,12 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
                func.count(distinct(case((_missing_clause(), w)))),
                func.count(distinct(case((no_end, w)))))
         .select_from(Employment).join(Worker, Worker.id == w)
-        .where(Employment.running_on(today), _in_scope(Employment.organization_id, scope))
+        .where(Employment.running_on(today), scope.covers(Employment.organization_id))
         .group_by(Employment.organization_id)).all()
     entries = late_entries_by_org(scope, since_day, today)
     orgs = {o.id: o for o in db.session.execute(
         select(Organization).where(Organization.id.in_([r[0] for r in rows] + list(entries)))).scalars()}
-    regions = _names(AdminUnit, [o.region_id for o in orgs.values()])
+    regions = names_by_id(AdminUnit, [o.region_id for o in orgs.values()])
     out = []
     for org_id, total, current, missing, no_end_n in rows:
         n_entries, n_late = entries.get(org_id, (0, 0))
@@ -94,7 +95,7 @@ def _row(org, regions, total, current, missing, no_end_n, n_entries, n_late) -> 
 def late_entries_by_org(scope: Scope, since: date, today: date) -> dict[int, tuple[int, int]]:
     """{organization id: (episodes hired since ``since``, of which entered late)}."""
     where = and_(Employment.hire_date >= since, Employment.hire_date <= today,
-                 _in_scope(Employment.organization_id, scope))
+                 scope.covers(Employment.organization_id))
 
     def per_org(*more):
         return dict(db.session.execute(select(Employment.organization_id, func.count()).where(where, *more)

@@ -29,13 +29,15 @@ from sqlalchemy import and_, case, distinct, func, literal, literal_column, or_,
 from sqlalchemy.orm import aliased
 
 from .. import clock
+from ..certificates.models import Certificate
 from ..dates import add_months
 from ..errors import DomainError
 from ..extensions import db
-from ..monitoring.services import Scope, _in_scope, _names
+from ..monitoring.services import Scope
 from ..monitoring.sql import minus_years
 from ..orgs.models import Organization, StaffingPosition
 from ..reference.models import AdminUnit, EmploymentEndReason, Specialty
+from ..reference.services import names_by_id
 from ..workers.models import Employment, Worker
 
 HORIZON = 8
@@ -136,7 +138,7 @@ def _stock_by_cell(on: date, scope: Scope) -> dict[tuple, int]:
     return _cell_counts(
         select(Organization.region_id, Employment.specialty_id, func.count(distinct(Employment.worker_id)))
         .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-        .where(Employment.held_at_end_of(on), _in_scope(Employment.organization_id, scope))
+        .where(Employment.held_at_end_of(on), scope.covers(Employment.organization_id))
         .group_by(Organization.region_id, Employment.specialty_id))
 
 
@@ -148,7 +150,7 @@ def compute_forecast(quarter: str | Quarter, scope: Scope, today: date | None = 
     base = first.start - timedelta(days=1)
     obs_end = min(base, today)
     obs_start = minus_years(obs_end, 1) + timedelta(days=1)
-    in_scope = _in_scope(Employment.organization_id, scope)
+    in_scope = scope.covers(Employment.organization_id)
     org_join = (Organization, Organization.id == Employment.organization_id)
     cell = (Organization.region_id, Employment.specialty_id)
 
@@ -184,8 +186,8 @@ def compute_forecast(quarter: str | Quarter, scope: Scope, today: date | None = 
             retire.setdefault((reg, spec), [0] * HORIZON)[int(b)] += n
 
     cells = sorted(set(s0) | set(entries) | set(exits) | set(retire), key=lambda k: (k[0] or 0, k[1] or 0))
-    regions = _names(AdminUnit, [c[0] for c in cells])
-    specs = _names(Specialty, [c[1] for c in cells])
+    regions = names_by_id(AdminUnit, [c[0] for c in cells])
+    specs = names_by_id(Specialty, [c[1] for c in cells])
     rows_out = []
     totals = {"stock": [0.0] * (HORIZON + 1), "retirements": [0.0] * HORIZON, "entries": [0.0] * HORIZON,
               "exits": [0.0] * HORIZON}
@@ -249,10 +251,9 @@ def _by_specialty(cells: list[dict]) -> list[dict]:
 
 def certificate_calendar(quarters: list[Quarter], base: date, scope: Scope) -> dict:
     """Certificates (latest per worker and specialty) of base-stock workers ending in each quarter."""
-    from ..certificates.models import Certificate
 
     stock_workers = select(Employment.worker_id).where(Employment.held_at_end_of(base),
-                                                       _in_scope(Employment.organization_id, scope))
+                                                       scope.covers(Employment.organization_id))
     bucket = case(*[(and_(Certificate.valid_until >= q.start, Certificate.valid_until <= q.end), literal(i))
                     for i, q in enumerate(quarters)], else_=literal(-1))
     rows = db.session.execute(
@@ -260,7 +261,7 @@ def certificate_calendar(quarters: list[Quarter], base: date, scope: Scope) -> d
         .where(Certificate.valid_until >= quarters[0].start, Certificate.valid_until <= quarters[-1].end,
                Certificate.is_latest(), Certificate.worker_id.in_(stock_workers))
         .group_by(Certificate.specialty_id, bucket)).all()
-    specs = _names(Specialty, [r[0] for r in rows])
+    specs = names_by_id(Specialty, [r[0] for r in rows])
     by_spec: dict[int, list[int]] = {}
     for spec, b, n in rows:
         if b >= 0:
@@ -285,11 +286,11 @@ def vacancies(on: date, scope: Scope) -> dict:
     lines = (select(StaffingPosition.organization_id.label("org"), StaffingPosition.position_id.label("pos"),
                     key_spec.label("spec"), func.sum(StaffingPosition.approved_fte).label("approved"))
              .where(or_(StaffingPosition.valid_from.is_(None), StaffingPosition.valid_from <= on), ~newer,
-                    _in_scope(StaffingPosition.organization_id, scope))
+                    scope.covers(StaffingPosition.organization_id))
              .group_by(StaffingPosition.organization_id, StaffingPosition.position_id, key_spec).subquery("lines"))
     occ = (select(Employment.organization_id.label("org"), Employment.position_id.label("pos"),
                   func.coalesce(Employment.specialty_id, ZERO).label("spec"), func.sum(Employment.fte).label("fte"))
-           .where(Employment.held_at_end_of(on), _in_scope(Employment.organization_id, scope))
+           .where(Employment.held_at_end_of(on), scope.covers(Employment.organization_id))
            .group_by(Employment.organization_id, Employment.position_id, func.coalesce(Employment.specialty_id, ZERO))
            .subquery("occ"))
     occupied = func.coalesce(occ.c.fte, 0)
@@ -299,7 +300,7 @@ def vacancies(on: date, scope: Scope) -> dict:
         .select_from(lines).outerjoin(occ, and_(occ.c.org == lines.c.org, occ.c.pos == lines.c.pos,
                                                 occ.c.spec == lines.c.spec))
         .group_by(lines.c.spec)).all()
-    specs = _names(Specialty, [r[0] for r in rows])
+    specs = names_by_id(Specialty, [r[0] for r in rows])
     out = [{"specialty": specs.get(s, {}).get("code", ""), "specialty_names": specs.get(s, {}).get("names"),
             "approved": round(float(a or 0), 2), "occupied": round(float(o or 0), 2),
             "vacant": round(float(v or 0), 2)} for s, a, o, v in rows]

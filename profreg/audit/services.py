@@ -15,6 +15,9 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from .. import access, clock
+from ..extensions import db
+from ..orgs.models import Organization
+from ..workers.models import Employment
 from .models import AuditLog
 
 # Models whose changes are audited (the register itself, its organizations, users, reference data).
@@ -76,8 +79,6 @@ def _worker_id(obj):
 
 def _org_region(session, obj, worker_id, actor):
     """Organization and region an entry belongs to, so the audit view can be scoped."""
-    from ..orgs.models import Organization
-    from ..workers.models import Employment
 
     name = type(obj).__name__
     org_id = None
@@ -188,7 +189,6 @@ def install() -> None:
 
 def log_read(action: str, obj, user, detail: str | None = None) -> AuditLog:
     """Read-log entry: ``user`` viewed (or downloaded) ``obj``. Flushes, never commits."""
-    from ..extensions import db
 
     worker_id = _worker_id(obj)
     org_id, region_id = _org_region(db.session, obj, worker_id, user)
@@ -202,12 +202,10 @@ def log_read(action: str, obj, user, detail: str | None = None) -> AuditLog:
 
 def log_export(model, user, export_type: str, query: str = "") -> AuditLog:
     """Read-log entry for an export (what, in which format, with which filters)."""
-    from ..extensions import db
 
     org_id = getattr(user, "organization_id", None) if getattr(user, "role", None) in access.ORG_ROLES else None
     region_id = getattr(user, "region_id", None)
     if org_id is not None:
-        from ..orgs.models import Organization
 
         region_id = db.session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
     entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action="export",

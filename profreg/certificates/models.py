@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, and_, func, or_, select
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
@@ -24,7 +25,6 @@ DEFAULT_WARNING_MONTHS = 2
 
 def warning_months() -> int:
     """The lead time N of the expiry warning, in months: the app's ``CERT_WARNING_MONTHS`` (default 2)."""
-    from flask import current_app
 
     try:
         return int(current_app.config.get("CERT_WARNING_MONTHS", DEFAULT_WARNING_MONTHS))

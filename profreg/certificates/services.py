@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, cast, exists, literal, or_, select, update
+from sqlalchemy import String, and_, cast, event, exists, literal, or_, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
 from .. import clock
@@ -36,7 +37,7 @@ from ..clock import day_start_utc
 from ..extensions import db
 from ..i18n import fmt_date
 from ..notifications import services as notify
-from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, Notice
+from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, MailOutbox, Notice
 from ..orgs.models import Organization
 from ..reference.models import Position, Specialty
 from ..workers.models import STATUS_ACTIVE, STATUS_BLOCKED, Employment, Worker
@@ -337,8 +338,6 @@ def install_save_hook() -> None:
     global _HOOKED
     if _HOOKED:
         return
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
 
     @event.listens_for(Session, "after_flush")
     def _collect(session, _ctx):
@@ -366,7 +365,6 @@ def install_save_hook() -> None:
 def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
     """'Was the 2-month notice given to this worker?' → rows (notice, mail to the worker or None).
     See docs/certificates.md for the plain SQL."""
-    from ..notifications.models import MailOutbox
 
     q = (select(Notice, MailOutbox).outerjoin(MailOutbox, and_(MailOutbox.notice_id == Notice.id,
                                                                 MailOutbox.worker_id == Notice.worker_id))

@@ -50,13 +50,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
-from ..certificates.models import warning_months
+from ..certificates.models import Certificate, warning_months
 from ..clock import day_start_utc, local_date
 from ..dates import days_after
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
+from ..reference.services import names_by_id
 from ..workdays.services import WorkingCalendar, late_entry_clause
 from ..workers.models import Employment, Worker
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
@@ -85,6 +86,11 @@ class Scope:
             return select(Organization.id).where(Organization.region_id == self.id)
         return select(Organization.id).where(Organization.id == self.id)
 
+    def covers(self, org_col):
+        """SQL: the organization in ``org_col`` lies in this scope."""
+        ids = self.org_ids()
+        return true() if ids is None else org_col.in_(ids)
+
     def describe(self) -> dict:
         """Code and trilingual name of the scope (stored in snapshots)."""
         if self.kind == SCOPE_COUNTRY:
@@ -110,11 +116,6 @@ def authorize(user, scope: Scope, action: str = access.LIST) -> bool:
 def require(user, scope: Scope, action: str = access.LIST) -> None:
     if not authorize(user, scope, action):
         raise NotAllowed(_("You may not see or change reports of this scope."))
-
-
-def _in_scope(org_col, scope: Scope):
-    ids = scope.org_ids()
-    return true() if ids is None else org_col.in_(ids)
 
 
 # -------------------------------------------------------------------------------------------- period
@@ -144,24 +145,9 @@ def previous_period(today: date | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------- report figures
-def _names(model, ids) -> dict[int, dict]:
-    ids = [i for i in set(ids) if i is not None]
-    if not ids:
-        return {}
-    cols = [model.id, model.code, model.name_kk, model.name_ru, model.name_en]
-    if model is AdminUnit:
-        cols.append(model.population)
-    out = {}
-    for row in db.session.execute(select(*cols).where(model.id.in_(ids))):
-        out[row.id] = {"code": row.code, "names": {"kk": row.name_kk, "ru": row.name_ru, "en": row.name_en}}
-        if model is AdminUnit:
-            out[row.id]["population"] = row.population
-    return out
-
-
 def _ref_rows(rows, model, measures) -> list[dict]:
     """Rows keyed by reference id → dicts with code/names and the measures, sorted by code."""
-    names = _names(model, [r[0] for r in rows])
+    names = names_by_id(model, [r[0] for r in rows])
     out = []
     for r in rows:
         item = dict(names.get(r[0], {"code": "", "names": None}))
@@ -181,7 +167,7 @@ def _num(v):
 def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dict:
     start_utc, end_utc = day_start_utc(ms), day_start_utc(me + timedelta(days=1))
     in_month = and_(Employment.entered_at >= start_utc, Employment.entered_at < end_utc,
-                    _in_scope(Employment.organization_id, scope))
+                    scope.covers(Employment.organization_id))
     totals = {"entered": 0, "on_time": 0, "late": 0}
 
     def per_region(*where):
@@ -215,7 +201,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
     expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
                                 zip(certificate_sets(ms, me), ("expiring", "expired", "valid"), strict=True))
     w = Employment.worker_id
-    where = and_(Employment.held_at_end_of(me), _in_scope(Employment.organization_id, scope))
+    where = and_(Employment.held_at_end_of(me), scope.covers(Employment.organization_id))
     # per worker (hash aggregate, no sort): the primary episode = the first main episode, else the first
     # one; and whether any stock episode is in a clinical position
     per_worker = (select(w.label("worker_id"),
@@ -331,9 +317,9 @@ def _migration(ms: date, me: date, scope: Scope) -> dict:
         select(func.count()).select_from(e1)
         .join(EmploymentEndReason, EmploymentEndReason.id == e1.end_reason_id)
         .where(e1.end_date >= ms, e1.end_date <= me, EmploymentEndReason.transfer.is_(True),
-               _in_scope(e1.organization_id, scope), ~continuation_clause(e1))).scalar()
+               scope.covers(e1.organization_id), ~continuation_clause(e1))).scalar()
     totals["transfer_unmatched"] = unmatched or 0
-    names = _names(AdminUnit, [k for pair in flows for k in pair])
+    names = names_by_id(AdminUnit, [k for pair in flows for k in pair])
     flow_rows = sorted(({"from": names.get(a, {}).get("code", ""), "from_names": names.get(a, {}).get("names"),
                          "to": names.get(b, {}).get("code", ""), "to_names": names.get(b, {}).get("names"),
                          "count": n} for (a, b), n in flows.items()), key=lambda f: (f["from"], f["to"]))
@@ -355,7 +341,7 @@ def _category(reason) -> str:
 def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
     e1 = aliased(Employment)
     r = aliased(EmploymentEndReason)
-    where = and_(e1.end_date >= ms, e1.end_date <= me, _in_scope(e1.organization_id, scope),
+    where = and_(e1.end_date >= ms, e1.end_date <= me, scope.covers(e1.organization_id),
                  or_(r.id.is_(None), r.transfer.is_(False)), ~continuation_clause(e1))
     base = select(e1.end_reason_id, func.count(distinct(e1.worker_id))).select_from(e1).outerjoin(
         r, r.id == e1.end_reason_id).where(where).group_by(e1.end_reason_id)
@@ -378,7 +364,6 @@ def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
 def certificate_sets(ms: date, me: date):
     """(expiring, expired, valid) SELECTs of worker ids for the certificate figures of a month: the state on
     the first day after the month, as known at its end (certificates issued by ``me``)."""
-    from ..certificates.models import Certificate
 
     after = me + timedelta(days=1)
     expiring = select(Certificate.worker_id).where(Certificate.expiring_on(after, known_on=me))

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import clock
 from ..access import Role
@@ -34,10 +36,7 @@ HR_ROLES = (Role.HR, Role.HR_CHIEF)  # receive the certificate notices of their 
 def insert_select(model, columns, select_stmt):
     """``INSERT INTO model (columns) SELECT ... ON CONFLICT DO NOTHING``; returns rows inserted.
     (SQLite needs a WHERE in the SELECT, or it reads ``ON CONFLICT`` as a join constraint.)"""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     if select_stmt.whereclause is None:
         select_stmt = select_stmt.where(true())
     # preserve_rowcount: psycopg's rowcount of INSERT ... SELECT is gone once SQLAlchemy closes the cursor
@@ -105,7 +104,6 @@ def _kind_subject(kind: str) -> str:
 
 def notice_text(notice: Notice) -> str:
     """One line describing a notice, in the current locale (in-app list and digest)."""
-    from flask_babel import format_date
 
     w = notice.worker
     if notice.kind == CERT_EXPIRING and notice.certificate is not None:
@@ -122,7 +120,6 @@ def notice_text(notice: Notice) -> str:
 
 def render_mail(row: MailOutbox) -> tuple[str, str]:
     """(subject, body) of an outbox row in the row's language."""
-    from flask_babel import format_date
 
     with force_locale(row.locale or default_locale()):
         subject = _kind_subject(row.kind)

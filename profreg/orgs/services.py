@@ -1,6 +1,8 @@
 """Organization rules."""
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from ..extensions import db
 from ..workers.models import Employment
 
@@ -18,7 +20,5 @@ def set_region(org) -> None:
         org.region = region_of(org.unit)
         if org.id is not None and org.region is not None:
             # episodes carry the region too (region scoping reads it): keep them in step
-            from sqlalchemy import update
-
             db.session.execute(update(Employment).where(Employment.organization_id == org.id)
                                .values(region_id=org.region.id).execution_options(synchronize_session=False))

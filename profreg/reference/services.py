@@ -65,3 +65,20 @@ def load_reference(seeds: Path = SEEDS) -> dict[str, int]:
 def load_districts(path: Path) -> int:
     """Load lower-level KATO units from a CSV with code,name_kk,name_ru,name_en,level,parent_code."""
     return load_file(AdminUnit, path)
+
+
+def names_by_id(model, ids) -> dict[int, dict]:
+    """Code and the three names (kk/ru/en) of reference rows by id, for reports that store names in
+    every language; admin units carry their population too."""
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    cols = [model.id, model.code, model.name_kk, model.name_ru, model.name_en]
+    if model is AdminUnit:
+        cols.append(model.population)
+    out = {}
+    for row in db.session.execute(select(*cols).where(model.id.in_(ids))):
+        out[row.id] = {"code": row.code, "names": {"kk": row.name_kk, "ru": row.name_ru, "en": row.name_en}}
+        if model is AdminUnit:
+            out[row.id]["population"] = row.population
+    return out

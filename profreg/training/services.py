@@ -27,9 +27,12 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..certificates.models import Certificate
 from ..dates import add_months, days_after, days_between
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import fmt_date
+from ..identity import mask_iin
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
 from ..workers.models import Employment, Worker
@@ -59,7 +62,6 @@ def current_certificates(today: date, *, worker_ids=None, specialty_ids=None, ru
     ``worker_ids`` is a SELECT (or list) of worker ids to restrict to; ``specialty_ids`` a list;
     ``running_only`` keeps cycles that have not ended by ``today`` (the certificate is valid today).
     """
-    from ..certificates.models import Certificate
 
     latest = aliased(Certificate, Certificate.latest_per_specialty(worker_ids=worker_ids, specialty_ids=specialty_ids,
                                                                    known_on=today))
@@ -275,8 +277,6 @@ def _is_advanced():
 def _rule_cert_expiring(staff, rules: Rules, today: date):
     # The latest certificate on file, as the sweep's warning: a renewal already on file, even one
     # starting later, means the worker has been re-certified and is not listed.
-    from ..certificates.models import Certificate
-
     expired = Certificate.expired_on(today)
     q = (select(Certificate.worker_id, Certificate.specialty_id, Certificate.valid_until, expired.label("expired"))
          .where(Certificate.worker_id.in_(select(staff.c.worker_id)), Certificate.is_latest(),
@@ -378,7 +378,6 @@ def build_candidates(org_id: int, rules: Rules, filters: Filters | None = None,
 
 def _fmt_date(value: str | None) -> str:
     """An ISO date from a stored reason, written the locale's way (Babel)."""
-    from ..i18n import fmt_date
 
     if not value:
         return ""
@@ -726,7 +725,6 @@ def _regions_of(worker_ids: list[int], today: date) -> dict[int, str]:
 
 def _assessment_row(r, regions: dict[int, str]) -> dict:
     """A row of the assessment: the IIN is always masked here (the view serves associations)."""
-    from ..identity import mask_iin
 
     row = _ledger_row(r)
     return {"worker_id": r.worker_id, "iin": mask_iin(r.iin),

@@ -20,9 +20,12 @@ from datetime import date, datetime, timedelta
 
 import holidays
 from sqlalchemy import Date, DateTime, Select, and_, column, exists, false, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..clock import day_start_utc
 from ..extensions import db
+from ..workers.models import Employment
+from .models import WorkingDayOverride
 
 ENTRY_WORKING_DAYS = 3
 
@@ -38,7 +41,6 @@ class WorkingCalendar:
     @classmethod
     def load(cls) -> WorkingCalendar:
         """Calendar with the overrides stored in the database."""
-        from .models import WorkingDayOverride
 
         rows = db.session.execute(select(WorkingDayOverride.day, WorkingDayOverride.is_working)).all()
         return cls({d: bool(w) for d, w in rows})
@@ -91,7 +93,6 @@ def entry_cutoffs(hire_dates: Iterable[date], calendar: WorkingCalendar | None =
     dates = sorted(set(hire_dates))
     cutoffs = [entry_cutoff_utc(hd, cal) for hd in dates]
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
 
         return (func.unnest(literal(dates, ARRAY(Date)), literal(cutoffs, ARRAY(DateTime)))
                 .table_valued(column("hire_date", Date), column("cutoff", DateTime))
@@ -107,8 +108,7 @@ def late_entry_clause(hire_dates: Iterable[date] | Select, model=None, calendar:
     ``hire_dates`` are the hire dates the query can meet: an iterable of dates, or a SELECT of them
     (run here, once). Episodes hired on another date never count as late, so pass every date the
     query's episodes may have. An ``EXISTS`` over the cutoffs: PostgreSQL runs it as a hash semi-join."""
-    if model is None:
-        from ..workers.models import Employment as model
+    model = Employment if model is None else model
     if isinstance(hire_dates, Select):
         hire_dates = db.session.execute(hire_dates).scalars().all()
     dates = {d for d in hire_dates if d is not None}

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, DecimalField, HiddenField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
@@ -20,8 +20,11 @@ from .. import clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
+from ..certificates.models import warning_months
 from ..errors import DomainError
 from ..extensions import db
+from ..reference import models as ref
+from ..reference.models import AdminUnit, Position, Specialty
 from ..uow import show_error
 from . import search
 from .models import Employment, Worker
@@ -61,7 +64,6 @@ STATUS_CHOICES = [("active", _l("Active")), ("blocked", _l("Blocked"))]
 def _cert_status_choices():
     """The certificate-status filter's options; the expiring one names the warning window
     (``CERT_WARNING_MONTHS``), the window the sweep, the dashboard and the reports use."""
-    from ..certificates.models import warning_months
 
     return [("valid", _l("Valid")),
             ("expiring", lazy_ngettext("Expiring within %(num)d month", "Expiring within %(num)d months",
@@ -98,16 +100,12 @@ def _options(loader):
 
 
 def _regions():
-    from ..reference.models import AdminUnit
-
     rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars()
     return [(str(r.id), r.name) for r in rows]
 
 
 def _ref_options(model_name):
     def load():
-        from ..reference import models as ref
-
         model = getattr(ref, model_name)
         rows = db.session.execute(select(model).where(model.is_active.is_(True)).order_by(model.code)).scalars()
         return [(str(r.id), r.name) for r in rows]
@@ -146,14 +144,10 @@ def worker_filters(path=None):
 
 
 def _position_query():
-    from ..reference.models import Position
-
     return db.session.query(Position).filter(Position.is_active.is_(True)).order_by(Position.code)
 
 
 def _specialty_query():
-    from ..reference.models import Specialty
-
     return db.session.query(Specialty).filter(Specialty.is_active.is_(True)).order_by(Specialty.code)
 
 
@@ -329,8 +323,6 @@ class EmploymentView(ScopedModelView):
 
 
 def _position_changed(model) -> bool:
-    from sqlalchemy import inspect
-
     return inspect(model).attrs.position_id.history.has_changes() or \
         inspect(model).attrs.position.history.has_changes()
 

@@ -16,14 +16,17 @@ from sqlalchemy import (
     String,
     and_,
     event,
+    inspect,
     or_,
     select,
+    update,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock
 from ..extensions import db
+from ..orgs.models import Organization
 
 STATUS_ACTIVE = "active"
 STATUS_BLOCKED = "blocked"
@@ -228,7 +231,6 @@ def _copied(connection, related, key, current, column):
 def sync_employment_region(_mapper, connection, target) -> None:
     """Copy the organization's region and the worker's surname onto the episode (kept in step on
     every save; a renamed worker's episodes follow in ``sync_employment_worker_surname``)."""
-    from ..orgs.models import Organization
 
     target.worker_surname_key = _copied(connection, target.worker, target.worker_id, target.worker_surname_key,
                                         Worker.surname_key)
@@ -239,7 +241,6 @@ def sync_employment_region(_mapper, connection, target) -> None:
 @event.listens_for(Worker, "after_update")
 def sync_employment_worker_surname(_mapper, connection, target) -> None:
     """A changed surname's sort key is copied onto the worker's episodes (the scoped lists sort by it)."""
-    from sqlalchemy import inspect, update
 
     if inspect(target).attrs.surname.history.has_changes():
         connection.execute(update(Employment.__table__).where(Employment.__table__.c.worker_id == target.id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, exists, not_, or_, select, union
 from sqlalchemy.orm import aliased
 
 from .. import clock
+from ..certificates.models import Certificate
+from ..orgs.models import Organization
 from .models import Employment, Worker
 
 
@@ -21,9 +23,6 @@ def search_clause(term: str):
 
     Written as ``id IN (… UNION …)`` rather than an OR of conditions, so that each branch uses its
     own prefix index (an OR across a column and an EXISTS forces a scan of the whole table)."""
-    from sqlalchemy import union
-
-    from ..certificates.models import Certificate
 
     term = term.strip()
     pattern = _escape(term)
@@ -42,8 +41,6 @@ def current_episode(*conds):
 
 
 def by_org_bin(value: str):
-    from ..orgs.models import Organization
-
     return current_episode(Employment.organization_id.in_(
         select(Organization.id).where(Organization.bin == value.strip())))
 
@@ -53,8 +50,6 @@ def by_region(value: str):
 
 
 def by_specialty(value: str):
-    from ..certificates.models import Certificate
-
     sid = int(value)
     return or_(current_episode(Employment.specialty_id == sid),
                exists().where(and_(Certificate.worker_id == Worker.id, Certificate.specialty_id == sid)))
@@ -69,7 +64,6 @@ def certificate_status_clause(value: str, today: date | None = None):
     valid: a specialty holds a certificate valid today and none of its certificates is
     ``expiring_on(today)``; expiring: not valid, but a certificate is expiring today (the sweep's warning
     window, ``CERT_WARNING_MONTHS``); expired: certificates exist, none valid today; none: no certificate."""
-    from ..certificates.models import Certificate
 
     today = today or clock.today()
     held, other = aliased(Certificate), aliased(Certificate)

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import clock
+from ..certificates.services import valid_certificate_clause
 from ..errors import InvalidInput
 from ..extensions import db
 from ..identity import IdentityError, validate_iin
@@ -49,8 +50,6 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
 def has_valid_certificate(worker_id: int, today: date | None = None) -> bool:
     """The worker holds a certificate valid on ``today``."""
 
-    from ..certificates.services import valid_certificate_clause
-
     today = today or clock.today()
     if worker_id is None:
         return False
@@ -72,7 +71,6 @@ def check_new_employment(worker, position, today: date | None = None) -> None:
 def hire(worker, *, organization, position, hire_date: date, specialty=None, fte=None, department=None,
          order_number=None, today: date | None = None):
     """Open a new employment episode (flushes, never commits). Admin and CLI call this."""
-
 
     if organization is None:
         raise InvalidInput({"organization": _l("The organization of the new employment is unknown.")})
@@ -109,7 +107,6 @@ def iin_registered(iin: str | None) -> bool:
     purpose, like the unique key it anticipates: Create answers with it instead of a bare "already
     exists" and points to hiring the registered worker; it reveals nothing else."""
 
-
     iin = (iin or "").strip()
     return bool(iin) and db.session.execute(select(Worker.id).where(Worker.iin == iin)).first() is not None
 
@@ -119,7 +116,6 @@ def find_registered(iin: str, surname: str):
     folded). An organization hiring someone already in the register — from another organization, or
     back after leaving — must know both from the identity document; the record itself stays out of
     its sight until the new episode puts the worker in its scope. None when either does not match."""
-
 
     iin = (iin or "").strip()
     worker = db.session.execute(select(Worker).where(Worker.iin == iin)).scalar_one_or_none()
