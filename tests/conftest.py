@@ -42,7 +42,8 @@ def app(tmp_path_factory):
     application = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
                               "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
                               "REDIS_URL": None, "MAIL_SERVER": None, "WTF_CSRF_ENABLED": True,
-                              "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False})
+                              "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False,
+                              "PASSWORD_HASH_PROFILE": "CHEAPEST"})
     @application.before_request
     def _fresh_user_per_request():
         # Tests hold a context open, and a test-client request reuses it: without this, Flask-Login's
