@@ -18,6 +18,8 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
+from tests.conftest import before_fresh_context_request
+
 ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin")
 
 
@@ -29,6 +31,7 @@ class FreshContextClient(FlaskClient):
         self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     def open(self, *args, **kwargs):
+        before_fresh_context_request()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
