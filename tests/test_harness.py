@@ -60,3 +60,33 @@ def test_commits_marker_commits_for_real(db, factory):
     assert db.session.session_factory.kw.get("bind") is None
     with db.engine.connect() as other:  # another connection sees it: it is committed
         assert other.execute(select(type(org).id).where(type(org).id == org.id)).scalar() == org.id
+
+
+def test_databases_left_by_dead_test_processes_are_dropped(app, db):
+    """PostgreSQL: ``<name>_<pid>`` databases of processes that are gone (a crashed run) are dropped
+    at the next start; those of live processes are kept."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import _drop_stale_databases, _pid_alive
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        pytest.skip("per-process databases exist on PostgreSQL only")
+    base, _, mine = url.rpartition("/")
+    name = mine.rsplit("_", 1)[0]
+    dead = next(pid for pid in range(4_194_000, 4_000_000, -1) if not _pid_alive(pid))
+    stale, alive = f"{name}_{dead}_mig_0badc0de", f"{name}_1"  # pid 1 is always alive
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            for n in (stale, alive):
+                c.execute(text(f'CREATE DATABASE "{n}"'))
+        _drop_stale_databases(admin, name)
+        with admin.connect() as c:
+            left = set(c.execute(text("SELECT datname FROM pg_database")).scalars())
+        assert stale not in left and alive in left and mine in left
+    finally:
+        with admin.connect() as c:
+            for n in (stale, alive):
+                c.execute(text(f'DROP DATABASE IF EXISTS "{n}"'))
+        admin.dispose()

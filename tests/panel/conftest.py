@@ -5,7 +5,8 @@ two-region world with one user per role.
 The shared ``tests/conftest.py`` keeps one request context pushed per test, so by default all test
 client requests share ``g`` (Flask-Login's cached user, Flask-Babel's cached locale). Tests that
 switch users or compare two sessions need the isolation this client gives; data must be committed
-before a request (the request runs on its own database session).
+before a request (the request runs on its own database session, on the test's connection: see
+``before_fresh_context_request`` in tests/conftest.py, which enforces it).
 """
 from __future__ import annotations
 
