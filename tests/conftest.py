@@ -131,6 +131,16 @@ def _bindable_session_class(base):
     def _wrote(session, _context):
         session.info["wrote"] = True
 
+    @event.listens_for(TestSession, "do_orm_execute")
+    def _wrote_directly(state):  # session.execute(insert/update/delete or a text() statement)
+        from sqlalchemy.sql.elements import TextClause
+
+        written = state.is_insert or state.is_update or state.is_delete
+        if isinstance(state.statement, TextClause):
+            written = not re.match(r"\s*(SELECT|WITH|EXPLAIN|SHOW|PRAGMA)\b", state.statement.text, re.I)
+        if written:
+            state.session.info["wrote"] = True
+
     return TestSession
 
 
@@ -152,6 +162,19 @@ def before_fresh_context_request() -> None:
         raise AssertionError("the test's session holds uncommitted changes: commit them before a request "
                              "that runs in its own app context")
     session.commit()
+
+
+_BASELINE: dict[str, int] = {}
+
+
+def _row_counts(db) -> dict[str, int]:
+    """Rows per table, in one statement (about a millisecond: the tables are nearly empty)."""
+    from sqlalchemy import func, select
+
+    tables = db.metadata.sorted_tables
+    row = db.session.execute(select(*[select(func.count()).select_from(t).scalar_subquery().label(t.name)
+                                      for t in tables])).one()
+    return dict(zip((t.name for t in tables), row, strict=True))
 
 
 @pytest.fixture(scope="session")
@@ -196,19 +219,6 @@ def app(tmp_path_factory):
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
         admin.dispose()
-
-
-_BASELINE: dict[str, int] = {}
-
-
-def _row_counts(db) -> dict[str, int]:
-    """Rows per table, in one statement (about a millisecond: the tables are nearly empty)."""
-    from sqlalchemy import func, select
-
-    tables = db.metadata.sorted_tables
-    row = db.session.execute(select(*[select(func.count()).select_from(t).scalar_subquery().label(t.name)
-                                      for t in tables])).one()
-    return dict(zip((t.name for t in tables), row, strict=True))
 
 
 def _assert_starting_state(db) -> None:
@@ -343,5 +353,3 @@ def csrf_token(client, url="/login"):
     page = client.get(url)
     m = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
     return m.group(1).decode() if m else ""
-
-

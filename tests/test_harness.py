@@ -90,3 +90,14 @@ def test_databases_left_by_dead_test_processes_are_dropped(app, db):
             for n in (stale, alive):
                 c.execute(text(f'DROP DATABASE IF EXISTS "{n}"'))
         admin.dispose()
+
+
+def test_a_direct_update_counts_as_uncommitted_data(app, db, factory):
+    from sqlalchemy import update
+
+    from tests.panel.conftest import FreshContextClient
+
+    user = factory.user("ministry")  # committed
+    db.session.execute(update(User).where(User.id == user.id).values(failed_logins=3))  # no flush involved
+    with pytest.raises(AssertionError, match="uncommitted changes"):
+        FreshContextClient(app).get("/login")
