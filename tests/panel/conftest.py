@@ -53,7 +53,7 @@ def make_client(app):
 
 
 def sign_in(client, user):
-    """Sign in without the password form (argon2 is slow; the form itself is tested elsewhere)."""
+    """Sign in without the password form (fewer requests; the form itself is tested elsewhere)."""
     with client.session_transaction() as s:
         s["_user_id"] = str(user.id)
         s["_fresh"] = True
