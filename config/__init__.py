@@ -45,6 +45,9 @@ class DefaultConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("kk", "ru", "en")
     LOGIN_MAX_FAILURES = 10
+    # argon2 cost of new password hashes: a name in ``argon2.profiles`` (hashes made under any profile
+    # still verify: argon2 stores its parameters in the hash).
+    PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
     LOGIN_LOCKOUT_MINUTES = 15
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -77,6 +80,7 @@ class TestingConfig(DefaultConfig):
     MAIL_SERVER = None
     WTF_CSRF_ENABLED = True
     LOGIN_LOCKOUT_MINUTES = 15
+    PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
 
 
 CONFIGS = {"default": DefaultConfig, "production": ProductionConfig, "testing": TestingConfig}

@@ -41,18 +41,18 @@ def test_xlsx_structure(tmp_path):
     assert ws["D6"].value == 36
 
 
-def test_pdf_keeps_kazakh_letters(app, tmp_path):
+def test_pdf_keeps_kazakh_letters(app, tmp_path, monkeypatch):
+    from jinja2 import ChoiceLoader, FileSystemLoader
     from pypdf import PdfReader
 
     from profreg.exports import render_pdf
 
-    app.jinja_env.globals.setdefault("current_lang", lambda: "kk")
+    # the shared app's Jinja environment gets a loader for the test template, restored afterwards
+    if "current_lang" not in app.jinja_env.globals:
+        monkeypatch.setitem(app.jinja_env.globals, "current_lang", lambda: "kk")
     tpl = tmp_path / "t.html"
     tpl.write_text("{% extends 'exports/base.html' %}{% block body %}<h1>" + KAZAKH + "</h1>{% endblock %}")
-    from jinja2 import ChoiceLoader, FileSystemLoader
-
-    app.jinja_loader  # noqa: B018
-    app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, FileSystemLoader(str(tmp_path))])
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([app.jinja_env.loader, FileSystemLoader(str(tmp_path))]))
     pdf = render_pdf("t.html")
     (tmp_path / "t.pdf").write_bytes(pdf)
     text = PdfReader(str(tmp_path / "t.pdf")).pages[0].extract_text()

@@ -32,10 +32,9 @@ def test_ministry_sees_workers(client, factory):
 
 
 def test_invalid_iin_in_admin_form_shows_error_and_writes_nothing(client, factory, ref):
+    from profreg.audit.models import AuditLog
     from profreg.models import Country
 
-    user = factory.user("ministry")
-    # ministry reads only; creation is tested through an hr user of an organization
     org = factory.org()
     hr = factory.user("hr_chief", org=org)
     login(client, hr)
@@ -47,10 +46,12 @@ def test_invalid_iin_in_admin_form_shows_error_and_writes_nothing(client, factor
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "wrong check digit" in body
-    assert user is not None
+    assert 'value="Иванов"' in body  # the form comes back with what was typed, to be corrected
     from profreg.extensions import db
 
     assert db.session.execute(select(func.count()).select_from(Worker)).scalar() == 0
+    assert db.session.execute(select(func.count()).select_from(AuditLog)
+                              .where(AuditLog.table_name == "worker")).scalar() == 0
 
 
 def test_demo_generator_builds_a_consistent_country(db, ref):
@@ -79,9 +80,38 @@ def test_demo_generator_builds_a_consistent_country(db, ref):
     assert ended > 0
 
 
-def test_demo_is_deterministic(db, ref):
+def _demo_register(db, seed):
+    """Generate the demo country into the clean test database, read it back (content, not ids), and
+    roll it back to the clean state."""
     from profreg.demo.generator import generate
 
-    generate(workers=50, seed=3, today=date(2026, 11, 25))
-    first = db.session.execute(select(Worker.iin, Worker.surname).order_by(Worker.id)).all()
-    assert len(first) == 50 and len({s for _, s in first}) > 5
+    assert db.session.execute(select(func.count()).select_from(Worker)).scalar() == 0  # a clean state
+    savepoint = db.session.begin_nested()
+    try:
+        generate(workers=50, seed=seed, today=date(2026, 11, 25))
+        db.session.flush()
+        orgs = db.session.execute(select(Organization.bin, Organization.name_ru, Organization.region_id)
+                                  .order_by(Organization.bin)).all()
+        workers = db.session.execute(select(Worker.iin, Worker.surname, Worker.name, Worker.sex, Worker.birth_date)
+                                     .order_by(Worker.iin)).all()
+        episodes = db.session.execute(
+            select(Worker.iin, Organization.bin, Employment.hire_date, Employment.end_date)
+            .join(Employment, Employment.worker_id == Worker.id)
+            .join(Organization, Organization.id == Employment.organization_id)
+            .order_by(Worker.iin, Employment.hire_date, Organization.bin)).all()
+        certificates = db.session.execute(
+            select(Worker.iin, Certificate.number, Certificate.valid_until)
+            .join(Certificate, Certificate.worker_id == Worker.id).order_by(Certificate.number)).all()
+    finally:
+        savepoint.rollback()
+    return {"organizations": orgs, "workers": workers, "episodes": episodes, "certificates": certificates}
+
+
+def test_demo_is_deterministic(db, ref):
+    first = _demo_register(db, seed=3)
+    assert len(first["workers"]) == 50 and len({w.surname for w in first["workers"]}) > 5
+    assert first["episodes"] and first["certificates"]
+    second = _demo_register(db, seed=3)
+    assert second == first
+    other = _demo_register(db, seed=4)
+    assert other["workers"] != first["workers"] and other["episodes"] != first["episodes"]

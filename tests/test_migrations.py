@@ -20,8 +20,8 @@ def _flask(url, *args):
 def test_upgrade_then_check_reports_no_difference(app, tmp_path):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("postgresql"):
-        base = url.rpartition("/")[0]
-        name = f"profreg_mig_{uuid.uuid4().hex[:8]}"
+        base, _, test_db = url.rpartition("/")
+        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"  # tests/conftest.py drops it if a crash leaves it
         admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))

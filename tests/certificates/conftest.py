@@ -61,6 +61,17 @@ def scenario(db, factory):
     return {"w": w, "users": users, "org_a": org_a, "org_b": org_b}
 
 
+# Two sweeps in two threads need two real connections (one shared connection cannot hold two
+# interleaved transactions); test_rules.py is being reworked elsewhere, so its marker is set here.
+_COMMITS = {"test_rules.py::test_two_sweeps_at_once_leave_no_duplicates"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.split("/")[-1] in _COMMITS:
+            item.add_marker(pytest.mark.commits)
+
+
 EXPECTED = {
     "status": {"w59": "active", "w61": "active", "w30": "active", "wexp": "blocked", "wren": "active",
                "wb": "blocked", "wecon": "active"},

@@ -102,6 +102,7 @@ def _subject(msg) -> str:
     return str(make_header(decode_header(msg["Subject"])))
 
 
+@pytest.mark.commits  # the RQ worker is another process: it must see the scenario, and we its writes
 def test_sweep_through_rq_worker_warns_blocks_unblocks_and_mails(app, db, scenario, queue, smtp):
     from profreg.jobs.models import JobRun
     from profreg.notifications.models import MailOutbox

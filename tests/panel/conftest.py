@@ -5,7 +5,8 @@ two-region world with one user per role.
 The shared ``tests/conftest.py`` keeps one request context pushed per test, so by default all test
 client requests share ``g`` (Flask-Login's cached user, Flask-Babel's cached locale). Tests that
 switch users or compare two sessions need the isolation this client gives; data must be committed
-before a request (the request runs on its own database session).
+before a request (the request runs on its own database session, on the test's connection: see
+``before_fresh_context_request`` in tests/conftest.py, which enforces it).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
+from tests.conftest import before_fresh_context_request
+
 ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin")
 
 
@@ -29,6 +32,7 @@ class FreshContextClient(FlaskClient):
         self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     def open(self, *args, **kwargs):
+        before_fresh_context_request()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -49,7 +53,7 @@ def make_client(app):
 
 
 def sign_in(client, user):
-    """Sign in without the password form (argon2 is slow; the form itself is tested elsewhere)."""
+    """Sign in without the password form (fewer requests; the form itself is tested elsewhere)."""
     with client.session_transaction() as s:
         s["_user_id"] = str(user.id)
         s["_fresh"] = True

@@ -3,9 +3,10 @@
 For every model view and every role: list, details, edit (GET and POST), create (GET, dropdowns, a
 crafted POST for a foreign worker / organization), delete, bulk delete, CSV export, ajax lookups and
 ajax/update, against rows inside and outside the role's scope. The expected visibility comes from an
-independent oracle below (plain Python over the world), not from ``profreg.access``; the expected
-rights come from ``access.MATRIX`` (the documented matrix, docs/roles.md). A view added later is
-covered without a new test; a view that does not derive from the scoped base classes fails.
+independent oracle below (plain Python over the world), not from ``profreg.access``; so do the expected
+rights: the matrix table of docs/roles.md (``tests/panel/roles_doc.py``), which a test here holds
+equal to ``access.MATRIX`` cell by cell. A view added later is covered without a new test; a view
+that does not derive from the scoped base classes fails.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from profreg import access
 from profreg.admin.base import ProtectedMixin, ScopedModelView
 from tests.panel.conftest import ROLES, add_records, parse_form, sign_in, token
+from tests.panel.roles_doc import DOCUMENTED, RULE_4_5_MODELS
 
 
 def _views(app):
@@ -57,7 +59,7 @@ def _current_orgs(worker, today):
 def visible(world, role, resource, obj, today) -> bool:
     """Independent statement of the scope rules (DESIGN.md roles)."""
     user = world.users[role]
-    rights = access.MATRIX[role].get(resource, frozenset())
+    rights = DOCUMENTED[role].get(resource, frozenset())
     if not ({"list", "details"} & rights):
         return False
     if resource in ("reference", "user"):
@@ -83,7 +85,7 @@ def visible(world, role, resource, obj, today) -> bool:
     if role in ("org_head", "hr_chief", "hr"):
         return any(o.id == world.orgA.id for o in _current_orgs(worker, today))
     if role == "association":
-        if resource != "worker_record" or type(obj).__name__ not in {"Certificate", "CpdRecord", "EducationDocument", "QualificationCategory"}:
+        if resource != "worker_record" or type(obj).__name__ not in RULE_4_5_MODELS:
             return False
         specs = {s.id for s in user.specialties}
         return any(c.specialty_id in specs for c in worker.certificates)
@@ -91,21 +93,33 @@ def visible(world, role, resource, obj, today) -> bool:
 
 
 def view_open(role, view) -> bool:
-    rights = access.MATRIX[role].get(view.resource, frozenset())
+    rights = DOCUMENTED[role].get(view.resource, frozenset())
     if not ({"list", "details"} & rights):
         return False
     if role == "association" and view.resource == "worker_record":
-        return view.model.__name__ in {"Certificate", "CpdRecord", "EducationDocument", "QualificationCategory"}
+        return view.model.__name__ in RULE_4_5_MODELS
     return True
 
 
 def right(role, view, action) -> bool:
-    return view_open(role, view) and action in access.MATRIX[role].get(view.resource, frozenset())
+    return view_open(role, view) and action in DOCUMENTED[role].get(view.resource, frozenset())
+
+
+def documented_narrowing(view, role, action) -> bool:
+    """The narrowings of the matrix in place, as the docs state them. Any other difference between a
+    view and the documented matrix, wider or narrower, is a failure: a right wrongly removed from
+    ``access.MATRIX`` is caught like one wrongly added."""
+    from profreg.reference.models import ReferenceMixin
+
+    # docs/roles.md: "reference rows are retired (`is_active`), not deleted"
+    if view.resource == "reference" and issubclass(view.model, ReferenceMixin) and action == "delete":
+        return True
+    return False
 
 
 def effective(app, world, role, view, action, fail) -> bool:
-    """The matrix right, narrowed by the view (e.g. reference rows are retired, never deleted).
-    A view may narrow the matrix; widening it is a failure."""
+    """The documented matrix right, narrowed by the view only where the docs say so (reference rows
+    are retired, never deleted; ...). Widening the matrix, or narrowing it otherwise, is a failure."""
     from flask_login import login_user
 
     spec = right(role, view, action)
@@ -114,6 +128,8 @@ def effective(app, world, role, view, action, fail) -> bool:
         flag = bool(getattr(view, f"can_{action}"))
     if flag and not spec and view_open(role, view):
         fail(f"view allows {action} beyond the role matrix")
+    if spec and not flag and not documented_narrowing(view, role, action):
+        fail(f"view refuses {action} that the role matrix grants (not a documented narrowing)")
     return spec and flag
 
 
@@ -403,14 +419,62 @@ def test_custom_views_follow_their_roles(app, world, make_client, role):
         if isinstance(view, ModelView):
             continue
         allowed = (
-            view.resource is None or access.can(world.users[role], view.resource, "list")
-            or access.can(world.users[role], view.resource, "details"))
+            view.resource is None or bool({"list", "details"} & DOCUMENTED[role].get(view.resource, frozenset())))
         r = client.get(view.url.rstrip("/") + "/")
         if allowed and r.status_code != 200:
             fails.append(f"{view.endpoint}: {role} should get 200, got {r.status_code}")
         if not allowed and r.status_code != 403:
             fails.append(f"{view.endpoint}: {role} should get 403, got {r.status_code}")
     assert not fails, fails
+
+
+def test_the_documented_matrix_is_the_code_matrix():
+    """docs/roles.md and ``access.MATRIX`` agree cell by cell (a change is made in both or fails here),
+    and so do the association's record models."""
+    assert set(DOCUMENTED) == set(ROLES) == set(access.MATRIX)
+    differ = []
+    for role in ROLES:
+        for resource in sorted(set(DOCUMENTED[role]) | set(access.MATRIX[role])):
+            doc, code = DOCUMENTED[role].get(resource), access.MATRIX[role].get(resource)
+            if doc is None or code is None or set(doc) != set(code):
+                differ.append(f"{resource} × {role}: docs {sorted(doc) if doc is not None else 'missing'}, "
+                              f"code {sorted(code) if code is not None else 'missing'}")
+    assert not differ, "\n".join(differ)
+    from profreg import models
+
+    declared = {name for name in dir(models) if getattr(getattr(models, name), "__cpd_evidence__", False)}
+    assert declared == RULE_4_5_MODELS
+
+
+def test_the_docs_table_is_read_as_written():
+    """The parser: a few cells spelled out (letters, the dash, the custom resources)."""
+    assert DOCUMENTED["hr"]["worker"] == {"list", "details", "create", "edit", "export"}
+    assert DOCUMENTED["region"]["monitoring"] == {"list", "details", "create", "export", "submit"}
+    assert DOCUMENTED["org_head"]["training_list"] == {"list", "details", "export", "approve"}
+    assert DOCUMENTED["association"]["worker"] == frozenset()
+    assert DOCUMENTED["admin"]["user"] == {"list", "details", "create", "edit", "delete", "export"}
+
+
+def _view(app, endpoint):
+    return next(v for v in _views(app) if isinstance(v, ScopedModelView) and v.endpoint == endpoint)
+
+
+@pytest.mark.parametrize("role,resource,change,expect", [
+    ("hr", "worker", lambda rights: rights | {"delete"}, "delete"),  # a right the docs do not grant
+    ("region", "worker", lambda rights: rights - {"export"}, "refuses export"),  # one they do
+])
+def test_a_wrong_cell_in_the_code_fails_the_matrix_check(app, world, make_client, monkeypatch, role, resource,
+                                                         change, expect):
+    """The check is not vacuous: one cell of ``access.MATRIX`` changed, the role-matrix check of that
+    role on the workers view reports it."""
+    view = _view(app, "workers")
+    assert view.resource == resource
+    fails: list[str] = []
+    check_view(app, world, view, role, make_client(world.users[role]), fails)
+    assert not fails, fails
+    monkeypatch.setitem(access.MATRIX[role], resource, frozenset(change(access.MATRIX[role][resource])))
+    check_view(app, world, view, role, make_client(world.users[role]), fails)
+    assert any(expect in f for f in fails), fails
 
 
 def test_matrix_check_fails_for_an_unscoped_view(app, world, make_client):
