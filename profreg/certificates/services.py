@@ -133,18 +133,33 @@ def has_valid_certificate(worker, specialty, on_date: date | None = None) -> boo
     return db.session.execute(q).first() is not None
 
 
+def holds_valid_certificate(worker, on_date: date | None = None) -> bool:
+    """Does ``worker`` hold a certificate (of any specialty) valid on ``on_date``?"""
+    if _id(worker) is None:
+        return False
+    q = select(literal(1)).where(valid_certificate_clause(literal(_id(worker)), on_date or clock.today()))
+    return db.session.execute(q).first() is not None
+
+
 def clinical_admission_error(worker, position, specialty, on_date: date | None = None) -> str | None:
-    """A translated reason why ``worker`` may not hold ``position`` in ``specialty`` on ``on_date``,
-    or None. Non-clinical positions need no certificate."""
+    """Admission to clinical practice (rule 14.5; DESIGN rule 8), the one rule every path that opens
+    or changes an employment episode calls (panel, hire of a registered worker, CLI): a translated
+    reason why ``worker`` may not hold ``position`` in ``specialty`` on ``on_date``, or None.
+
+    * a non-clinical position needs no certificate;
+    * a clinical position in a specialty needs a certificate valid that day in the specialty or in its
+      parent specialty;
+    * a blocked worker who holds no certificate valid that day gets no clinical position at all (a
+      renewal on file admits him; the sweep or the save of the certificate lifts the block)."""
     if position is None or not getattr(position, "is_clinical", False):
         return None
-    if getattr(worker, "status", None) == STATUS_BLOCKED and getattr(worker, "id", None):
-        return _("The worker's record is blocked: no valid specialist certificate.")
-    if specialty is None:
-        return None
-    if getattr(worker, "id", None) is None or not has_valid_certificate(worker, specialty, on_date):
+    on_date = on_date or clock.today()
+    if getattr(worker, "status", None) == STATUS_BLOCKED and not holds_valid_certificate(worker, on_date):
+        return _("This worker is blocked (no valid specialist certificate): a clinical position cannot be "
+                 "assigned until a valid certificate is registered.")
+    if specialty is not None and (_id(worker) is None or not has_valid_certificate(worker, specialty, on_date)):
         return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
-                 date=fmt_date(on_date or clock.today()), specialty=str(specialty))
+                 date=fmt_date(on_date), specialty=str(specialty))
     return None
 
 
@@ -375,6 +390,7 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
 
 
 __all__ = ["EXPIRED", "EXPIRING", "VALID", "block_expired", "block_step", "clinical_admission_error",
-           "digest_step", "expiring_certificates", "has_valid_certificate", "install_save_hook",
+           "digest_step", "expiring_certificates", "has_valid_certificate", "holds_valid_certificate",
+           "install_save_hook",
            "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",
            "warn_step", "worker_status", "workers_to_block", "workers_to_unblock"]

@@ -21,7 +21,7 @@ from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..certificates.models import warning_months
-from ..errors import DomainError
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..reference import models as ref
 from ..reference.models import AdminUnit, Position, Specialty
@@ -316,15 +316,17 @@ class EmploymentView(ScopedModelView):
         errors = employment_errors(birth_date=model.worker.birth_date if model.worker else None,
                                    hire_date=model.hire_date, end_date=model.end_date)
         if errors:
-            raise FormError(" ".join(str(v) for v in errors.values()))
-        if model.worker is not None and (is_created or _position_changed(model)):
-            check_new_employment(model.worker, model.position)
+            raise InvalidInput(errors)
+        if model.worker is not None and (is_created or _post_changed(model)):
+            check_new_employment(model.worker, model.position, model.specialty)
         super().on_model_change(form, model, is_created)
 
 
-def _position_changed(model) -> bool:
-    return inspect(model).attrs.position_id.history.has_changes() or \
-        inspect(model).attrs.position.history.has_changes()
+def _post_changed(model) -> bool:
+    """The position or the specialty of an episode was changed (the admission rule applies again)."""
+    attrs = inspect(model).attrs
+    return any(getattr(attrs, name).history.has_changes()
+               for name in ("position_id", "position", "specialty_id", "specialty"))
 
 
 worker_section("employments", _l("Employment"), Employment, "hire_date", "workers/_section_employments.html",

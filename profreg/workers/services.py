@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import clock
-from ..certificates.services import valid_certificate_clause
+from ..certificates.services import clinical_admission_error
 from ..errors import InvalidInput
 from ..extensions import db
 from ..identity import IdentityError, validate_iin
@@ -47,25 +47,13 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
     return errors
 
 
-def has_valid_certificate(worker_id: int, today: date | None = None) -> bool:
-    """The worker holds a certificate valid on ``today``."""
-
-    today = today or clock.today()
-    if worker_id is None:
-        return False
-    q = select(Worker.id).where(Worker.id == worker_id, valid_certificate_clause(Worker.id, today))
-    return db.session.execute(q).first() is not None
-
-
-def check_new_employment(worker, position, today: date | None = None) -> None:
-    """Rule 14.5: a blocked worker (no valid certificate) cannot be given a new *clinical* episode
-    until a valid certificate exists. Raises ``InvalidInput``."""
-    if position is None or not getattr(position, "is_clinical", False):
-        return
-    if worker.status == "blocked" and not has_valid_certificate(worker.id, today):
-        raise InvalidInput({"position": _l(
-            "This worker is blocked (no valid specialist certificate): a clinical position cannot be "
-            "assigned until a valid certificate is registered.")})
+def check_new_employment(worker, position, specialty=None, today: date | None = None) -> None:
+    """A new or changed episode in ``position`` (and ``specialty``) must pass the admission rule of
+    the certificates domain (``certificates.services.clinical_admission_error``). Raises
+    ``InvalidInput`` on the position field."""
+    error = clinical_admission_error(worker, position, specialty, today)
+    if error:
+        raise InvalidInput({"position": error})
 
 
 def hire(worker, *, organization, position, hire_date: date, specialty=None, fte=None, department=None,
@@ -77,7 +65,7 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
     errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
     if errors:
         raise InvalidInput(errors)
-    check_new_employment(worker, position, today)
+    check_new_employment(worker, position, specialty, today)
     episode = Employment(worker=worker, organization=organization, position=position, specialty=specialty,
                          hire_date=hire_date, fte=fte if fte is not None else Decimal("1.00"),
                          department=department, order_number=order_number)

@@ -222,3 +222,29 @@ def test_cli_hire_applies_the_blocked_rule(world, app, today):
     assert res.exit_code == 0, res.output
     db.session.expire_all()
     assert {e.organization_id for e in db.session.get(Worker, w.id).employments} == {world.orgA.id, world.orgB.id}
+
+
+def test_a_clinical_post_needs_a_certificate_of_its_specialty(world, make_client, today):
+    """The admission rule of the certificates domain is the one the panel applies: a doctor with a
+    valid therapy certificate and an expired surgery one is admitted to therapy, not to surgery."""
+    from profreg.reference.models import Specialty
+
+    db, f, ref = world.db, world.factory, world.factory.ref
+    w = f.worker(world.orgA, surname="Хирургова", position="DOCTOR", specialty="THERAPY",
+                 certificate_until=today + timedelta(days=300))
+    f.certificate(w, specialty="SURGERY", valid_until=today - timedelta(days=1))
+    db.session.commit()
+    client = make_client(world.users["hr_chief"])
+
+    def open_episode(specialty):
+        return client.post("/admin/employment/new/", data={
+            "csrf_token": token(client), "worker": str(w.id), "position": str(ref(Position, "DOCTOR").id),
+            "specialty": str(ref(Specialty, specialty).id), "fte": "0.5", "hire_date": "2026-11-24"})
+
+    refused = open_episode("SURGERY")
+    assert refused.status_code == 200
+    assert "No specialist certificate valid on" in refused.get_data(as_text=True)
+    assert open_episode("CARDIO").status_code == 302  # a specialization of therapy: admitted
+    db.session.expire_all()
+    specialties = {e.specialty.code for e in db.session.get(type(w), w.id).employments}
+    assert specialties == {"THERAPY", "CARDIO"}
