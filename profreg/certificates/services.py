@@ -31,7 +31,7 @@ from sqlalchemy import String, and_, cast, event, exists, literal, or_, select, 
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
-from .. import clock
+from .. import clock, signals
 from ..audit.models import AuditLog
 from ..clock import day_start_utc
 from ..extensions import db
@@ -343,13 +343,20 @@ def on_certificate_saved(cert_or_worker_ids, today: date | None = None) -> int:
     return n
 
 
+def unblock_on_save(_sender, worker_ids=(), **_extra) -> None:
+    """Receiver of ``signals.certificates_saved``: a saved certificate lifts its worker's block in the
+    same unit of work (rule 14.5)."""
+    on_certificate_saved(sorted(worker_ids))
+
+
 _SESSION_KEY = "profreg_saved_cert_workers"
 _HOOKED = False
 
 
 def install_save_hook() -> None:
-    """Any committed insert or change of a Certificate (admin, import, CLI) unblocks its worker before
-    the commit completes. Registered once per process on the Session class."""
+    """Any insert or change of a Certificate (panel, inline form, CLI, import) sends
+    ``signals.certificates_saved`` with its workers before the commit completes; ``unblock_on_save``
+    receives it. Registered once per process on the Session class."""
     global _HOOKED
     if _HOOKED:
         return
@@ -361,19 +368,20 @@ def install_save_hook() -> None:
             session.info.setdefault(_SESSION_KEY, set()).update(i for i in ids if i is not None)
 
     @event.listens_for(Session, "before_commit")
-    def _unblock(session):
+    def _announce(session):
         if not session.info.get(_SESSION_KEY) and not any(isinstance(o, Certificate)
                                                            for o in list(session.new) + list(session.dirty)):
             return
         session.flush()
         ids = session.info.pop(_SESSION_KEY, set())
         if ids and session is db.session():
-            on_certificate_saved(sorted(ids))
+            signals.certificates_saved.send(session, worker_ids=ids)
 
     @event.listens_for(Session, "after_rollback")
     def _forget(session):
         session.info.pop(_SESSION_KEY, None)
 
+    signals.certificates_saved.connect(unblock_on_save)
     _HOOKED = True
 
 
