@@ -7,6 +7,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .. import access
 from ..domains import ROOT, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
@@ -20,7 +21,7 @@ class DashboardView(ProtectedIndexView):
     @expose("/")
     def index(self):
         return self.render("admin/index.html", cards=dashboard_cards(current_user),
-                           scope_label=scope_label(current_user))
+                           scope_label=scope_label(current_user), masked_iins=access.mask_for(current_user))
 
 
 def init_admin(app: Flask) -> Admin:
