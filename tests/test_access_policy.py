@@ -106,7 +106,8 @@ def test_no_role_is_decided_outside_the_policy_module():
     """Role codes are compared only in access.py; elsewhere code asks access (or uses ``Role``)."""
     codes = "|".join(r.value for r in Role)
     pattern = re.compile(rf"""role\s*(==|!=|\bin\b|\bnot in\b)\s*[\(\[]?\s*["']({codes})["']""")
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in ROOT.rglob("*.py") if p.name != "access.py"
+    files = [p for p in ROOT.rglob("*.py") if p.name != "access.py"] + list(ROOT.rglob("*.html"))
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in files
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
 
