@@ -150,6 +150,12 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         response = super().export(export_type)
         if self.can_export and export_type in self.export_types:
             log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
+        if getattr(response, "is_streamed", False):
+            # Flask-Admin streams its CSV after the view returns; by then a served app has closed the
+            # request's session and a relationship column not loaded yet cannot be read (the
+            # download broke after the header). The list export is capped (``export_max_rows``):
+            # write it out here, inside the unit of work.
+            response.set_data(b"".join(response.iter_encoded()))
         return response
 
     def get_count_query(self):

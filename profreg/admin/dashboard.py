@@ -10,7 +10,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 
 from .. import access, clock
 from ..auth.models import User
@@ -36,7 +36,10 @@ def dashboard_cards(user) -> list[dict]:
         return db.session.execute(q).scalar() or 0
 
     if access.can(user, "worker", access.LIST):
-        base = access.scoped(select(func.count()).select_from(Worker), Worker, user)
+        # workers in post: a current episode (the same notion as every scoped list, also for the ministry,
+        # whose list holds the whole register, departed workers included)
+        in_post = exists().where(Employment.worker_id == Worker.id, Employment.current_on(today))
+        base = access.scoped(select(func.count()).select_from(Worker), Worker, user).where(in_post)
         cards.append({"label": _l("Active workers"), "value": count(base.where(Worker.status == "active"))})
         cards.append({"label": _l("Blocked workers"), "value": count(base.where(Worker.status == "blocked")),
                       "danger": True, "url": "workers.index_view", "args": {"flt0_4": "blocked"}})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -91,6 +91,8 @@ def test_dashboard_counts_per_role(world, make_client, today):
                     entered_at=datetime.combine(today, datetime.min.time()))
     f.worker(world.orgA, surname="Вовремя", hire=today - timedelta(days=2),
              entered_at=datetime.combine(today, datetime.min.time()))
+    f.worker(world.orgB, surname="Ушедшая", hire=date(2019, 1, 10), end=today - timedelta(days=40))  # departed
+    f.worker(None, surname="Безработная")  # in the register, never employed
     db.session.commit()
     assert db.session.execute(select(Employment).where(Employment.worker_id == late.id)).scalar_one()
 
@@ -105,7 +107,7 @@ def test_dashboard_counts_per_role(world, make_client, today):
     assert hr["Active workers"] == "4" and hr["Blocked workers"] == "1"
     assert hr["Certificates expiring within 2 months"] == "1"
     assert hr["Hires entered late this year (after 3 working days)"] == "1"
-    ministry = cards("ministry")
+    ministry = cards("ministry")  # workers in post: the departed and the never employed are not counted
     assert ministry["Active workers"] == "6" and ministry["Blocked workers"] == "1"
     admin = cards("admin")
     assert "Active workers" not in admin and admin["Active users"] == "7"
