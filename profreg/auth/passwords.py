@@ -11,6 +11,7 @@ from functools import cache
 
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 DEFAULT_PROFILE = "RFC_9106_LOW_MEMORY"
 
@@ -32,8 +33,6 @@ def hasher(name: str = DEFAULT_PROFILE) -> PasswordHasher:
 def configured_profile() -> str:
     """The profile of the current app (the production default outside an app context). argon2's
     ``CHEAPEST`` profile is for tests only: an app that is not ``TESTING`` refuses it."""
-    from flask import current_app, has_app_context
-
     if not has_app_context():
         return DEFAULT_PROFILE
     name = current_app.config.get("PASSWORD_HASH_PROFILE") or DEFAULT_PROFILE
