@@ -59,6 +59,12 @@ class DefaultConfig:
     # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
     FILTER_OPTIONS_TTL = int(os.environ.get("FILTER_OPTIONS_TTL", "60"))  # seconds, per locale
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
+    # The national record's integrity (docs/integrity.md): how long the organization that entered a
+    # record may correct it; how long the last employer may correct a departed worker; failed lookups
+    # of "hire a registered worker" a user may make in an hour.
+    CORRECTION_DAYS = int(os.environ.get("CORRECTION_DAYS", "30"))
+    CORRECTION_MONTHS_AFTER_END = int(os.environ.get("CORRECTION_MONTHS_AFTER_END", "12"))
+    HIRE_LOOKUP_FAILURES_PER_HOUR = int(os.environ.get("HIRE_LOOKUP_FAILURES_PER_HOUR", "5"))
     TESTING = False
 
 

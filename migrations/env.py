@@ -96,6 +96,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a SQLite table (copy, drop, rename). With foreign keys enforced (the
+            # app turns them on for every connection) dropping the old ``worker`` table would cascade
+            # and delete every episode, certificate and record of every worker. Off for the migration,
+            # before its transaction begins (SQLite ignores the pragma inside one).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

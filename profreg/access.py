@@ -24,7 +24,7 @@ import functools
 from enum import StrEnum
 
 from flask_login import current_user
-from sqlalchemy import and_, exists, false, select, true
+from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from . import clock
@@ -53,6 +53,11 @@ ORG_ROLES = frozenset({Role.ORG_HEAD, Role.HR_CHIEF, Role.HR})
 LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT = "list", "details", "create", "edit", "delete", "export"
 APPROVE = "approve"  # org_head approves training lists
 SUBMIT = "submit"    # region / ministry submit monitoring reports
+# The national record is never deleted by an organization (docs/integrity.md): these replace deletion.
+END = "end"          # end an employment episode (dismissal; a region ends an overdue transfer's episode)
+CORRECT = "correct"  # a correction with a reason: a new version of a record, or a departed worker's data
+ANNUL = "annul"      # take a wrong entry out of every rule and list, kept and restorable
+CONFIRM = "confirm"  # "checked, still current" (rule 13)
 READ = frozenset({LIST, DETAILS, EXPORT})
 ALL = frozenset({LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT})
 NONE: frozenset = frozenset()
@@ -68,27 +73,34 @@ def _rights(*actions) -> frozenset:
 # Resources: worker (personal record), worker_record (education, certificates, CPD, degrees, ...),
 # employment, personnel_document, organization, staffing, reference, user, audit; training_list,
 # monitoring (reports and forecasts), job_history, cpd_assessment, notification (one's own), calendar (the
-# working-day calendar's transferred days off, entered by the ministry from government decrees).
+# working-day calendar's transferred days off, entered by the ministry from government decrees),
+# transfer (a hire elsewhere of a worker whose episode here is still open).
 # docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
 _COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
             "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
-            "notification", "calendar")
+            "notification", "calendar", "transfer")
 _OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
+# Records are added, corrected and annulled, never edited in place or deleted.
+_RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
+_HR_WORKER = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, CORRECT, CONFIRM)
+_HR_EPISODES = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, END, CORRECT)
 _ROWS = {
-    Role.MINISTRY: (READ, READ, READ, READ, ALL, READ, ALL, NONE, READ,
-                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL),
-    Role.REGION: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
-                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+    Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
+                    ALL, READ, ALL, NONE, READ,
+                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ),
+    Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
+                  _rights(READ, CORRECT, ANNUL), READ, READ, NONE, NONE, READ,
+                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
     Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
-                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
-    Role.HR_CHIEF: (ALL, ALL, ALL, ALL, READ, ALL, NONE, NONE, READ,
-                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
-    Role.HR: (ALL - {DELETE}, ALL, ALL - {DELETE}, ALL - {DELETE}, READ - {EXPORT}, READ, NONE, NONE, NONE,
-              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE),
+                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ),
+    Role.HR_CHIEF: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ, ALL, NONE, NONE, READ,
+                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
+    Role.HR: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ - {EXPORT}, READ, NONE, NONE, NONE,
+              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
-                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE),
+                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE),
     Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
-                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ),
+                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE),
 }
 MATRIX: dict[str, dict[str, frozenset]] = {
     role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}
@@ -143,9 +155,10 @@ WORKER = "worker"                    # the row is a worker: in scope through his
 OF_WORKER = "of_worker"              # the row belongs to a worker (``worker_id``): in scope with him
 ORGANIZATION = "organization"        # the row is an organization
 OF_ORGANIZATION = "of_organization"  # the row belongs to an organization (``organization_id``)
-AUDIT_ENTRY = "audit_entry"          # an audit entry: by its ``organization_id`` / ``region_id``
+AUDIT_ENTRY = "audit_entry"          # an audit entry: by its owner's and its actor's organization / region
+BETWEEN_ORGANIZATIONS = "between"    # a transfer: either organization (``organization_id``, ``to_organization_id``)
 NATIONAL = "national"                # no per-row scope (reference data, users): the matrix decides
-SCOPES = (WORKER, OF_WORKER, ORGANIZATION, OF_ORGANIZATION, AUDIT_ENTRY, NATIONAL)
+SCOPES = (WORKER, OF_WORKER, ORGANIZATION, OF_ORGANIZATION, AUDIT_ENTRY, BETWEEN_ORGANIZATIONS, NATIONAL)
 
 #: Resources of worker data (read logs, masking, the worker page).
 WORKER_DATA = frozenset({"worker", "worker_record", "employment", "personnel_document"})
@@ -247,8 +260,12 @@ def _where(model, user, scope: str):
         if role is Role.MINISTRY:
             return None
         if role is Role.REGION:
-            return model.region_id == user.region_id
-        return model.organization_id == user.organization_id
+            return or_(model.region_id == user.region_id, model.actor_region_id == user.region_id)
+        return or_(model.organization_id == user.organization_id,
+                   model.actor_organization_id == user.organization_id)
+    if scope == BETWEEN_ORGANIZATIONS:
+        ids = org_ids_select(user)
+        return None if ids is None else or_(model.organization_id.in_(ids), model.to_organization_id.in_(ids))
     if scope == WORKER:
         return worker_scope_clause(user, model.id)
     if scope == OF_WORKER:

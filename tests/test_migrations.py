@@ -49,3 +49,83 @@ def test_revisions_form_one_line():
     revs = [h.strip() for h in heads]
     assert revs.count("None") == 1, "exactly one base revision"
     assert len(revs) == len(set(revs)), "no two revisions share a parent (branches must be merged)"
+
+
+def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
+    """A register that holds data goes through every later revision without losing a row. On SQLite
+    batch mode rebuilds tables; with foreign keys enforced, dropping the old ``worker`` table cascaded
+    to every episode and certificate (migrations/env.py turns the pragma off for migrations)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        base, _, test_db = url.rpartition("/")
+        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        target = f"{base}/{name}"
+    else:
+        admin, target = None, f"sqlite:///{tmp_path / 'populated.db'}"
+    try:
+        assert _flask(target, "db", "upgrade", "0007").returncode == 0
+        engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
+        tables = ("worker", "employment", "certificate", "education_document", "cpd_record")
+        with engine.begin() as c:  # rows as the 0007 schema holds them (plain SQL: today's models differ)
+            def ref(table, code, **extra):
+                found = c.execute(text(f"SELECT id FROM {table} WHERE code = :c"), {"c": code}).scalar()
+                if found is None:
+                    cols = {"code": code, "name_kk": code, "name_ru": code, "name_en": code, "is_active": True,
+                            **extra}
+                    names = ", ".join(f'"{k}"' for k in cols)
+                    found = c.execute(text(f"INSERT INTO {table} ({names}) VALUES "
+                                           f"({', '.join(':' + k for k in cols)}) RETURNING id"), cols).scalar()
+                return found
+
+            ref("admin_unit", "710000000", level=1)
+            c.execute(text("INSERT INTO education_institution (name, kind, country_id) VALUES ('ҚазҰМУ', "
+                           "'education', :kz)"), {"kz": ref("country", "KZ")})
+
+            region = ref("admin_unit", "710000000")
+            org = c.execute(text(
+                "INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id) "
+                "VALUES ('150440000013', 'А', 'А', 'A', :r, :r) RETURNING id"), {"r": region}).scalar()
+            for n in range(3):
+                worker = c.execute(text(
+                    "INSERT INTO worker (iin, surname, name, surname_folded, sex, birth_date, birth_place, "
+                    "citizenship_id, status, created_at, updated_at, version) VALUES (:iin, 'Асанова', 'Айгүл', "
+                    "'асанова', 'F', '1987-04-12', 'Астана', :kz, 'active', '2026-01-01', '2026-01-01', 1) "
+                    "RETURNING id"), {"iin": f"87041240{n:04d}", "kz": ref("country", "KZ")}).scalar()
+                c.execute(text(
+                    "INSERT INTO employment (worker_id, organization_id, region_id, position_id, hire_date, fte, "
+                    "is_main, entered_at) VALUES (:w, :o, :r, :p, '2020-01-10', 1, :t, '2020-01-10')"),
+                    {"w": worker, "o": org, "r": region, "t": True,
+                     "p": ref("position", "NURSE", is_clinical=True, group="nurse")})
+                c.execute(text(
+                    "INSERT INTO certificate (worker_id, number, specialty_id, issue_date, valid_until, created_at) "
+                    "VALUES (:w, :n, :s, '2022-01-01', '2027-01-01', '2022-01-05')"),
+                    {"w": worker, "n": f"KZ-M-{n}", "s": ref("specialty", "NURSING")})
+                c.execute(text(
+                    "INSERT INTO education_document (worker_id, kind, level_id, institution_id, number) VALUES "
+                    "(:w, 'general', :l, (SELECT min(id) FROM education_institution), :n)"),
+                    {"w": worker, "l": ref("education_level", "SECONDARY", kind="general"), "n": f"ED{n}"})
+                c.execute(text(
+                    "INSERT INTO cpd_record (worker_id, activity_type_id, provider, topic, start_date, end_date, "
+                    "hours) VALUES (:w, :a, 'НЦПО', 'Тема', '2024-01-10', '2024-01-20', 54)"),
+                    {"w": worker, "a": ref("training_activity_type", "ADV_TRAINING", is_advanced_training=True)})
+
+        def counts():
+            with engine.connect() as c:
+                return {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
+
+        before = counts()
+        assert before["employment"] == 3 and before["certificate"] == 3
+        up = _flask(target, "db", "upgrade")
+        assert up.returncode == 0, up.stderr[-2000:]
+        assert counts() == before
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM certificate WHERE entered_at IS NULL")).scalar() == 0
+        engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

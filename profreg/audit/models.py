@@ -22,6 +22,10 @@ class AuditLog(db.Model):
     worker_id: Mapped[int | None] = mapped_column(Integer, index=True)
     organization_id: Mapped[int | None] = mapped_column(Integer, index=True)
     region_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # the actor's own organization and region: an action is seen by the actor's head as well as by
+    # the owner's (docs/integrity.md)
+    actor_organization_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_region_id: Mapped[int | None] = mapped_column(Integer, index=True)
     changes: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(String(255))
     # Set for system events (sweeps) so re-running a job cannot write the same entry twice.
@@ -29,4 +33,6 @@ class AuditLog(db.Model):
 
     user = relationship("User")
 
-    __table_args__ = (Index("ix_audit_table_record", "table_name", "record_id"),)
+    __table_args__ = (Index("ix_audit_table_record", "table_name", "record_id"),
+                      # recent attempts of a user (hire of a registered worker: at most 5 failures an hour)
+                      Index("ix_audit_user_action_at", "user_id", "action", "at"))

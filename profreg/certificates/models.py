@@ -12,13 +12,26 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, and_, func, or_, select
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    and_,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from .. import clock
 from ..dates import add_months
 from ..extensions import db
+from ..workers.models import WorkerRecord
 
 DEFAULT_WARNING_MONTHS = 2
 
@@ -39,13 +52,13 @@ def warning_date(today: date) -> date:
     return add_months(today, warning_months())
 
 
-class Certificate(db.Model):
+class Certificate(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "certificate"
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str] = mapped_column(String(64))  # unique among certificates in force (an index below)
     specialty_id: Mapped[int] = mapped_column(ForeignKey("specialty.id"))
     issuer: Mapped[str | None] = mapped_column(String(255))
     issue_date: Mapped[date] = mapped_column(Date)
@@ -60,6 +73,10 @@ class Certificate(db.Model):
         Index("ix_certificate_worker", "worker_id", "specialty_id", "valid_until"),
         Index("ix_certificate_valid_until", "valid_until"),
         Index("ix_certificate_number_prefix", "number", postgresql_ops={"number": "text_pattern_ops"}),
+        # a certificate number is one certificate; a corrected or annulled version keeps its number
+        Index("uq_certificate_number_in_force", "number", unique=True,
+              sqlite_where=text("superseded_by_id IS NULL AND annulled_at IS NULL"),
+              postgresql_where=text("superseded_by_id IS NULL AND annulled_at IS NULL")),
     )
 
     def __str__(self) -> str:

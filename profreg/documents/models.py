@@ -8,9 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
+from ..workers.models import WorkerRecord
 
 
-class PersonnelDocument(db.Model):
+class PersonnelDocument(WorkerRecord, db.Model):
     __resource__, __scope__ = "personnel_document", "of_worker"  # profreg/access.py
     __tablename__ = "personnel_document"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -20,7 +21,8 @@ class PersonnelDocument(db.Model):
     number: Mapped[str | None] = mapped_column(String(64))
     doc_date: Mapped[date | None] = mapped_column(Date)
     original_name: Mapped[str | None] = mapped_column(String(255))
-    stored_name: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # a correction of a document's data is a new version pointing to the same stored file
+    stored_name: Mapped[str | None] = mapped_column(String(255), index=True)
     content_type: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -28,7 +30,7 @@ class PersonnelDocument(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 
     worker = relationship("Worker", backref="personnel_documents")
-    organization = relationship("Organization")
+    organization = relationship("Organization", foreign_keys=[organization_id])
     doc_type = relationship("PersonnelDocumentType")
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..workers.models import WorkerRecord
 
 EDUCATION_KINDS = ("general", "additional", "postgraduate")
 
@@ -30,10 +31,7 @@ class EducationInstitution(db.Model):
         return self.name
 
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-
-
-class EducationDocument(db.Model):
+class EducationDocument(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "education_document"
@@ -60,7 +58,7 @@ class EducationDocument(db.Model):
         return f"{self.level} {self.series or ''}{self.number}"
 
 
-class AcademicDegree(db.Model):
+class AcademicDegree(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "academic_degree"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +74,7 @@ class AcademicDegree(db.Model):
         return str(self.degree_type)
 
 
-class AcademicTitle(db.Model):
+class AcademicTitle(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "academic_title"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +90,7 @@ class AcademicTitle(db.Model):
         return str(self.title_type)
 
 
-class QualificationCategory(db.Model):
+class QualificationCategory(WorkerRecord, db.Model):
     """A qualification category awarded to a worker in a specialty."""
 
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
@@ -115,7 +113,7 @@ class QualificationCategory(db.Model):
         return str(self.category)
 
 
-class Publication(db.Model):
+class Publication(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __tablename__ = "publication"
     id: Mapped[int] = mapped_column(primary_key=True)

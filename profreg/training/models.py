@@ -20,9 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
+from ..workers.models import WorkerRecord
 
 
-class CpdRecord(db.Model):
+class CpdRecord(WorkerRecord, db.Model):
     __resource__, __scope__ = "worker_record", "of_worker"  # profreg/access.py
     __cpd_evidence__ = True  # read by professional associations (rule 4.5)
     __tablename__ = "cpd_record"

@@ -14,15 +14,17 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    UniqueConstraint,
     and_,
     event,
     inspect,
     or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .. import clock
 from ..extensions import db
@@ -54,6 +56,48 @@ def sort_key(text: str | None) -> str | None:
     if text is None:
         return None
     return "".join(_SORT_CODES.get(ch, "99") for ch in text.casefold())
+
+
+class WorkerRecord:
+    """What every record of a worker's national file shares (certificates, education, degrees, titles,
+    qualification categories, publications, CPD, personnel documents): it is never deleted by an
+    organization (docs/integrity.md).
+
+    * ``entered_by_organization_id`` / ``entered_at``: which organization entered it, and when (it may
+      correct its own entry for ``CORRECTION_DAYS``; the region and the ministry later).
+    * a **correction** is a new version: the old row gets ``superseded_by_id``, the new one carries the
+      ``correction_reason``; both stay (the history).
+    * an **annulment** (``annulled_at``/``annulled_by_id``/``annul_reason``) takes a wrong entry out of
+      every rule and list, keeps it, and can be undone.
+    * ``in_force``: neither superseded nor annulled — the rows the rules and lists use.
+    """
+
+    entered_at: Mapped[datetime | None] = mapped_column(DateTime, default=clock.utcnow_naive)
+    correction_reason: Mapped[str | None] = mapped_column(String(500))
+    annulled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    annul_reason: Mapped[str | None] = mapped_column(String(500))
+
+    @declared_attr
+    def entered_by_organization_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("organization.id"))
+
+    @declared_attr
+    def superseded_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"))
+
+    @declared_attr
+    def annulled_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("user.id"))
+
+    @hybrid_property
+    def in_force(self) -> bool:
+        """Neither superseded by a correction nor annulled."""
+        return self.superseded_by_id is None and self.annulled_at is None
+
+    @in_force.inplace.expression
+    @classmethod
+    def _in_force(cls):
+        return and_(cls.superseded_by_id.is_(None), cls.annulled_at.is_(None))
 
 
 class Worker(db.Model):
@@ -91,6 +135,12 @@ class Worker(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, onupdate=clock.utcnow_naive)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)  # data currency: "checked, still true"
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # A record entered by mistake (the wrong person) is annulled, never deleted: hidden from lists and
+    # reports, kept with its history, restorable (docs/integrity.md).
+    annulled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    annulled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    annul_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     citizenship = relationship("Country")
@@ -127,6 +177,16 @@ class Worker(db.Model):
     def is_blocked(self) -> bool:
         return self.status == STATUS_BLOCKED
 
+    @hybrid_property
+    def in_register(self) -> bool:
+        """Not annulled: the record counts in lists and reports."""
+        return self.annulled_at is None
+
+    @in_register.inplace.expression
+    @classmethod
+    def _in_register(cls):
+        return cls.annulled_at.is_(None)
+
     def __str__(self) -> str:  # minimal on purpose: dropdowns and ajax lookups show only this
         return self.full_name
 
@@ -157,21 +217,35 @@ class Employment(db.Model):
     order_number: Mapped[str | None] = mapped_column(String(64))
     is_main: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     entered_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)  # 3-working-day rule
+    # A post held alongside a current one elsewhere (part-time): its hire opens no transfer.
+    concurrent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Rule 14.5 per post: a clinical episode whose specialty has no valid certificate is blocked; the
+    # certificate that expired is named (the worker's status is blocked while any current episode is).
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    blocked_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    # Set with the worker's annulment: an annulled record's episodes are not current for anyone.
+    annulled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     worker = relationship("Worker", back_populates="employments")
     organization = relationship("Organization")
     position = relationship("Position")
     specialty = relationship("Specialty")
     end_reason = relationship("EmploymentEndReason")
+    blocked_certificate = relationship("Certificate", foreign_keys=[blocked_certificate_id])
 
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= hire_date", name="dates"),
         CheckConstraint("fte > 0 AND fte <= 2", name="fte"),
-        Index("ix_employment_org_current", "organization_id", "end_date", "worker_id"),
-        Index("ix_employment_region_current", "region_id", "end_date", "worker_id"),
-        Index("ix_employment_worker", "worker_id", "end_date", "region_id", "organization_id"),
-        Index("ix_employment_region_surname", "region_id", "worker_surname_key", "worker_id", "end_date"),
-        Index("ix_employment_org_surname", "organization_id", "worker_surname_key", "worker_id", "end_date"),
+        # the scope indexes hold the episodes of the register (annulled ones left out: ``current_on``)
+        Index("ix_employment_org_current", "organization_id", "end_date", "worker_id",
+              sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),
+        Index("ix_employment_region_current", "region_id", "end_date", "worker_id",
+              sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),
+        Index("ix_employment_worker", "worker_id", "end_date", "region_id", "organization_id", "annulled_at"),
+        Index("ix_employment_region_surname", "region_id", "worker_surname_key", "worker_id", "end_date",
+              sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),
+        Index("ix_employment_org_surname", "organization_id", "worker_surname_key", "worker_id", "end_date",
+              sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),
         Index("ix_employment_hire", "hire_date"),
         Index("ix_employment_end", "end_date"),
     )
@@ -185,13 +259,14 @@ class Employment(db.Model):
         """The episode has not ended before ``day``: ``end_date`` empty or ``>= day`` (its last day is
         ``end_date``). An episode that starts after ``day`` is current too: the organization has entered
         the hire and is responsible for the worker from then on. This is who sees and acts on a worker
-        (access scopes, lists, notices, blocking, training lists)."""
-        return self.end_date is None or self.end_date >= day
+        (access scopes, lists, notices, blocking, training lists). The episodes of an annulled record
+        are current for nobody."""
+        return self.annulled_at is None and (self.end_date is None or self.end_date >= day)
 
     @current_on.expression
     def current_on(cls, day):
-        # the shape of the (region_id | organization_id, end_date, worker_id) indexes
-        return or_(cls.end_date.is_(None), cls.end_date >= day)
+        # the shape of the partial (region_id | organization_id, end_date, worker_id) indexes
+        return and_(cls.annulled_at.is_(None), or_(cls.end_date.is_(None), cls.end_date >= day))
 
     @hybrid_method
     def running_on(self, day) -> bool:
@@ -215,6 +290,45 @@ class Employment(db.Model):
 
     def __str__(self) -> str:
         return f"{self.position} — {self.organization.name if self.organization else ''}"
+
+
+TRANSFER_OPEN, TRANSFER_ENDED, TRANSFER_CANCELLED = "open", "ended", "cancelled"
+
+
+class Transfer(db.Model):
+    """Organization B hired a worker who still holds a current episode in organization A: A must end
+    that episode (docs/integrity.md, "Transfers"). ``organization_id`` is A (who must act), ``region_id``
+    A's region (its coordinator ends an overdue episode on A's behalf); ``due_date`` is the last day A
+    has (3 working days after the hire was entered)."""
+
+    __resource__, __scope__ = "transfer", "between"  # profreg/access.py
+    __tablename__ = "transfer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    from_employment_id: Mapped[int] = mapped_column(ForeignKey("employment.id"))
+    to_employment_id: Mapped[int] = mapped_column(ForeignKey("employment.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    to_organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    hire_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default=TRANSFER_OPEN, server_default=TRANSFER_OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    worker = relationship("Worker")
+    from_employment = relationship("Employment", foreign_keys=[from_employment_id])
+    to_employment = relationship("Employment", foreign_keys=[to_employment_id])
+    organization = relationship("Organization", foreign_keys=[organization_id])
+    to_organization = relationship("Organization", foreign_keys=[to_organization_id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'ended', 'cancelled')", name="status"),
+        UniqueConstraint("from_employment_id", "to_employment_id", name="uq_transfer_episodes"),
+        Index("ix_transfer_org_status", "organization_id", "status"),
+        Index("ix_transfer_region_status_due", "region_id", "status", "due_date"),
+    )
 
 
 def _copied(connection, related, key, current, column):

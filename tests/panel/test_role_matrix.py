@@ -448,7 +448,7 @@ def test_the_documented_matrix_is_the_code_matrix():
 
 def test_the_docs_table_is_read_as_written():
     """The parser: a few cells spelled out (letters, the dash, the custom resources)."""
-    assert DOCUMENTED["hr"]["worker"] == {"list", "details", "create", "edit", "export"}
+    assert DOCUMENTED["hr"]["worker"] == {"list", "details", "create", "edit", "export", "correct", "confirm"}
     assert DOCUMENTED["region"]["monitoring"] == {"list", "details", "create", "export", "submit"}
     assert DOCUMENTED["org_head"]["training_list"] == {"list", "details", "export", "approve"}
     assert DOCUMENTED["association"]["worker"] == frozenset()
