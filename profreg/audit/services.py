@@ -7,6 +7,7 @@ certificate sweep) bypass the ORM and write their own entries (``dedupe_key``).
 """
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ AUDITED = {
     "User", "EducationInstitution", "AdminUnit", "Country", "Specialty", "Position", "EducationLevel",
     "IdentityDocumentType", "AcademicDegreeType", "AcademicTitleType", "QualificationCategoryType",
     "PublicationType", "TrainingActivityType", "EmploymentEndReason", "PersonnelDocumentType",
-    "OrganizationType", "OwnershipForm",
+    "OrganizationType", "OwnershipForm", "Transfer",
 }
 # Never written to the log in clear; bookkeeping columns that change on every save are skipped.
 SECRET = {"password_hash"}
@@ -103,6 +104,39 @@ def _org_region(session, obj, worker_id, actor):
     return org_id, region_id
 
 
+def _actor_scope(session, actor):
+    """The actor's own organization and region: an entry is seen by the actor's head as well as by
+    the owner's (docs/integrity.md)."""
+    if actor is None:
+        return None, None
+    org_id = getattr(actor, "organization_id", None)
+    if org_id is None:
+        return None, getattr(actor, "region_id", None)
+    with session.no_autoflush:
+        return org_id, session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+
+
+_REASON = "profreg_audit_reason"
+
+
+@contextlib.contextmanager
+def reason(text: str):
+    """The entries written inside the block carry ``text`` as their detail: the reason a correction,
+    an annulment or an end of employment was given (docs/integrity.md)."""
+    session = db.session()
+    previous = session.info.get(_REASON)
+    session.info[_REASON] = (text or "").strip()[:255] or None
+    try:
+        yield
+        session.flush()  # the entries are written while the reason holds
+    finally:
+        session.info[_REASON] = previous
+
+
+def _reason(session) -> str | None:
+    return session.info.get(_REASON)
+
+
 def _values(obj, mode):
     """``{column: [old, new]}`` of the changed columns (create: [None, new]; delete: [old, None])."""
     state = inspect(obj)
@@ -150,10 +184,12 @@ def _before_flush(session, _ctx, _instances):
                 continue
             worker_id = _worker_id(obj)
             org_id, region_id = _org_region(session, obj, worker_id, actor)
+            actor_org, actor_region = _actor_scope(session, actor)
             entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(actor), action=mode,
                              table_name=obj.__tablename__, record_id=getattr(obj, "id", None),
                              worker_id=worker_id, organization_id=org_id, region_id=region_id,
-                             changes=changes)
+                             actor_organization_id=actor_org, actor_region_id=actor_region,
+                             changes=changes, detail=_reason(session))
             session.add(entry)
             if mode == "create":
                 pending.append((entry, obj))
@@ -192,9 +228,11 @@ def log_read(action: str, obj, user, detail: str | None = None) -> AuditLog:
 
     worker_id = _worker_id(obj)
     org_id, region_id = _org_region(db.session, obj, worker_id, user)
+    actor_org, actor_region = _actor_scope(db.session, user)
     entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action=action,
                      table_name=obj.__tablename__, record_id=obj.id, worker_id=worker_id,
-                     organization_id=org_id, region_id=region_id, detail=detail)
+                     organization_id=org_id, region_id=region_id, actor_organization_id=actor_org,
+                     actor_region_id=actor_region, detail=detail)
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -208,8 +246,10 @@ def log_export(model, user, export_type: str, query: str = "") -> AuditLog:
     if org_id is not None:
 
         region_id = db.session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+    actor_org, actor_region = _actor_scope(db.session, user)
     entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action="export",
                      table_name=model.__tablename__, organization_id=org_id, region_id=region_id,
+                     actor_organization_id=actor_org, actor_region_id=actor_region,
                      detail=f"{export_type} {query}".strip()[:255])
     db.session.add(entry)
     db.session.flush()
