@@ -21,8 +21,10 @@ association's specialties (read-only, IIN masked); admin → no worker data.
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from enum import StrEnum
 
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -332,6 +334,35 @@ def write_in_scope(obj, user) -> bool:
     if scope_of(model, write=True) == OF_ORGANIZATION:
         return org_in_scope(user, obj.organization_id)
     return in_scope(obj, user)
+
+
+# ------------------------------------------------------------------- corrections of worker records
+def worker_ever_in_region(worker_id, region_id) -> bool:
+    """Did the worker ever hold an episode (current or ended) in an organization of the region?"""
+    return db.session.execute(select(Employment.id).where(
+        Employment.worker_id == worker_id, Employment.region_id == region_id,
+        Employment.annulled_at.is_(None)).limit(1)).first() is not None
+
+
+def may_correct_record(user, record, now=None) -> bool:
+    """May ``user`` correct or annul this worker record (docs/integrity.md)? The organization that
+    entered it within ``CORRECTION_DAYS`` of entering it; the region coordinator for a worker who ever
+    worked in its region; the ministry always. ``record`` is any ``WorkerRecord``."""
+    resource = resource_of(type(record))
+    if not can(user, resource, CORRECT):
+        return False
+    role = _role(user)
+    if role is Role.MINISTRY:
+        return True
+    if role is Role.REGION:
+        return worker_ever_in_region(record.worker_id, user.region_id)
+    if role in ORG_ROLES:
+        if record.entered_by_organization_id != user.organization_id or record.entered_at is None:
+            return False
+        now = now or clock.utcnow_naive()
+        days = current_app.config.get("CORRECTION_DAYS", 30)
+        return record.entered_at >= now - timedelta(days=days)
+    return False
 
 
 # ------------------------------------------------------------------------------ reporting scopes

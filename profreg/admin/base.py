@@ -161,7 +161,13 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
     def get_count_query(self):
         if "profreg_count" in g:  # the count is already known (get_list): no count query at all
             return None
-        return access.scoped(super().get_count_query(), self.model, current_user)
+        return self._listed(access.scoped(super().get_count_query(), self.model, current_user))
+
+    def _listed(self, query):
+        """Everyday lists leave out superseded and annulled entries (``in_lists`` of the model); the
+        details page of one of them still opens (``get_one``) and the worker page shows the history."""
+        in_lists = getattr(self.model, "in_lists", None)
+        return query.filter(in_lists()) if in_lists is not None else query
 
     # per-request permissions from the matrix
     def _allowed(self, action):
@@ -209,14 +215,14 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
 
     # scoping of every read path
     def get_query(self):
-        return access.scoped(super().get_query(), self.model, current_user)
+        return self._listed(access.scoped(super().get_query(), self.model, current_user))
 
     def get_one(self, id):
         try:
             pk = int(id)
         except (TypeError, ValueError):
             abort(404)
-        obj = self.get_query().filter(self.model.id == pk).one_or_none()
+        obj = access.scoped(super().get_query(), self.model, current_user).filter(self.model.id == pk).one_or_none()
         if obj is None:
             abort(404)
         return obj

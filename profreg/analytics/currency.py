@@ -37,7 +37,7 @@ MANDATORY = ("id_doc_type_id", "id_doc_number", "id_doc_issued", "residence_addr
 
 def _missing_clause():
     cols = [getattr(Worker, c).is_(None) for c in MANDATORY]
-    no_edu = ~exists().where(EducationDocument.worker_id == Worker.id)  # NOT EXISTS: index probe, not NOT IN
+    no_edu = ~exists().where(EducationDocument.worker_id == Worker.id, EducationDocument.in_force)  # NOT EXISTS: index probe, not NOT IN
     return or_(*cols, no_edu)
 
 
@@ -51,7 +51,7 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
     w = Employment.worker_id
-    no_end = exists().where(Certificate.worker_id == w, Certificate.open_ended)
+    no_end = exists().where(Certificate.worker_id == w, Certificate.in_force, Certificate.open_ended)
     rows = db.session.execute(
         select(Employment.organization_id, func.count(distinct(w)),
                func.count(distinct(case((_touched_since(since), w)))),
@@ -134,8 +134,8 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
     today = today or clock.today()
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
-    has_edu = exists().where(EducationDocument.worker_id == Worker.id)
-    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.open_ended)
+    has_edu = exists().where(EducationDocument.worker_id == Worker.id, EducationDocument.in_force)
+    no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.in_force, Certificate.open_ended)
     in_org = Worker.id.in_(select(Employment.worker_id).where(Employment.organization_id == org_id,
                                                               Employment.running_on(today)))
     stale = ~_touched_since(since)

@@ -94,12 +94,13 @@ class Certificate(WorkerRecord, db.Model):
 
     @hybrid_method
     def issued_by(self, day) -> bool:
-        """On file as of ``day``: issued on or before it ("as known on day D")."""
-        return self.issue_date <= day
+        """On file as of ``day``: in force (neither superseded by a correction nor annulled) and issued on
+        or before ``day`` ("as known on day D"). Every rule below builds on it."""
+        return self.in_force and self.issue_date <= day
 
     @issued_by.expression
     def issued_by(cls, day):
-        return cls.issue_date <= day
+        return and_(cls.in_force, cls.issue_date <= day)
 
     @hybrid_method
     def expired_on(self, day) -> bool:
@@ -141,8 +142,11 @@ class Certificate(WorkerRecord, db.Model):
         ``known_on`` when given). Python form: compares with ``worker.certificates``."""
         if known_on is not None and not self.issued_by(known_on):
             return False
+        if not self.in_force:
+            return False
         siblings = [c for c in (self.worker.certificates if self.worker is not None else [self])
-                    if c.specialty_id == self.specialty_id and (known_on is None or c.issued_by(known_on))]
+                    if c.specialty_id == self.specialty_id and c.in_force
+                    and (known_on is None or c.issued_by(known_on))]
         return max(siblings, key=Certificate.recency) is self
 
     @is_latest.expression
@@ -151,12 +155,13 @@ class Certificate(WorkerRecord, db.Model):
         # ix_certificate_worker (worker_id, specialty_id, valid_until), a few rows sorted; an anti-join
         # ("no later sibling") made the planner hash the whole certificate table for a few thousand rows
         other = aliased(Certificate)
-        first = select(other.id).where(other.worker_id == cls.worker_id, other.specialty_id == cls.specialty_id)
+        first = select(other.id).where(other.worker_id == cls.worker_id, other.specialty_id == cls.specialty_id,
+                                       other.in_force)
         if known_on is not None:
             first = first.where(other.issued_by(known_on))
         first = first.order_by(*Certificate.latest_first(other)).limit(1).correlate_except(other).scalar_subquery()
         if known_on is None:
-            return cls.id == first
+            return and_(cls.in_force, cls.id == first)
         return and_(cls.issued_by(known_on), cls.id == first)
 
     @classmethod
@@ -172,7 +177,8 @@ class Certificate(WorkerRecord, db.Model):
         rn = func.row_number().over(partition_by=(cls.worker_id, cls.specialty_id), order_by=cls.latest_first())
         q = select(cls.id.label("certificate_id"), cls.worker_id.label("worker_id"),
                    cls.specialty_id.label("specialty_id"), cls.issue_date.label("issue_date"),
-                   cls.valid_until.label("valid_until"), rn.label("rn"))
+                   cls.valid_until.label("valid_until"), cls.superseded_by_id.label("superseded_by_id"),
+                   cls.annulled_at.label("annulled_at"), rn.label("rn")).where(cls.in_force)
         if known_on is not None:
             q = q.where(cls.issued_by(known_on))
         if worker_ids is not None:
@@ -180,8 +186,10 @@ class Certificate(WorkerRecord, db.Model):
         if specialty_ids is not None:
             q = q.where(cls.specialty_id.in_(list(specialty_ids)))
         ranked = q.subquery(f"{name}_ranked")
+        # (in force, as every row here is: its columns let ``aliased(Certificate, subquery)`` apply ``in_force``)
         return (select(ranked.c.certificate_id, ranked.c.worker_id, ranked.c.specialty_id, ranked.c.issue_date,
-                       ranked.c.valid_until).where(ranked.c.rn == 1).subquery(name))
+                       ranked.c.valid_until, ranked.c.superseded_by_id, ranked.c.annulled_at)
+                .where(ranked.c.rn == 1).subquery(name))
 
     # --- the warning window --------------------------------------------------------------------------
     @hybrid_method

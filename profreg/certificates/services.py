@@ -99,7 +99,8 @@ def specialty_statuses(worker, on_date: date | None = None) -> dict[int, str]:
     """{specialty_id: 'valid' | 'expiring' | 'expired'} for one worker on ``on_date`` (the model's
     predicates on the worker's certificates; ``workers.search.certificate_status_clause`` is the SQL form)."""
     on_date = on_date or clock.today()
-    certs = db.session.execute(select(Certificate).where(Certificate.worker_id == _id(worker))).scalars().all()
+    certs = db.session.execute(select(Certificate).where(Certificate.worker_id == _id(worker),
+                                                         Certificate.in_force)).scalars().all()
     by_specialty: dict[int, list[Certificate]] = {}
     for c in certs:
         by_specialty.setdefault(c.specialty_id, []).append(c)

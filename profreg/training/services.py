@@ -83,7 +83,8 @@ def ledger_select(certs, today: date):
     cycle_end = func.coalesce(certs.c.cycle_end, today)
     hours = func.coalesce(func.sum(CpdRecord.hours), 0)
     credits = func.coalesce(func.sum(CpdRecord.credits), 0)
-    join_cpd = and_(CpdRecord.worker_id == certs.c.worker_id, CpdRecord.end_date >= certs.c.cycle_start,
+    join_cpd = and_(CpdRecord.worker_id == certs.c.worker_id, CpdRecord.in_force,
+                    CpdRecord.end_date >= certs.c.cycle_start,
                     CpdRecord.end_date <= cycle_end,
                     or_(CpdRecord.specialty_id.is_(None), CpdRecord.specialty_id == certs.c.specialty_id))
     cycle_days = func.coalesce(days_between(certs.c.cycle_end, certs.c.cycle_start), NOMINAL_CYCLE_DAYS)
@@ -308,7 +309,8 @@ def _rule_no_training(staff, rules: Rules, today: date):
     cutoff = add_months(today, -12 * rules.no_training_years)
     last = func.max(CpdRecord.end_date)
     q = (select(staff.c.worker_id, last.label("last"))
-         .select_from(staff.outerjoin(CpdRecord, and_(CpdRecord.worker_id == staff.c.worker_id, _is_advanced(),
+         .select_from(staff.outerjoin(CpdRecord, and_(CpdRecord.worker_id == staff.c.worker_id, CpdRecord.in_force,
+                                                      _is_advanced(),
                                                       CpdRecord.end_date <= today)))
          .group_by(staff.c.worker_id)
          .having(or_(last.is_(None), last < cutoff))
@@ -328,7 +330,7 @@ def _rule_new_role(org_id: int, filters: Filters | None, rules: Rules, today: da
     held_specialty = exists().where(before, same_specialty)
     # The course counts when it ended at most a year before the appointment (taken in preparation) or after.
     course = exists().where(
-        CpdRecord.worker_id == Employment.worker_id, _is_advanced(), CpdRecord.end_date <= today,
+        CpdRecord.worker_id == Employment.worker_id, CpdRecord.in_force, _is_advanced(), CpdRecord.end_date <= today,
         or_(Employment.specialty_id.is_(None), CpdRecord.specialty_id == Employment.specialty_id),
         CpdRecord.end_date >= days_after(Employment.hire_date, literal(-COURSE_LOOKBACK_DAYS)))
     q = (select(Employment.worker_id, Employment.position_id, Employment.specialty_id, Employment.hire_date,

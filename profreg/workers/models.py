@@ -99,6 +99,11 @@ class WorkerRecord:
     def _in_force(cls):
         return and_(cls.superseded_by_id.is_(None), cls.annulled_at.is_(None))
 
+    @classmethod
+    def in_lists(cls):
+        """What everyday lists show (the worker page shows the history too)."""
+        return cls.in_force
+
 
 class Worker(db.Model):
     """A health worker's personal record: the 15 fields of rule 8 live here and in related tables."""
@@ -186,6 +191,11 @@ class Worker(db.Model):
     @classmethod
     def _in_register(cls):
         return cls.annulled_at.is_(None)
+
+    @classmethod
+    def in_lists(cls):
+        """What everyday lists show: records not annulled (the ministry restores them elsewhere)."""
+        return cls.in_register
 
     def __str__(self) -> str:  # minimal on purpose: dropdowns and ajax lookups show only this
         return self.full_name

@@ -73,7 +73,7 @@ def certificate_status_clause(value: str, today: date | None = None):
                         other.expiring_on(today)))
     expiring = exists().where(Certificate.worker_id == Worker.id, Certificate.expiring_on(today))
     valid_today = exists().where(Certificate.worker_id == Worker.id, Certificate.valid_on(today))
-    any_cert = exists().where(Certificate.worker_id == Worker.id)
+    any_cert = exists().where(Certificate.worker_id == Worker.id, Certificate.in_force)
     if value == "valid":
         return valid_specialty
     if value == "expiring":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from profreg.audit.models import AuditLog
 from profreg.extensions import db
@@ -88,8 +88,9 @@ def test_coming_back_after_leaving_opens_a_new_episode(world, make_client, today
 def test_blocked_worker_gets_no_clinical_position(world, make_client, today):
     from profreg.certificates.models import Certificate
 
-    for c in db.session.execute(select(Certificate).where(Certificate.worker_id == world.wB.id)).scalars():
-        c.valid_until = today - timedelta(days=1)
+    # the world's certificate has run out (a saved certificate is not edited in place: set it in SQL)
+    db.session.execute(update(Certificate).where(Certificate.worker_id == world.wB.id)
+                       .values(valid_until=today - timedelta(days=1)))
     world.wB.status = "blocked"
     db.session.commit()
     hr = make_client(world.users["hr"])
