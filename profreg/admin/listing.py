@@ -121,7 +121,7 @@ _ROW_PLACEHOLDER = _RowPlaceholder()
 #: Row actions whose markup depends on the row id only (safe to render once with the placeholder).
 _ID_ONLY_ROW_ACTIONS = (row_action_types.ViewRowAction, row_action_types.ViewPopupRowAction,
                         row_action_types.EditRowAction, row_action_types.EditPopupRowAction,
-                        row_action_types.DeleteRowAction)
+                        row_action_types.DeleteRowAction, row_action_types.EndpointLinkRowAction)
 
 
 class ListingMixin:

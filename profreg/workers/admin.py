@@ -3,20 +3,22 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
+from flask_babel import lazy_ngettext, ngettext
 from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import DateField, DecimalField, HiddenField, StringField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import DateField, DecimalField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
-from .. import clock
+from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
@@ -24,14 +26,15 @@ from ..certificates.models import warning_months
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..reference import models as ref
-from ..reference.models import AdminUnit, Position, Specialty
+from ..reference.models import AdminUnit, EmploymentEndReason, Position, Specialty
 from ..uow import show_error
 from . import search
 from .models import Employment, Worker
+from .records import annul_worker, restore_worker
 from .services import (
     check_new_employment,
-    delete_worker_records,
     employment_errors,
+    end_employment,
     hire_registered,
     iin_registered,
     register_worker,
@@ -151,6 +154,23 @@ def _specialty_query():
     return db.session.query(Specialty).filter(Specialty.is_active.is_(True)).order_by(Specialty.code)
 
 
+def _end_reason_query():
+    return db.session.query(EmploymentEndReason).filter(EmploymentEndReason.is_active.is_(True)) \
+        .order_by(EmploymentEndReason.code)
+
+
+class EndEmploymentForm(PanelForm):
+    """The last day of the employment in the actor's organization and the reason for leaving."""
+
+    end_date = DateField(_l("End date"), validators=[DataRequired()], default=clock.today)
+    end_reason = QuerySelectField(_l("Reason for leaving"), query_factory=_end_reason_query,
+                                  validators=[DataRequired()])
+
+
+class ReasonForm(PanelForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 class HireRegisteredForm(PanelForm):
     """Hire a worker who is already in the register: identified by IIN and surname (both from the
     identity document), then the new episode in the actor's organization."""
@@ -248,9 +268,73 @@ class WorkerView(ScopedModelView):
                 raise StaleDataError("version mismatch")
         super().on_model_change(form, model, is_created)
 
-    def on_model_delete(self, model):
-        super().on_model_delete(model)
-        delete_worker_records(model)
+    # Nobody deletes a worker (docs/integrity.md): an organization ends its employment, the ministry
+    # annuls a record entered by mistake (and restores it).
+    def get_list_row_actions(self):
+        actions = list(super().get_list_row_actions())
+        if access.can(current_user, "employment", access.END):
+            actions.append(EndpointLinkRowAction("fa fa-sign-out", ".end_view", title=_l("End employment")))
+        return actions
+
+    @action("end_employment", _l("End employment"))
+    def action_end_employment(self, ids):
+        clean = ",".join(str(int(i)) for i in ids if str(i).isdigit())
+        return redirect(url_for(".end_view", ids=clean))
+
+    def is_action_allowed(self, name):
+        if name == "end_employment":
+            return access.can(current_user, "employment", access.END)
+        return super().is_action_allowed(name)
+
+    @expose("/end/", methods=("GET", "POST"))
+    @access.requires("employment", access.END)
+    def end_view(self):
+        raw = request.values.get("ids") or request.values.get("id") or ""
+        workers = [self.get_one(i) for i in raw.split(",") if i.strip()]  # 404 outside the scope
+        if not workers:
+            abort(404)
+        form = EndEmploymentForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                for worker in workers:
+                    end_employment(worker, current_user, form.end_date.data, form.end_reason.data)
+            except DomainError as exc:
+                show_error(exc, form)
+            else:
+                flash(ngettext("The employment of %(num)d worker in your organization was ended.",
+                               "The employment of %(num)d workers in your organization was ended.",
+                               len(workers)), "success")
+                return redirect(url_for(".index_view"))
+        return self.render("workers/end.html", form=form, workers=workers, ids=raw)
+
+    @expose("/annul/", methods=("GET", "POST"))
+    @access.requires("worker", access.ANNUL)
+    def annul_view(self):
+        worker = self.get_one(request.values.get("id"))
+        restoring = worker.annulled_at is not None
+        form = ReasonForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                (restore_worker if restoring else annul_worker)(worker, form.reason.data, current_user)
+            except DomainError as exc:
+                show_error(exc, form)
+            else:
+                flash(_("The record was restored.") if restoring else
+                      _("The record was annulled: it is out of every list and report, and can be restored."),
+                      "success")
+                return redirect(url_for(".details_view", id=worker.id) if restoring else url_for(".annulled_view"))
+        return self.render("workers/annul.html", form=form, worker=worker, restoring=restoring)
+
+    @expose("/annulled/")
+    @access.requires("worker", access.ANNUL)
+    def annulled_view(self):
+        rows = db.session.execute(
+            access.scoped(select(Worker).where(Worker.annulled_at.is_not(None)), Worker, current_user)
+            .order_by(Worker.annulled_at.desc(), Worker.id.desc()).limit(500)).scalars().all()
+        return self.render("workers/annulled.html", rows=rows)
+
+    def can_annul(self) -> bool:
+        return access.can(current_user, "worker", access.ANNUL)
 
     # a worker already in the register (another organization's, or back after leaving)
     def can_hire_registered(self) -> bool:
@@ -283,9 +367,13 @@ class WorkerView(ScopedModelView):
     def render(self, template, **kwargs):
         # the worker page: the sections every domain declares (admin/worker_records.py), through access
         if template in (self.details_template, self.edit_template) and kwargs.get("model") is not None:
-            kwargs["related"] = related_records(kwargs["model"], current_user,
-                                                edit_page=template == self.edit_template)
+            worker = kwargs["model"]
+            kwargs["related"] = related_records(worker, current_user, edit_page=template == self.edit_template)
             kwargs["today"] = clock.today()
+            kwargs["can_end"] = access.can(current_user, "employment", access.END) and any(
+                e.organization_id == current_user.organization_id and e.current_on(kwargs["today"])
+                for e in worker.employments)
+            kwargs["can_annul"] = access.can(current_user, "worker", access.ANNUL)
         return super().render(template, **kwargs)
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import clock
+from .. import access, clock
 from ..certificates.services import clinical_admission_error
-from ..errors import InvalidInput
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..identity import IdentityError, validate_iin
 from .models import Employment, Worker, fold
@@ -129,12 +129,24 @@ def hire_registered(*, iin: str, surname: str, actor_organization, position, hir
     return worker, episode
 
 
-def delete_worker_records(worker) -> None:
-    """Delete a worker's dependent rows through the ORM first, so each deletion is audited (and each
-    domain reacts to its own rows' deletion, e.g. a document's file) and no NOT NULL foreign key is
-    nulled by a backref."""
-    for rel in ("education_documents", "academic_degrees", "academic_titles", "qualification_categories",
-                "publications", "certificates", "cpd_records", "personnel_documents", "employments"):
-        for row in list(getattr(worker, rel, None) or []):
-            db.session.delete(row)
+def end_employment(worker, actor, end_date: date, end_reason) -> list:
+    """End the actor's organization's current episodes of ``worker`` on ``end_date`` for ``end_reason``
+    (what replaces deleting a worker: the national record, his other organizations' episodes and his
+    records stay). Only episodes of the actor's own organization are ended. Flushes, never commits."""
+    access.require(actor, "employment", access.END, org_id=getattr(actor, "organization_id", None))
+    if end_date is None:
+        raise InvalidInput({"end_date": _l("Give the last day of employment.")})
+    if end_reason is None:
+        raise InvalidInput({"end_reason": _l("Choose the reason for leaving.")})
+    episodes = [e for e in worker.employments
+                if e.organization_id == actor.organization_id and e.current_on(end_date)]
+    if not episodes:
+        raise DomainError(_l("%(name)s has no current employment in your organization on that day.",
+                             name=worker.full_name))
+    for episode in episodes:
+        errors = employment_errors(birth_date=worker.birth_date, hire_date=episode.hire_date, end_date=end_date)
+        if errors:
+            raise InvalidInput(errors)
+        episode.end_date, episode.end_reason = end_date, end_reason
     db.session.flush()
+    return episodes

@@ -7,9 +7,11 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from profreg import clock
 from profreg.audit.models import AuditLog
 from profreg.documents.models import PersonnelDocument
 from profreg.reference.models import PersonnelDocumentType
@@ -39,22 +41,29 @@ def test_edit_writes_old_and_new_values_with_the_actor(world, make_client):
     assert "version" not in e.changes and "surname_folded" not in e.changes
 
 
-def test_create_and_delete_are_audited_outside_requests_too(world, today):
-    """The listener sees the CLI and jobs (no user: system)."""
+def test_create_is_audited_outside_requests_and_no_path_deletes_a_record(world, today):
+    """The listener sees the CLI and jobs (no user: system); an ORM deletion of a record is refused on
+    every path, an annulment (with its reason) is audited."""
+    from profreg.errors import DomainError
+    from profreg.workers.records import annul
+
     db, f = world.db, world.factory
     cert = f.certificate(world.wB, valid_until=today.replace(year=today.year + 2))
     db.session.commit()
     created = _entries(db, action="create", table_name="certificate", record_id=cert.id)
     assert len(created) == 1 and created[0].user_id is None and created[0].worker_id == world.wB.id
     assert created[0].organization_id == world.orgB.id and created[0].changes["number"][1] == cert.number
-    cid = cert.id
     db.session.delete(cert)
+    with pytest.raises(DomainError, match="not deleted"):
+        db.session.flush()
+    db.session.rollback()
+    annul(db.session.get(type(cert), cert.id), "Ошибочный ввод", world.users["ministry"])
     db.session.commit()
-    deleted = _entries(db, action="delete", table_name="certificate", record_id=cid)
-    assert len(deleted) == 1 and deleted[0].changes["number"][0] is not None
+    entry, = _entries(db, action="update", table_name="certificate", record_id=cert.id)
+    assert entry.detail == "Ошибочный ввод" and entry.changes["annul_reason"] == [None, "Ошибочный ввод"]
 
 
-def test_inline_deleted_row_is_audited(world, make_client):
+def test_an_inline_deletion_of_a_record_is_refused(world, make_client):
     db = world.db
     c = make_client(world.users["hr_chief"])
     url = f"/admin/workers/edit/?id={world.wA.id}"
@@ -66,9 +75,12 @@ def test_inline_deleted_row_is_audited(world, make_client):
     cpd_id = int(data[keys[0]])
     data[f"del-{prefix[:-1]}"] = "y"
     resp = c.post(url, data=data)
-    assert resp.status_code == 302
-    entries = _entries(db, action="delete", table_name="cpd_record", record_id=cpd_id)
-    assert len(entries) == 1 and entries[0].user_id == world.users["hr_chief"].id
+    assert resp.status_code == 200 and "The national record is not deleted" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    from profreg.training.models import CpdRecord
+
+    assert db.session.get(CpdRecord, cpd_id) is not None
+    assert _entries(db, action="delete", table_name="cpd_record", record_id=cpd_id) == []
 
 
 def test_details_view_and_export_write_read_log_entries(world, make_client):
@@ -162,19 +174,103 @@ def test_executable_renamed_pdf_and_oversized_files_are_refused(world, make_clie
     assert set(Path(app.config["UPLOAD_FOLDER"]).glob("*")) == files_before
 
 
-def test_deleting_a_worker_audits_every_record_and_removes_his_files(world, make_client, app):
-    db = world.db
+def test_no_one_deletes_a_worker_an_organization_ends_its_own_employment(world, make_client, app, today):
+    """As organization A's hr_chief, "deleting" a worker who also works at B: the row and bulk delete
+    are gone; ending the employment ends A's episode only, and the national record, B's episode, the
+    certificates, records and files stay."""
+    from profreg.reference.models import EmploymentEndReason
+    from profreg.workers.models import Employment, Worker
+
+    db, f = world.db, world.factory
+    f.employment(world.wB, world.orgA, hire=today.replace(year=today.year - 1))  # B's worker also works at A
+    db.session.commit()
     c = make_client(world.users["hr_chief"])
     assert _upload(c, world, PDF, "order.pdf").status_code == 302
     db.session.expire_all()
     doc = db.session.execute(select(PersonnelDocument).where(PersonnelDocument.stored_name.is_not(None))).scalar_one()
     path = Path(app.config["UPLOAD_FOLDER"]) / doc.stored_name
-    assert path.exists()
-    wid = world.wA.id
-    resp = c.post("/admin/workers/delete/", data={"id": str(wid), "csrf_token": token(c)})
+    wid = world.wB.id
+    # no deletion, by row or in bulk
+    c.post("/admin/workers/delete/", data={"id": str(wid), "csrf_token": token(c)})
+    c.post("/admin/workers/action/", data={"action": "delete", "rowid": str(wid), "csrf_token": token(c)})
+    db.session.expire_all()
+    assert db.session.get(Worker, wid) is not None and len(db.session.get(Worker, wid).employments) == 2
+    listing = c.get("/admin/workers/").get_data(as_text=True)
+    assert "/admin/workers/delete/" not in listing and "/admin/workers/end/" in listing
+    # the bulk action and the row action lead to "end employment"
+    resp = c.post("/admin/workers/action/", data={"action": "end_employment", "rowid": str(wid),
+                                                  "csrf_token": token(c)})
+    assert resp.status_code == 302 and "/admin/workers/end/" in resp.headers["Location"]
+    page = c.get(resp.headers["Location"])
+    assert page.status_code == 200 and world.wB.surname in page.get_data(as_text=True)
+    reason = f.ref(EmploymentEndReason, "OWN_WISH")
+    resp = c.post("/admin/workers/end/", data={"ids": str(wid), "end_date": today.isoformat(),
+                                               "end_reason": str(reason.id), "csrf_token": token(c)})
     assert resp.status_code == 302
     db.session.expire_all()
-    assert db.session.get(type(world.wA), wid) is None and not path.exists()
-    tables = {e.table_name for e in _entries(db, action="delete", worker_id=wid)}
-    assert {"worker", "employment", "certificate", "cpd_record", "education_document",
-            "personnel_document"} <= tables
+    episodes = {e.organization_id: e for e in db.session.execute(
+        select(Employment).where(Employment.worker_id == wid)).scalars()}
+    assert episodes[world.orgA.id].end_date == today and episodes[world.orgA.id].end_reason_id == reason.id
+    assert episodes[world.orgB.id].end_date is None  # the other organization's episode is untouched
+    assert db.session.get(Worker, wid).certificates and path.exists()
+    # an episode or a document of another organization is not reachable at all
+    other = episodes[world.orgB.id]
+    assert c.post("/admin/employment/delete/", data={"id": str(other.id), "csrf_token": token(c)}).status_code in (302, 404)
+    db.session.expire_all()
+    assert db.session.get(Employment, other.id) is not None
+
+
+def test_the_ministry_annuls_a_record_entered_by_mistake_and_restores_it(world, make_client):
+    from profreg.workers.models import Employment, Worker
+
+    db = world.db
+    ministry = make_client(world.users["ministry"])
+    hr = make_client(world.users["hr_chief"])
+    wid = world.wA.id
+    assert hr.get(f"/admin/workers/annul/?id={wid}").status_code == 403
+    page = ministry.get(f"/admin/workers/annul/?id={wid}")
+    assert page.status_code == 200
+    refused = ministry.post(f"/admin/workers/annul/?id={wid}", data={"reason": "", "csrf_token": token(ministry)})
+    assert refused.status_code == 200 and db.session.get(Worker, wid).annulled_at is None
+    done = ministry.post(f"/admin/workers/annul/?id={wid}", data={"reason": "Ошибочно зарегистрирован",
+                                                                   "csrf_token": token(ministry)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    worker = db.session.get(Worker, wid)
+    assert worker.annulled_at is not None and all(e.annulled_at is not None for e in worker.employments)
+    assert all(c.annulled_at is not None for c in worker.certificates)
+    # out of every list: the hr's (no current episode), the ministry's, the records' lists
+    assert f"/admin/workers/details/?id={wid}" not in hr.get("/admin/workers/").get_data(as_text=True)
+    assert f"/admin/workers/details/?id={wid}" not in ministry.get("/admin/workers/").get_data(as_text=True)
+    assert f"id={wid}" in ministry.get("/admin/workers/annulled/").get_data(as_text=True)
+    assert db.session.execute(select(Employment).where(Employment.worker_id == wid,
+                                                       Employment.current_on(clock.today()))).first() is None
+    restored = ministry.post(f"/admin/workers/annul/?id={wid}", data={"reason": "Проверено: верно",
+                                                                       "csrf_token": token(ministry)})
+    assert restored.status_code == 302
+    db.session.expire_all()
+    worker = db.session.get(Worker, wid)
+    assert worker.annulled_at is None and all(e.annulled_at is None for e in worker.employments)
+    assert all(c.in_force for c in worker.certificates)
+    assert f"/admin/workers/details/?id={wid}" in hr.get("/admin/workers/").get_data(as_text=True)
+    reasons = {e.detail for e in _entries(db, table_name="worker", record_id=wid, action="update")}
+    assert {"Ошибочно зарегистрирован", "Проверено: верно"} <= reasons
+
+
+def test_the_actors_head_sees_what_his_staff_did_to_another_organizations_data(world, make_client, today):
+    """An entry is filed under the owner's organization and the actor's: A's head sees A's hr_chief
+    ending an episode of a worker who then belongs to B only."""
+    from profreg.reference.models import EmploymentEndReason
+
+    db, f = world.db, world.factory
+    f.employment(world.wB, world.orgA, hire=today.replace(year=today.year - 1))
+    db.session.commit()
+    c = make_client(world.users["hr_chief"])
+    reason = f.ref(EmploymentEndReason, "OWN_WISH")
+    assert c.post("/admin/workers/end/", data={"ids": str(world.wB.id), "end_date": today.isoformat(),
+                                               "end_reason": str(reason.id), "csrf_token": token(c)}).status_code == 302
+    entry = _entries(db, action="update", table_name="employment", worker_id=world.wB.id)[-1]
+    assert entry.actor_organization_id == world.orgA.id and entry.user_id == world.users["hr_chief"].id
+    head = make_client(world.users["org_head"])
+    html = head.get("/admin/audit/?page_size=100").get_data(as_text=True)
+    assert f"/admin/audit/details/?id={entry.id}" in html
