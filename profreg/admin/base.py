@@ -225,6 +225,8 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         obj = access.scoped(super().get_query(), self.model, current_user).filter(self.model.id == pk).one_or_none()
         if obj is None:
             abort(404)
+        if request.endpoint == f"{self.endpoint}.edit_view" and not access.write_in_scope(obj, current_user):
+            abort(403)  # seen, not owned: another organization's episode of a shared worker is read-only
         return obj
 
     def _relationship_query_factory(self, remote_model):
@@ -278,6 +280,8 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
 
     def on_model_delete(self, model):
         self._check_write(model, access.DELETE)
+        if not access.write_in_scope(model, current_user):  # the row's owner, not only the role
+            raise NotAllowed()
 
     def handle_view_exception(self, exc):
         if isinstance(exc, HTTPException):  # a 403/404 from a check stays a 403/404

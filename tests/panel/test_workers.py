@@ -248,3 +248,15 @@ def test_a_clinical_post_needs_a_certificate_of_its_specialty(world, make_client
     db.session.expire_all()
     specialties = {e.specialty.code for e in db.session.get(type(w), w.id).employments}
     assert specialties == {"THERAPY", "CARDIO"}
+
+
+def test_another_organizations_episode_of_a_shared_worker_is_read_only(world, make_client, today):
+    """A worker of B also works at A: A's HR sees both episodes but may edit only A's (docs/integrity.md)."""
+    db, f = world.db, world.factory
+    ours = f.employment(world.wB, world.orgA, hire=today - timedelta(days=30))
+    theirs = next(e for e in world.wB.employments if e.organization_id == world.orgB.id)
+    db.session.commit()
+    hr = make_client(world.users["hr_chief"])
+    assert hr.get(f"/admin/employment/details/?id={theirs.id}").status_code == 200
+    assert hr.get(f"/admin/employment/edit/?id={theirs.id}").status_code == 403
+    assert hr.get(f"/admin/employment/edit/?id={ours.id}").status_code == 200
