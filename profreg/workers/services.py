@@ -7,6 +7,8 @@
   end date closes its transfers on any path (``close_transfers_of``, called by the session hook
   ``install_transfer_hook``); after the due date the region may end it on A's behalf
   (``end_transferred_episode``).
+* Corrections after dismissal (rule 9): ``correct_departed_worker`` and ``correct_episode``, allowed by
+  ``access.may_correct_departed``, each with a reason kept on the audit entries.
 """
 from __future__ import annotations
 
@@ -371,6 +373,76 @@ def end_transferred_episode(transfer, *, user, reason: str, today: date | None =
     with audit_reason(text):
         episode.end_date, episode.end_reason = end, end_reason
         close_transfers_of(episode, actor=user)
+    return episode
+
+
+# ----------------------------------------------------------------- corrections after dismissal (rule 9)
+#: What a correction of a departed worker may change: the personal data, and an episode's data.
+PERSONAL_FIELDS = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
+                   "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
+                   "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
+EPISODE_FIELDS = ("position", "specialty", "department", "fte", "hire_date", "end_date", "end_reason",
+                  "order_number")
+
+
+def _correction_reason(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput({"reason": _l("A correction needs a reason.")})
+    return text
+
+
+def _apply(obj, changes: dict, allowed: tuple) -> list[str]:
+    """Set the changed values (fields outside ``allowed`` are refused); the names of those changed."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise DomainError(_("These fields cannot be corrected here: %(fields)s.", fields=", ".join(unknown)))
+    changed = []
+    with db.session.no_autoflush:
+        for name, value in changes.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                changed.append(name)
+    return changed
+
+
+def correct_departed_worker(worker, *, user, changes: dict, reason: str, today: date | None = None):
+    """Correct the personal data of a departed worker (``access.may_correct_departed``: the last
+    employer's HR within ``CORRECTION_MONTHS_AFTER_END`` months of the end, the region at any time).
+    The same personal-data rules as a new record; the audit entries carry ``reason``. Raises
+    ``NotAllowed`` / ``DomainError``; flushes."""
+    if not access.may_correct_departed(user, worker, today=today):
+        raise NotAllowed()
+    text = _correction_reason(reason)
+    new_iin = (changes.get("iin") or "").strip() if "iin" in changes else None
+    if new_iin is not None and new_iin != worker.iin and iin_registered(new_iin):
+        raise InvalidInput({"iin": _l("This IIN is already in the register.")})
+    with audit_reason(text):
+        if not _apply(worker, changes, PERSONAL_FIELDS):
+            raise DomainError(_l("Nothing was changed."))
+        check_worker(worker)
+    return worker
+
+
+def correct_episode(episode, *, user, changes: dict, reason: str, today: date | None = None):
+    """Correct an ended episode of a departed worker (end date, reason for leaving, position,
+    department, ...): allowed by ``access.may_correct_departed`` for the episode; it keeps an end date
+    (a return to work is a new hire). The date rules of an episode apply; the admission rule does not
+    (it is history, not a post held now). The audit entries carry ``reason``. Flushes."""
+    if not access.may_correct_departed(user, episode.worker, episode=episode, today=today):
+        raise NotAllowed()
+    text = _correction_reason(reason)
+    hire_date = changes.get("hire_date", episode.hire_date)
+    end_date = changes.get("end_date", episode.end_date)
+    if end_date is None:
+        raise InvalidInput({"end_date": _l("The episode of a departed worker keeps its end date; a return to "
+                                           "work is a new hire.")})
+    errors = employment_errors(birth_date=episode.worker.birth_date, hire_date=hire_date, end_date=end_date)
+    if errors:
+        raise InvalidInput(errors)
+    with audit_reason(text):
+        if not _apply(episode, changes, EPISODE_FIELDS):
+            raise DomainError(_l("Nothing was changed."))
     return episode
 
 
