@@ -12,6 +12,8 @@ and nothing else is (paging, counting and caches live in the admin shell, ``prof
   may see; ``in_scope`` / ``allowed`` / ``write_in_scope`` are the per-object checks derived from it, so
   the two cannot disagree; ``options_scoped`` for dropdowns and lookups.
 * Reporting scopes (rules 6-7): ``report_scope_allowed``, ``default_report_scope``, ``report_scopes``.
+* Departed workers (rule 9): ``departed_select`` (whom a user finds on the departed-workers page) and
+  ``may_correct_departed`` (the one rule: may this user correct this departed worker, or this episode).
 
 Scope of worker data: ministry → everything; region → workers with a current episode
 (``Employment.current_on``) in an organization of the region; org_head / hr_chief / hr → workers with a
@@ -21,7 +23,7 @@ association's specialties (read-only, IIN masked); admin → no worker data.
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 from flask import current_app
@@ -31,10 +33,11 @@ from sqlalchemy.orm import aliased
 
 from . import clock
 from .certificates.models import Certificate
+from .dates import add_months
 from .errors import NotAllowed
 from .extensions import db
 from .orgs.models import Organization
-from .workers.models import Employment
+from .workers.models import Employment, Worker
 
 
 class Role(StrEnum):
@@ -363,6 +366,67 @@ def may_correct_record(user, record, now=None) -> bool:
         days = current_app.config.get("CORRECTION_DAYS", 30)
         return record.entered_at >= now - timedelta(days=days)
     return False
+
+
+# -------------------------------------------------------------------- departed workers (rule 9)
+def correction_window_start(today: date | None = None) -> date:
+    """The earliest end date of a last episode whose organization may still correct it on ``today``:
+    ``today`` lies at most ``CORRECTION_MONTHS_AFTER_END`` calendar months (``dates.add_months``) after
+    the end date."""
+    today = today or clock.today()
+    months = int(current_app.config.get("CORRECTION_MONTHS_AFTER_END", 12))
+    start = add_months(today, -months)
+    while add_months(start, months) < today:  # a clamped month end (31 March - 1 month = 28 February)
+        start += timedelta(days=1)
+    return start
+
+
+def departed_select(user, today: date | None = None):
+    """SELECT of ``(Worker, Employment)``: departed workers the user finds on the departed-workers page,
+    each with his **last episode** (the one ending last, then the highest id).
+
+    A worker has departed when he is in the register, has episodes, and none of them is current
+    (``Employment.current_on(today)``): his last episode ended before ``today``. Whom a role finds:
+    ministry every departed worker; region those whose last episode was in its region (at any time);
+    hr_chief / hr / org_head those whose last episode was in their organization and ended within the
+    correction window (``correction_window_start``); nobody else. These lists are built on ended
+    episodes and stay out of the everyday lists (``worker_scope_clause`` reads current episodes only)."""
+    today = today or clock.today()
+    last, later = Employment, aliased(Employment, name="later_episode")
+    q = (select(Worker, last).join(last, last.worker_id == Worker.id)
+         .where(Worker.annulled_at.is_(None), last.annulled_at.is_(None), last.end_date < today,
+                ~exists().where(later.worker_id == last.worker_id, later.id != last.id, later.annulled_at.is_(None),
+                                or_(later.end_date.is_(None), later.end_date > last.end_date,
+                                    and_(later.end_date == last.end_date, later.id > last.id)))))
+    role = _role(user)
+    if not can(user, "worker", LIST) or role is Role.ASSOCIATION:
+        return q.where(false())
+    if role is Role.MINISTRY:
+        return q
+    if role is Role.REGION:
+        return q.where(last.region_id == user.region_id)
+    if role in ORG_ROLES:
+        return q.where(last.organization_id == user.organization_id,
+                       last.end_date >= correction_window_start(today))
+    return q.where(false())
+
+
+def may_correct_departed(user, worker, episode=None, today: date | None = None) -> bool:
+    """The rule of corrections after dismissal (rule 9, docs/integrity.md), in one place: may ``user``
+    correct the personal data of departed ``worker`` (or, with ``episode``, that episode of his)?
+
+    The last employer's hr / hr_chief for ``CORRECTION_MONTHS_AFTER_END`` months after the last episode
+    ended, the region coordinator of that last episode's region at any time: the roles holding the
+    ``correct`` right on ``worker`` (``employment`` for an episode) who find the worker on the departed
+    page (``departed_select``). An episode must also be written by an organization in the user's scope
+    (the last employer's own episodes; the region's organizations)."""
+    resource = "employment" if episode is not None else "worker"
+    if worker is None or getattr(worker, "id", None) is None or not can(user, resource, CORRECT):
+        return False
+    if episode is not None and (episode.worker_id != worker.id or not org_in_scope(user, episode.organization_id)):
+        return False
+    found = departed_select(user, today).where(Worker.id == worker.id).limit(1)
+    return db.session.execute(found).first() is not None
 
 
 # ------------------------------------------------------------------------------ reporting scopes

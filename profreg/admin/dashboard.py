@@ -18,6 +18,7 @@ from ..certificates.models import Certificate, warning_months
 from ..extensions import db
 from ..workdays.services import days, late_entry_clause
 from ..workers.models import Employment, Worker
+from ..workers.services import transfers_to_act_on
 
 
 def scope_label(user) -> str:
@@ -58,6 +59,13 @@ def dashboard_cards(user) -> list[dict]:
         cards.append({"label": _l("Hires entered late this year (after 3 working days)"),
                       "value": count(eps.where(Employment.hire_date >= year_start, late)),
                       "danger": True})
+    if access.can(user, "transfer", access.END):
+        # transfers waiting on this user: its organization's episodes to end, or the region's overdue ones
+        own = getattr(user, "organization_id", None) is not None
+        act = transfers_to_act_on(user, today).with_only_columns(func.count(), maintain_column_froms=True)
+        cards.append({"label": _l("Transfers: episodes to end") if own else _l("Transfers past their due date"),
+                      "value": count(act), "danger": True, "url": "transfers.index",
+                      "args": {"show": "open" if own else "overdue"}})
     if access.can(user, "user", access.LIST):
         users = select(func.count()).select_from(User)
         cards.append({"label": _l("Active users"), "value": count(users.where(User.active.is_(True)))})

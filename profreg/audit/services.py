@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from flask import g, has_app_context
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import MANYTOONE, Session
 
 from .. import access, clock
 from ..extensions import db
@@ -95,6 +95,11 @@ def _org_region(session, obj, worker_id, actor):
                 select(Employment.organization_id).where(Employment.worker_id == worker_id,
                                                          Employment.current_on(clock.today()))
                 .order_by(Employment.is_main.desc(), Employment.hire_date.desc()).limit(1)).scalar()
+            if org_id is None:  # a departed worker: his last employer (corrections after dismissal, rule 9)
+                org_id = session.execute(
+                    select(Employment.organization_id).where(Employment.worker_id == worker_id,
+                                                             Employment.annulled_at.is_(None))
+                    .order_by(Employment.end_date.desc(), Employment.id.desc()).limit(1)).scalar()
     region_id = None
     if org_id is not None:
         with session.no_autoflush:
@@ -165,7 +170,30 @@ def _values(obj, mode):
             out[key] = ["***", "***"]
         else:
             out[key] = [_json(old), _json(new)]
+    # A form or a service that sets a relationship (``episode.end_reason = ...``) changes its foreign key
+    # only during the flush, after this listener: the change is read from the relationship instead.
+    for rel in state.mapper.relationships:
+        if rel.direction is not MANYTOONE or len(rel.local_columns) != 1:
+            continue
+        key = state.mapper.get_property_by_column(next(iter(rel.local_columns))).key
+        if key in out or key in SKIP:
+            continue
+        hist = state.attrs[rel.key].history
+        if mode == "delete" or not hist.added:
+            continue
+        old = _pk(hist.deleted[0]) if hist.deleted else (None if mode == "create" else getattr(obj, key))
+        new = _pk(hist.added[0])
+        if old != new and not (mode == "create" and new is None):
+            out[key] = [old, new]
     return out
+
+
+def _pk(obj):
+    """The id of a related object (None when it has none yet)."""
+    if obj is None:
+        return None
+    ident = inspect(obj).identity
+    return ident[0] if ident else None
 
 
 def _before_flush(session, _ctx, _instances):

@@ -12,7 +12,8 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   their primary episode (first main episode, else first episode), so breakdowns add up to the
   total; FTE = sum of every episode's FTE where it is held.
 * **migration**: an episode ending in the month whose worker starts an episode in *another* organization
-  between its end date and ``TRANSFER_WINDOW_DAYS`` later (the successor) is a move; the move is within
+  between its end date and ``TRANSFER_WINDOW_DAYS`` later, or whose transfer names the new episode
+  (``workers.models.Transfer``, not cancelled; it may start before the old one ended), is a move; the move is within
   a region or between regions by the two organizations' regions. Episodes ended with a transfer reason
   after which the worker holds no episode at all are transfers without a registered destination.
 * **outflow**: an episode ending in the month (reason not a transfer) after which the worker holds no
@@ -59,7 +60,7 @@ from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
 from ..workdays.services import WorkingCalendar, late_entry_clause
-from ..workers.models import Employment, Worker
+from ..workers.models import TRANSFER_CANCELLED, Employment, Transfer, Worker
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
 from .sql import AGE_GROUPS, age_group_case
 
@@ -273,11 +274,17 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
 
 
 def _successor_id(e1):
-    """Correlated scalar: the worker's next episode in another organization (the move's destination)."""
+    """Correlated scalar: the worker's next episode in another organization (the move's destination):
+    one starting from ``e1``'s end date to ``TRANSFER_WINDOW_DAYS`` later, or the new episode of a
+    transfer from ``e1`` (not cancelled), which may start before ``e1`` ended (the old organization
+    entered a later end date). Either way the move is counted once, on ``e1``."""
     e2 = aliased(Employment)
+    linked = exists().where(Transfer.from_employment_id == e1.id, Transfer.to_employment_id == e2.id,
+                            Transfer.status != TRANSFER_CANCELLED)
     return (select(func.min(e2.id))
             .where(e2.worker_id == e1.worker_id, e2.id != e1.id, e2.organization_id != e1.organization_id,
-                   e2.hire_date >= e1.end_date, e2.hire_date <= days_after(e1.end_date, TRANSFER_WINDOW_DAYS))
+                   e2.hire_date <= days_after(e1.end_date, TRANSFER_WINDOW_DAYS),
+                   or_(e2.hire_date >= e1.end_date, linked))
             .correlate(e1).scalar_subquery())
 
 

@@ -5,8 +5,9 @@
   ``ON CONFLICT DO NOTHING`` and fans out only the notices of its own batch.
 * ``Notification``: the in-app copy of a notice for one panel user (HR of the worker's organization),
   unique on (notice_id, user_id); ``read_at`` marks it read.
-* ``MailOutbox``: every e-mail to send, with its delivery state. Worker mails are unique on
-  (notice_id, recipient); the HR daily digest is unique on (kind, user_id, digest_date).
+* ``MailOutbox``: every e-mail to send, with its delivery state. Worker mails (and the transfer mails
+  to HR users) are unique on (notice_id, recipient); the HR daily digest is unique on (kind, user_id,
+  digest_date).
 """
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ from ..extensions import db
 CERT_EXPIRING = "cert_expiring"
 WORKER_BLOCKED = "worker_blocked"
 WORKER_UNBLOCKED = "worker_unblocked"
-NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED)
-# outbox kinds: the notice kinds (mail to the worker) plus the HR digest
+# Organization B hired a worker whose episode in A is still current: A's HR users are told (in-app and
+# by mail to each of them, not to the worker). ``event_key`` is ``transfer:<id>``.
+TRANSFER_OPENED = "transfer_opened"
+NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED)
+# outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 
 # delivery states

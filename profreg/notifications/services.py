@@ -1,5 +1,6 @@
-"""Notification rules: fan a batch of notices out to HR (in-app) and workers (mail), build the daily
-HR digest, render mails in the recipient's language, and the per-user in-app queries.
+"""Notification rules: fan a batch of notices out to HR (in-app) and workers (mail), tell the old
+employer's HR of a transfer (in-app and mail), build the daily HR digest, render mails in the
+recipient's language, and the per-user in-app queries.
 
 Set-based: every fan-out is one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; flush, never commit.
 """
@@ -18,11 +19,12 @@ from .. import clock
 from ..access import Role
 from ..auth.models import User
 from ..extensions import db
-from ..workers.models import Employment, Worker
+from ..workers.models import Employment, Transfer, Worker
 from .models import (
     CERT_EXPIRING,
     HR_DIGEST,
     PENDING,
+    TRANSFER_OPENED,
     WORKER_BLOCKED,
     WORKER_UNBLOCKED,
     MailOutbox,
@@ -33,14 +35,17 @@ from .models import (
 HR_ROLES = (Role.HR, Role.HR_CHIEF)  # receive the certificate notices of their organization
 
 
+def _insert(model):
+    return (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
+
 def insert_select(model, columns, select_stmt):
     """``INSERT INTO model (columns) SELECT ... ON CONFLICT DO NOTHING``; returns rows inserted.
     (SQLite needs a WHERE in the SELECT, or it reads ``ON CONFLICT`` as a join constraint.)"""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     if select_stmt.whereclause is None:
         select_stmt = select_stmt.where(true())
     # preserve_rowcount: psycopg's rowcount of INSERT ... SELECT is gone once SQLAlchemy closes the cursor
-    res = db.session.execute(insert(model).from_select(columns, select_stmt).on_conflict_do_nothing(),
+    res = db.session.execute(_insert(model).from_select(columns, select_stmt).on_conflict_do_nothing(),
                              execution_options={"preserve_rowcount": True})
     return max(res.rowcount or 0, 0)
 
@@ -68,6 +73,47 @@ def fan_out(batch: str, today: date, now: datetime) -> dict:
              .where(Notice.batch == batch, Worker.email.is_not(None), Worker.email != ""))
     n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "worker_id", "locale", "state", "attempts",
                                         "created_at", "next_attempt_at"], mails)
+    return {"notifications": n_inapp, "mails_queued": n_mail}
+
+
+def transfer_key(transfer_id: int) -> str:
+    """The ``event_key`` of a transfer's notice."""
+    return f"transfer:{transfer_id}"
+
+
+def transfer_of(notice: Notice):
+    """The transfer a ``transfer_opened`` notice is about (None if it is gone)."""
+    _kind, _sep, ident = (notice.event_key or "").partition(":")
+    return db.session.get(Transfer, int(ident)) if ident.isdigit() else None
+
+
+def notify_transfer(transfer, now: datetime | None = None) -> dict:
+    """Organization B hired a worker whose episode in A is still current: the HR users of A (roles hr
+    and hr_chief, active) get an in-app notification and a mail each, in their own language ("your
+    employee X was hired by B on D; end your episode"). The in-app rows are marked as carried by that
+    mail (``digest_outbox_id``), so the daily certificate digest does not send them again. Idempotent
+    (one notice per transfer); flushes, never commits. Returns {'notifications': n, 'mails_queued': m}."""
+    now = now or clock.utcnow_naive()
+    key = transfer_key(transfer.id)
+    db.session.execute(_insert(Notice).values(kind=TRANSFER_OPENED, event_key=key, worker_id=transfer.worker_id,
+                                              batch=key, created_at=now).on_conflict_do_nothing())
+    notice_id = db.session.execute(select(Notice.id).where(Notice.kind == TRANSFER_OPENED,
+                                                           Notice.event_key == key)).scalar_one()
+    hr_of_a = and_(User.organization_id == transfer.organization_id, User.role.in_(HR_ROLES), User.active.is_(True))
+    n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"],
+                            select(literal(notice_id), User.id, literal(now)).where(hr_of_a))
+    mails = (select(literal(TRANSFER_OPENED), literal(notice_id), User.email, User.id,
+                    func.coalesce(User.locale, literal(default_locale())), literal(PENDING), literal(0),
+                    literal(now), literal(now))
+             .where(hr_of_a, User.email.is_not(None), User.email != ""))
+    n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "user_id", "locale", "state", "attempts",
+                                        "created_at", "next_attempt_at"], mails)
+    carried = (select(MailOutbox.id).where(MailOutbox.notice_id == Notification.notice_id,
+                                           MailOutbox.user_id == Notification.user_id)
+               .correlate(Notification).scalar_subquery())
+    db.session.execute(update(Notification).where(Notification.notice_id == notice_id,
+                                                  Notification.digest_outbox_id.is_(None))
+                       .values(digest_outbox_id=carried).execution_options(synchronize_session=False))
     return {"notifications": n_inapp, "mails_queued": n_mail}
 
 
@@ -99,6 +145,7 @@ def _kind_subject(kind: str) -> str:
         WORKER_BLOCKED: _("Your record in the Professional Register is blocked"),
         WORKER_UNBLOCKED: _("Your record in the Professional Register is unblocked"),
         HR_DIGEST: _("Professional Register: certificate notices for your organization"),
+        TRANSFER_OPENED: _("Professional Register: your employee was hired by another organization"),
     }[kind]
 
 
@@ -115,6 +162,13 @@ def notice_text(notice: Notice) -> str:
         return _("%(worker)s is blocked: no valid specialist certificate.", worker=w.full_name)
     if notice.kind == WORKER_UNBLOCKED:
         return _("%(worker)s is unblocked: a valid specialist certificate is on file.", worker=w.full_name)
+    if notice.kind == TRANSFER_OPENED:
+        transfer = transfer_of(notice)
+        if transfer is not None:
+            return _("Your employee %(worker)s was hired by %(organization)s on %(date)s: end the employment "
+                     "episode in your organization by %(due)s.", worker=w.full_name,
+                     organization=transfer.to_organization.name, date=format_date(transfer.hire_date, "long"),
+                     due=format_date(transfer.due_date, "long"))
     return notice.kind
 
 
@@ -130,6 +184,15 @@ def render_mail(row: MailOutbox) -> tuple[str, str]:
             user = db.session.get(User, row.user_id)
             body = render_template("notifications/mail/hr_digest.txt", user=user, lines=[
                 notice_text(n.notice) for n in items], day=format_date(row.digest_date, "long"))
+        elif row.kind == TRANSFER_OPENED:
+            notice = row.notice
+            transfer = transfer_of(notice)
+            body = render_template("notifications/mail/transfer_opened.txt", worker=notice.worker,
+                                   user=db.session.get(User, row.user_id),
+                                   organization=transfer.to_organization.name if transfer else "",
+                                   own_organization=transfer.organization.name if transfer else "",
+                                   hire_date=format_date(transfer.hire_date, "long") if transfer else "",
+                                   due_date=format_date(transfer.due_date, "long") if transfer else "")
         else:
             notice = row.notice
             cert = notice.certificate

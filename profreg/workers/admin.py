@@ -1,7 +1,7 @@
 """Admin views for workers and employment episodes (thin: columns, filters, forms; rules in services)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext, ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import DateField, DecimalField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
@@ -35,11 +36,14 @@ from .services import (
     check_new_employment,
     employment_errors,
     end_employment,
+    episode_saved,
     hire_registered,
     iin_registered,
+    pending_transfer_ids,
     register_worker,
     worker_errors,
 )
+from .views import register_worker_pages
 
 WORKER_LABELS = {
     "iin": _l("IIN"), "surname": _l("Surname"), "name": _l("Name"), "patronymic": _l("Patronymic"),
@@ -55,12 +59,17 @@ WORKER_LABELS = {
     "cpd_records": _l("Professional development"), "qualification_categories": _l("Qualification categories"),
     "hire_position": _l("Position"), "hire_specialty": _l("Specialty"), "hire_date": _l("Hire date"),
     "hire_fte": _l("FTE"), "hire_department": _l("Department"), "hire_order_number": _l("Order number"),
+    "hire_concurrent": _l("Concurrent post (part-time, the other employment continues)"),
 }
+CONCURRENT = _l("Concurrent post (part-time, the other employment continues)")
+CONCURRENT_HELP = _l("Tick it when the worker keeps a current employment in another organization; "
+                     "otherwise that organization is asked to end its episode (a transfer).")
 PERSONAL = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
             "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
             "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
 INLINES = ("education_documents", "certificates", "cpd_records", "qualification_categories")
-HIRE_FIELDS = ("hire_position", "hire_specialty", "hire_date", "hire_fte", "hire_department", "hire_order_number")
+HIRE_FIELDS = ("hire_position", "hire_specialty", "hire_date", "hire_fte", "hire_department", "hire_order_number",
+               "hire_concurrent")
 STATUS_CHOICES = [("active", _l("Active")), ("blocked", _l("Blocked"))]
 
 
@@ -179,11 +188,13 @@ class HireRegisteredForm(PanelForm):
     surname = StringField(_l("Surname"), validators=[DataRequired()])
     position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                 validators=[DataRequired()])
-    specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
+    specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
+                                 blank_text="—")
     hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
     fte = DecimalField(_l("FTE"), default=1, places=2, validators=[Optional(), NumberRange(min=0.01, max=2)])
     department = StringField(_l("Department"), validators=[Optional()])
     order_number = StringField(_l("Order number"), validators=[Optional()])
+    concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
 
 class WorkerView(ScopedModelView):
@@ -230,12 +241,14 @@ class WorkerView(ScopedModelView):
         class CreateForm(base):
             hire_position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                              validators=[DataRequired()])
-            hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
+            hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
+                                              blank_text="—")
             hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
             hire_fte = DecimalField(_l("FTE"), default=1, places=2,
                                     validators=[Optional(), NumberRange(min=0.01, max=2)])
             hire_department = StringField(_l("Department"), validators=[Optional()])
             hire_order_number = StringField(_l("Order number"), validators=[Optional()])
+            hire_concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
         return CreateForm
 
@@ -261,7 +274,8 @@ class WorkerView(ScopedModelView):
                             position=form.hire_position.data, hire_date=form.hire_date.data,
                             specialty=form.hire_specialty.data, fte=form.hire_fte.data,
                             department=form.hire_department.data or None,
-                            order_number=form.hire_order_number.data or None)
+                            order_number=form.hire_order_number.data or None,
+                            concurrent=bool(form.hire_concurrent.data))
         else:
             sent = (form.lock_version.data or "").strip() if hasattr(form, "lock_version") else ""
             if sent and sent != str(model.version):
@@ -351,7 +365,7 @@ class WorkerView(ScopedModelView):
                     iin=form.iin.data, surname=form.surname.data, actor_organization=current_user.organization,
                     position=form.position.data, hire_date=form.hire_date.data, specialty=form.specialty.data,
                     fte=form.fte.data, department=form.department.data or None,
-                    order_number=form.order_number.data or None)
+                    order_number=form.order_number.data or None, concurrent=bool(form.concurrent.data))
             except DomainError as exc:
                 show_error(exc, form)  # under the field it concerns; nothing is saved
             else:
@@ -374,26 +388,45 @@ class WorkerView(ScopedModelView):
                 e.organization_id == current_user.organization_id and e.current_on(kwargs["today"])
                 for e in worker.employments)
             kwargs["can_annul"] = access.can(current_user, "worker", access.ANNUL)
+            kwargs["pending_transfers"] = pending_transfer_ids(
+                e.id for section, rows in kwargs["related"] if section.model is Employment for e in rows)
         return super().render(template, **kwargs)
+
+
+def pending_badge(pending: bool):
+    """The "pending transfer" mark of an episode another organization's hire is waiting on."""
+    if not pending:
+        return ""
+    return Markup('<span class="badge badge-warning" title="{}">{}</span>').format(
+        _("Another organization has hired this worker: end this episode."), _("pending transfer"))
+
+
+def _pending_transfer(view, context, model, name):
+    pending = g.get("profreg_pending_transfers")
+    if pending is None:
+        pending = pending_transfer_ids([model.id])
+    return pending_badge(model.id in pending)
 
 
 class EmploymentView(ScopedModelView):
     column_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty", "fte",
-                   "hire_date", "end_date", "end_reason")
+                   "hire_date", "end_date", "end_reason", "pending_transfer")
     column_labels = {"worker": _l("Worker"), "organization": _l("Organization"), "position": _l("Position"),
                      "specialty": _l("Specialty"), "fte": _l("FTE"), "hire_date": _l("Hire date"),
                      "end_date": _l("End date"), "end_reason": _l("Reason for leaving"),
                      "department": _l("Department"), "order_number": _l("Order number"),
                      "entered_at": _l("Entered into the register"), "worker.status": _l("Status"),
-                     "organization.bin": _l("BIN")}
+                     "organization.bin": _l("BIN"), "concurrent": CONCURRENT, "pending_transfer": _l("Transfer")}
     column_details_list = ("worker", "worker.status", "organization", "organization.bin", "position",
                            "specialty", "department", "fte", "hire_date", "end_date", "end_reason", "order_number",
-                           "entered_at")
-    column_export_list = column_list
-    column_formatters = {"worker.status": blocked_badge}
+                           "concurrent", "entered_at", "pending_transfer")
+    column_export_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty",
+                          "fte", "hire_date", "end_date", "end_reason")
+    column_formatters = {"worker.status": blocked_badge, "pending_transfer": _pending_transfer}
     column_formatters_export = {"worker.status": blocked_export}
+    column_descriptions = {"concurrent": CONCURRENT_HELP}
     form_columns = ("worker", "organization", "position", "specialty", "department", "fte", "hire_date",
-                    "end_date", "end_reason", "order_number")
+                    "end_date", "end_reason", "order_number", "concurrent")
     form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
 
@@ -407,7 +440,15 @@ class EmploymentView(ScopedModelView):
             raise InvalidInput(errors)
         if model.worker is not None and (is_created or _post_changed(model)):
             check_new_employment(model.worker, model.position, model.specialty)
+        concurrent_changed = inspect(model).attrs.concurrent.history.has_changes()
         super().on_model_change(form, model, is_created)
+        # a hire of a worker held elsewhere opens a transfer (unless concurrent)
+        episode_saved(model, created=is_created, concurrent_changed=concurrent_changed)
+
+    def list_rows(self, data, list_columns, keep_models=False):
+        # the page's episodes waiting on a transfer, in one query (the "Transfer" column)
+        g.profreg_pending_transfers = pending_transfer_ids(m.id for m in data)
+        return super().list_rows(data, list_columns, keep_models)
 
 
 def _post_changed(model) -> bool:
@@ -426,6 +467,7 @@ def register_views(admin):
     cat = _l("Register")
     admin.add_view(WorkerView(Worker, name=_l("Workers"), endpoint="workers", category=cat))
     admin.add_view(EmploymentView(Employment, name=_l("Employment"), endpoint="employment", category=cat))
+    register_worker_pages(admin, cat)  # transfers, departed workers (workers/views.py)
 
 
 __all__ = ["EmploymentView", "WorkerView", "worker_filters"]

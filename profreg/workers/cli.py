@@ -31,10 +31,13 @@ def register(group):
     @click.option("--position", "position_code", required=True, help="Position code.")
     @click.option("--specialty", "specialty_code", help="Specialty code.")
     @click.option("--date", "day", required=True, callback=parse_date, help="Hire date YYYY-MM-DD.")
+    @click.option("--concurrent", is_flag=True,
+                  help="A concurrent post (part-time; the worker's other employment continues): opens no transfer.")
     @with_appcontext
     @cli_command
-    def hire_cmd(iin, org_bin, position_code, specialty_code, day):
-        """Open a new employment episode for a registered worker."""
+    def hire_cmd(iin, org_bin, position_code, specialty_code, day, concurrent):
+        """Open a new employment episode for a registered worker. Without --concurrent, an episode the
+        worker still holds in another organization gets a transfer (that organization's HR is told)."""
         def one(model, col, value, hint):
             row = db.session.execute(select(model).where(col == value)).scalar_one_or_none()
             if row is None:
@@ -45,8 +48,13 @@ def register(group):
         org = one(Organization, Organization.bin, org_bin, "--org")
         position = one(Position, Position.code, position_code, "--position")
         specialty = one(Specialty, Specialty.code, specialty_code, "--specialty") if specialty_code else None
-        episode = hire(worker, organization=org, position=position, specialty=specialty, hire_date=day)
-        click.echo(f"episode {episode.id}: {worker.iin} → {org.bin} ({position.code}) from {day.isoformat()}")
+        episode = hire(worker, organization=org, position=position, specialty=specialty, hire_date=day,
+                       concurrent=concurrent)
+        click.echo(f"episode {episode.id}: {worker.iin} → {org.bin} ({position.code}) from {day.isoformat()}"
+                   + (" (concurrent)" if concurrent else ""))
+        for transfer in episode.transfers_in:
+            click.echo(f"transfer {transfer.id}: {transfer.organization.bin} must end episode "
+                       f"{transfer.from_employment_id} by {transfer.due_date.isoformat()}")
 
     export = group.commands.get("export")
     if export is not None:

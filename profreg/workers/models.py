@@ -242,6 +242,12 @@ class Employment(db.Model):
     specialty = relationship("Specialty")
     end_reason = relationship("EmploymentEndReason")
     blocked_certificate = relationship("Certificate", foreign_keys=[blocked_certificate_id])
+    # The transfers this episode is the old (``from``) or the new (``to``) end of; they go with the
+    # episode if it is ever deleted (no dangling references).
+    transfers_out = relationship("Transfer", foreign_keys="Transfer.from_employment_id",
+                                 back_populates="from_employment", cascade="all, delete-orphan")
+    transfers_in = relationship("Transfer", foreign_keys="Transfer.to_employment_id",
+                                back_populates="to_employment", cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= hire_date", name="dates"),
@@ -328,8 +334,8 @@ class Transfer(db.Model):
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     worker = relationship("Worker")
-    from_employment = relationship("Employment", foreign_keys=[from_employment_id])
-    to_employment = relationship("Employment", foreign_keys=[to_employment_id])
+    from_employment = relationship("Employment", foreign_keys=[from_employment_id], back_populates="transfers_out")
+    to_employment = relationship("Employment", foreign_keys=[to_employment_id], back_populates="transfers_in")
     organization = relationship("Organization", foreign_keys=[organization_id])
     to_organization = relationship("Organization", foreign_keys=[to_organization_id])
 

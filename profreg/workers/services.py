@@ -1,18 +1,37 @@
-"""Rules about workers and employment episodes. Admin views, CLI, imports and jobs call these."""
+"""Rules about workers and employment episodes. Admin views, CLI, imports and jobs call these.
+
+* Hiring (``hire``, ``register_worker``, ``hire_registered``): every path that opens an episode.
+* Transfers (docs/integrity.md): a hire in organization B of a worker who still holds a current
+  episode in A opens a ``Transfer`` per A-episode (``open_transfers``) unless the hire is
+  **concurrent**; A's HR is told (``notifications.services.notify_transfer``). An A-episode that gets an
+  end date closes its transfers on any path (``close_transfers_of``, called by the session hook
+  ``install_transfer_hook``); after the due date the region may end it on A's behalf
+  (``end_transferred_episode``).
+* Corrections after dismissal (rule 9): ``correct_departed_worker`` and ``correct_episode``, allowed by
+  ``access.may_correct_departed``, each with a reason kept on the audit entries.
+"""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import g, has_request_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, false, inspect, or_, select
+from sqlalchemy.orm import Session
 
 from .. import access, clock
+from ..audit.services import reason as audit_reason
 from ..certificates.services import clinical_admission_error
-from ..errors import DomainError, InvalidInput
+from ..errors import DomainError, InvalidInput, NotAllowed
 from ..extensions import db
+from ..i18n import fmt_date
 from ..identity import IdentityError, validate_iin
-from .models import Employment, Worker, fold
+from ..notifications.services import notify_transfer
+from ..reference.models import EmploymentEndReason
+from ..workdays.services import entry_deadline
+from .models import TRANSFER_CANCELLED, TRANSFER_ENDED, TRANSFER_OPEN, Employment, Transfer, Worker, fold
 
 
 def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
@@ -57,8 +76,12 @@ def check_new_employment(worker, position, specialty=None, today: date | None = 
 
 
 def hire(worker, *, organization, position, hire_date: date, specialty=None, fte=None, department=None,
-         order_number=None, today: date | None = None):
-    """Open a new employment episode (flushes, never commits). Admin and CLI call this."""
+         order_number=None, today: date | None = None, concurrent: bool = False):
+    """Open a new employment episode (flushes, never commits). Admin and CLI call this.
+
+    A **concurrent** post (part-time, held alongside a current employment elsewhere) is not the worker's
+    main episode and opens no transfer; any other hire of a worker who still holds a current episode in
+    another organization opens a transfer there (``open_transfers``)."""
 
     if organization is None:
         raise InvalidInput({"organization": _l("The organization of the new employment is unknown.")})
@@ -68,14 +91,16 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
     check_new_employment(worker, position, specialty, today)
     episode = Employment(worker=worker, organization=organization, position=position, specialty=specialty,
                          hire_date=hire_date, fte=fte if fte is not None else Decimal("1.00"),
-                         department=department, order_number=order_number)
+                         department=department, order_number=order_number, concurrent=bool(concurrent),
+                         is_main=not concurrent)
     db.session.add(episode)
     db.session.flush()
+    open_transfers(episode, today)
     return episode
 
 
 def register_worker(worker, *, actor_organization, position, hire_date: date, specialty=None, fte=None,
-                    department=None, order_number=None):
+                    department=None, order_number=None, concurrent: bool = False):
     """A new hire: validate the personal data and open the first episode in the actor's organization
     (the organization comes from the actor, never from a form)."""
 
@@ -83,7 +108,8 @@ def register_worker(worker, *, actor_organization, position, hire_date: date, sp
     db.session.add(worker)
     db.session.flush()
     return hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
-                specialty=specialty, fte=fte, department=department, order_number=order_number)
+                specialty=specialty, fte=fte, department=department, order_number=order_number,
+                concurrent=concurrent)
 
 
 NOT_REGISTERED = _l("No registered worker has this IIN and surname. Check both against the identity "
@@ -113,7 +139,7 @@ def find_registered(iin: str, surname: str):
 
 
 def hire_registered(*, iin: str, surname: str, actor_organization, position, hire_date: date, specialty=None,
-                    fte=None, department=None, order_number=None):
+                    fte=None, department=None, order_number=None, concurrent: bool = False):
     """Open an episode in the actor's organization for a worker already in the register (rule 8: the
     hiring organization enters the worker; the personal data is already there). Raises
     ``InvalidInput`` when the worker is not found, already works there, or may not be hired."""
@@ -125,7 +151,8 @@ def hire_registered(*, iin: str, surname: str, actor_organization, position, hir
            for e in worker.employments):
         raise InvalidInput({"iin": _l("This worker already works in your organization.")})
     episode = hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
-                   specialty=specialty, fte=fte, department=department, order_number=order_number)
+                   specialty=specialty, fte=fte, department=department, order_number=order_number,
+                   concurrent=concurrent)
     return worker, episode
 
 
@@ -148,5 +175,296 @@ def end_employment(worker, actor, end_date: date, end_reason) -> list:
         if errors:
             raise InvalidInput(errors)
         episode.end_date, episode.end_reason = end_date, end_reason
-    db.session.flush()
+    db.session.flush()  # the transfer hook closes the transfers these episodes were waiting on
     return episodes
+
+
+def episode_saved(episode, *, created: bool, concurrent_changed: bool = False, today: date | None = None) -> None:
+    """An episode created or changed in the panel (the episode form), after it was flushed: a new one
+    opens its transfers like ``hire``; a changed **concurrent** mark follows (a concurrent post is not
+    the main one and has no transfer: ticking it cancels them in ``install_transfer_hook``, unticking it
+    opens them). ``concurrent_changed`` is read before the flush, which forgets it."""
+    if not (created or concurrent_changed):
+        return
+    episode.is_main = not episode.concurrent
+    db.session.flush()
+    if not episode.concurrent:
+        open_transfers(episode, today)
+
+
+# ------------------------------------------------------------------------------------------ transfers
+def _signed_in_user_id() -> int | None:
+    """The signed-in user of the current request, if any (None for the CLI and jobs): who closed a
+    transfer by ending or annulling an episode."""
+    if not has_request_context():
+        return None
+    user = g.get("_login_user")
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+
+
+def open_transfers(episode, today: date | None = None) -> list:
+    """Organization B (``episode``'s) entered a hire of a worker who still holds a current episode in
+    another organization A: one ``Transfer`` per such A-episode, due on the 3rd working day after the
+    entry (``workdays.services.entry_deadline`` of today), in A's region; A's HR users are notified.
+
+    Nothing opens for a concurrent hire, for an episode that is not current itself (history entered
+    late), or for A-episodes that are concurrent posts themselves (they continue alongside) or that do
+    not start before B's hire (the region could not end them the day before it). An A-episode still
+    "held" means current on B's hire date and on the day of entry. A transfer cancelled earlier (the
+    hire was marked concurrent, then not) opens again. Flushes, never commits."""
+    today = today or clock.today()
+    if episode.id is None or episode.concurrent or not episode.current_on(today):
+        return []
+    held = db.session.execute(
+        select(Employment).where(Employment.worker_id == episode.worker_id, Employment.id != episode.id,
+                                 Employment.organization_id != episode.organization_id,
+                                 Employment.concurrent.is_(False), Employment.hire_date < episode.hire_date,
+                                 Employment.current_on(max(episode.hire_date, today)))
+        .order_by(Employment.id)).scalars().all()
+    if not held:
+        return []
+    existing = {t.from_employment_id: t for t in episode.transfers_in}
+    due = entry_deadline(today)
+    opened = []
+    for old in held:
+        transfer = existing.get(old.id)
+        if transfer is None:
+            transfer = Transfer(worker_id=episode.worker_id, from_employment=old, to_employment=episode,
+                                organization_id=old.organization_id, to_organization_id=episode.organization_id,
+                                region_id=old.region_id or old.organization.region_id, hire_date=episode.hire_date,
+                                due_date=due)
+            db.session.add(transfer)
+        elif transfer.status == TRANSFER_CANCELLED:
+            transfer.status, transfer.ended_at, transfer.ended_by_id = TRANSFER_OPEN, None, None
+            transfer.hire_date, transfer.due_date = episode.hire_date, due
+        else:
+            continue
+        opened.append(transfer)
+    db.session.flush()
+    for transfer in opened:
+        notify_transfer(transfer)
+    return opened
+
+
+def _finish(transfers, status: str, actor_id: int | None) -> int:
+    n = 0
+    for transfer in transfers:
+        if transfer.status == TRANSFER_OPEN:
+            transfer.status, transfer.ended_at = status, clock.utcnow_naive()
+            transfer.ended_by_id = actor_id if actor_id is not None else _signed_in_user_id()
+            n += 1
+    return n
+
+
+def close_transfers_of(episode, actor=None) -> int:
+    """A's episode got an end date (any date, any path): its open transfers are ended. Idempotent;
+    called by ``install_transfer_hook`` on every flush that sets an end date, so callers need not
+    (``end_employment`` may call it too). Returns the number closed."""
+    if episode.end_date is None or episode.id is None:
+        return 0
+    return _finish(episode.transfers_out, TRANSFER_ENDED, getattr(actor, "id", None))
+
+
+def cancel_transfers_of(episode, actor=None) -> int:
+    """The open transfers from or to ``episode`` are cancelled (the episode was annulled, or the new
+    one marked concurrent: nothing is left for A to end)."""
+    if episode.id is None:
+        return 0
+    actor_id = getattr(actor, "id", None)
+    return _finish(episode.transfers_out, TRANSFER_CANCELLED, actor_id) + _finish(
+        episode.transfers_in, TRANSFER_CANCELLED, actor_id)
+
+
+def _follow_episodes(session, _ctx, _instances) -> None:
+    """``before_flush``: changes of episodes that transfers follow, whichever path made them (panel
+    edit, ``end_employment``, CLI, import): an end date closes the episode's transfers; an annulment,
+    or a new episode marked concurrent, cancels them; a corrected hire date moves the open transfers'
+    copy. Runs before the audit listener (the workers domain is wired first), so the transfers'
+    changes are audited in the same flush."""
+    for obj in list(session.dirty):
+        if not isinstance(obj, Employment) or obj.id is None:
+            continue
+        attrs = inspect(obj).attrs
+        if obj.annulled_at is not None and attrs.annulled_at.history.has_changes():
+            cancel_transfers_of(obj)
+            continue
+        if obj.end_date is not None and attrs.end_date.history.has_changes():
+            close_transfers_of(obj)
+        if obj.concurrent and attrs.concurrent.history.has_changes():
+            _finish(obj.transfers_in, TRANSFER_CANCELLED, None)
+        if attrs.hire_date.history.has_changes():
+            for transfer in obj.transfers_in:
+                if transfer.status == TRANSFER_OPEN:
+                    transfer.hire_date = obj.hire_date
+
+
+_HOOKED = False
+
+
+def install_transfer_hook() -> None:
+    """Register ``_follow_episodes`` once per process on every Session (workers/web.py)."""
+    global _HOOKED
+    if _HOOKED:
+        return
+    event.listen(Session, "before_flush", _follow_episodes)
+    _HOOKED = True
+
+
+def pending_transfer_ids(episode_ids) -> set[int]:
+    """Ids among ``episode_ids`` of episodes with an open transfer: shown as "pending transfer"."""
+    ids = [i for i in episode_ids if i is not None]
+    if not ids:
+        return set()
+    return set(db.session.execute(select(Transfer.from_employment_id).where(
+        Transfer.from_employment_id.in_(ids), Transfer.status == TRANSFER_OPEN)).scalars())
+
+
+TRANSFER_VIEWS = ("overdue", "open", "all")
+
+
+def transfer_list(user, show: str = "open", today: date | None = None):
+    """SELECT of the transfers ``user`` sees (scope ``between``: both organizations and A's region),
+    ``show``: ``overdue`` (open, past the due date: the region's worklist), ``open`` or ``all``."""
+    today = today or clock.today()
+    q = access.scoped(select(Transfer), Transfer, user)
+    if show == "overdue":
+        q = q.where(Transfer.status == TRANSFER_OPEN, Transfer.due_date < today)
+    elif show == "open":
+        q = q.where(Transfer.status == TRANSFER_OPEN)
+    return q.order_by(Transfer.due_date, Transfer.id)
+
+
+def transfers_to_act_on(user, today: date | None = None):
+    """SELECT of the open transfers ``user`` may end now (``end_transferred_episode``): those of the
+    user's own organization at any time, and, for the region, the overdue ones of its organizations.
+    Nothing for roles without the ``end`` right on transfers."""
+    today = today or clock.today()
+    if not access.can(user, "transfer", access.END):
+        return select(Transfer).where(false())
+    q = select(Transfer).where(Transfer.status == TRANSFER_OPEN)
+    ids = access.org_ids_select(user)
+    if ids is not None:
+        q = q.where(Transfer.organization_id.in_(ids))
+    own = getattr(user, "organization_id", None)
+    return q.where(or_(Transfer.organization_id == own, Transfer.due_date < today) if own is not None
+                   else Transfer.due_date < today)
+
+
+def may_end_transfer(user, transfer, today: date | None = None) -> bool:
+    """Whether ``end_transferred_episode`` would let ``user`` end this transfer's old episode now."""
+    try:
+        _check_end(user, transfer, today or clock.today())
+    except (NotAllowed, DomainError):
+        return False
+    return True
+
+
+def _check_end(user, transfer, today: date) -> None:
+    access.require(user, "transfer", access.END, org_id=transfer.organization_id)
+    if transfer.status != TRANSFER_OPEN:
+        raise DomainError(_l("This transfer is no longer open."))
+    if getattr(user, "organization_id", None) != transfer.organization_id and today <= transfer.due_date:
+        # on A's behalf (the region): only once A's time is up
+        raise DomainError(_("The organization has until %(date)s to end the episode itself; it may be ended on "
+                            "its behalf from the next day.", date=fmt_date(transfer.due_date)))
+
+
+def transfer_end_reason():
+    """The reason for leaving that marks a transfer (reference data: ``transfer`` flag, active)."""
+    return db.session.execute(select(EmploymentEndReason).where(
+        EmploymentEndReason.transfer.is_(True), EmploymentEndReason.is_active.is_(True))
+        .order_by(EmploymentEndReason.code != "TRANSFER", EmploymentEndReason.id).limit(1)).scalar()
+
+
+def end_transferred_episode(transfer, *, user, reason: str, today: date | None = None):
+    """End A's episode of an open transfer: end date = B's hire date minus one day, reason for leaving
+    = the transfer reason, audited with ``reason`` (the actor's words). The region coordinator of A's
+    region does it on A's behalf once the due date has passed; A's own HR may do it any time (as well
+    as ending the episode the usual way). Raises ``NotAllowed`` / ``DomainError``; flushes."""
+    today = today or clock.today()
+    _check_end(user, transfer, today)
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput({"reason": _l("Give a reason.")})
+    episode = transfer.from_employment
+    end = transfer.to_employment.hire_date - timedelta(days=1)
+    if end < episode.hire_date:
+        raise DomainError(_l("The new employment starts before this episode: it cannot be ended the day before."))
+    end_reason = transfer_end_reason()
+    if end_reason is None:
+        raise DomainError(_l("No reason for leaving is marked as a transfer in the reference data."))
+    with audit_reason(text):
+        episode.end_date, episode.end_reason = end, end_reason
+        close_transfers_of(episode, actor=user)
+    return episode
+
+
+# ----------------------------------------------------------------- corrections after dismissal (rule 9)
+#: What a correction of a departed worker may change: the personal data, and an episode's data.
+PERSONAL_FIELDS = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
+                   "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
+                   "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
+EPISODE_FIELDS = ("position", "specialty", "department", "fte", "hire_date", "end_date", "end_reason",
+                  "order_number")
+
+
+def _correction_reason(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput({"reason": _l("A correction needs a reason.")})
+    return text
+
+
+def _apply(obj, changes: dict, allowed: tuple) -> list[str]:
+    """Set the changed values (fields outside ``allowed`` are refused); the names of those changed."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise DomainError(_("These fields cannot be corrected here: %(fields)s.", fields=", ".join(unknown)))
+    changed = []
+    with db.session.no_autoflush:
+        for name, value in changes.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                changed.append(name)
+    return changed
+
+
+def correct_departed_worker(worker, *, user, changes: dict, reason: str, today: date | None = None):
+    """Correct the personal data of a departed worker (``access.may_correct_departed``: the last
+    employer's HR within ``CORRECTION_MONTHS_AFTER_END`` months of the end, the region at any time).
+    The same personal-data rules as a new record; the audit entries carry ``reason``. Raises
+    ``NotAllowed`` / ``DomainError``; flushes."""
+    if not access.may_correct_departed(user, worker, today=today):
+        raise NotAllowed()
+    text = _correction_reason(reason)
+    new_iin = (changes.get("iin") or "").strip() if "iin" in changes else None
+    if new_iin is not None and new_iin != worker.iin and iin_registered(new_iin):
+        raise InvalidInput({"iin": _l("This IIN is already in the register.")})
+    with audit_reason(text):
+        if not _apply(worker, changes, PERSONAL_FIELDS):
+            raise DomainError(_l("Nothing was changed."))
+        check_worker(worker)
+    return worker
+
+
+def correct_episode(episode, *, user, changes: dict, reason: str, today: date | None = None):
+    """Correct an ended episode of a departed worker (end date, reason for leaving, position,
+    department, ...): allowed by ``access.may_correct_departed`` for the episode; it keeps an end date
+    (a return to work is a new hire). The date rules of an episode apply; the admission rule does not
+    (it is history, not a post held now). The audit entries carry ``reason``. Flushes."""
+    if not access.may_correct_departed(user, episode.worker, episode=episode, today=today):
+        raise NotAllowed()
+    text = _correction_reason(reason)
+    hire_date = changes.get("hire_date", episode.hire_date)
+    end_date = changes.get("end_date", episode.end_date)
+    if end_date is None:
+        raise InvalidInput({"end_date": _l("The episode of a departed worker keeps its end date; a return to "
+                                           "work is a new hire.")})
+    errors = employment_errors(birth_date=episode.worker.birth_date, hire_date=hire_date, end_date=end_date)
+    if errors:
+        raise InvalidInput(errors)
+    with audit_reason(text):
+        if not _apply(episode, changes, EPISODE_FIELDS):
+            raise DomainError(_l("Nothing was changed."))
+    return episode
+
