@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, DecimalField, HiddenField, StringField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
 from .. import clock
@@ -29,6 +29,7 @@ from ..uow import show_error
 from . import search
 from .models import Employment, Worker
 from .services import (
+    IIN_TAKEN,
     check_new_employment,
     delete_worker_records,
     employment_errors,
@@ -81,8 +82,8 @@ class WorkerFormChecks:
         if "birth_date" in errors:
             form.birth_date.errors = list(form.birth_date.errors) + [str(errors["birth_date"])]
         if getattr(form, "_obj", None) is None and iin_registered(field.data):
-            raise FormError(_("This IIN is already in the register. To add an employment in your organization "
-                              "for this worker, use “Hire a registered worker” in the workers list."))
+            # nothing more (not Flask-Admin's "Already exists" too): the registered worker is found by hiring
+            raise StopValidation(str(IIN_TAKEN))
         if "iin" in errors:
             raise FormError(str(errors["iin"]))
 
@@ -152,11 +153,12 @@ def _specialty_query():
 
 
 class HireRegisteredForm(PanelForm):
-    """Hire a worker who is already in the register: identified by IIN and surname (both from the
-    identity document), then the new episode in the actor's organization."""
+    """Hire a worker who is already in the register: identified by IIN, surname and date of birth
+    (all three from the identity document), then the new episode in the actor's organization."""
 
     iin = StringField(_l("IIN"), validators=[DataRequired()])
     surname = StringField(_l("Surname"), validators=[DataRequired()])
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])
     position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                 validators=[DataRequired()])
     specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
@@ -237,7 +239,9 @@ class WorkerView(ScopedModelView):
 
     def on_model_change(self, form, model, is_created):
         if is_created:
-            register_worker(model, actor_organization=current_user.organization,
+            with db.session.no_autoflush:  # the new worker is pending: the service checks it before any write
+                organization = current_user.organization
+            register_worker(model, actor_organization=organization,
                             position=form.hire_position.data, hire_date=form.hire_date.data,
                             specialty=form.hire_specialty.data, fte=form.hire_fte.data,
                             department=form.hire_department.data or None,
@@ -264,12 +268,12 @@ class WorkerView(ScopedModelView):
         if request.method == "POST" and form.validate():
             try:
                 worker, _episode = hire_registered(
-                    iin=form.iin.data, surname=form.surname.data, actor_organization=current_user.organization,
-                    position=form.position.data, hire_date=form.hire_date.data, specialty=form.specialty.data,
-                    fte=form.fte.data, department=form.department.data or None,
+                    iin=form.iin.data, surname=form.surname.data, birth_date=form.birth_date.data,
+                    actor=current_user, position=form.position.data, hire_date=form.hire_date.data,
+                    specialty=form.specialty.data, fte=form.fte.data, department=form.department.data or None,
                     order_number=form.order_number.data or None)
             except DomainError as exc:
-                show_error(exc, form)  # under the field it concerns; nothing is saved
+                show_error(exc, form)  # under the field it concerns; only the attempt's audit entry is kept
             else:
                 flash(_("%(name)s now works in your organization.", name=worker.full_name), "success")
                 return redirect(url_for(".details_view", id=worker.id))

@@ -1,17 +1,21 @@
 """Rules about workers and employment episodes. Admin views, CLI, imports and jobs call these."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
+from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import clock
+from ..audit.models import AuditLog
+from ..audit.services import log_event
 from ..certificates.services import clinical_admission_error
-from ..errors import InvalidInput
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
-from ..identity import IdentityError, validate_iin
+from ..identity import IdentityError, mask_iin, validate_iin
 from .models import Employment, Worker, fold
 
 
@@ -77,54 +81,126 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
 def register_worker(worker, *, actor_organization, position, hire_date: date, specialty=None, fte=None,
                     department=None, order_number=None):
     """A new hire: validate the personal data and open the first episode in the actor's organization
-    (the organization comes from the actor, never from a form)."""
+    (the organization comes from the actor, never from a form). A registered IIN is refused without
+    saying more (``IIN_TAKEN``: the registered worker is hired with ``hire_registered``)."""
 
-    check_worker(worker)
+    with db.session.no_autoflush:  # the new worker is pending: nothing of it is written before the checks
+        check_worker(worker)
+        if iin_registered(worker.iin, other_than=worker.id):
+            raise InvalidInput({"iin": IIN_TAKEN})
     db.session.add(worker)
     db.session.flush()
     return hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
                 specialty=specialty, fte=fte, department=department, order_number=order_number)
 
 
-NOT_REGISTERED = _l("No registered worker has this IIN and surname. Check both against the identity "
-                    "document; a worker who is not in the register yet is added with Create.")
+IIN_TAKEN = _l("This IIN cannot be registered here; use “Hire a registered worker”.")
 
 
-def iin_registered(iin: str | None) -> bool:
-    """Whether a worker with this IIN is in the register at all (any organization). Unscoped on
-    purpose, like the unique key it anticipates: Create answers with it instead of a bare "already
+def iin_registered(iin: str | None, other_than: int | None = None) -> bool:
+    """Whether a worker with this IIN (other than the worker ``other_than``, when the new record is
+    already flushed) is in the register at all (any organization). Unscoped on purpose, like the
+    unique key it anticipates: Create answers with it (``IIN_TAKEN``) instead of a bare "already
     exists" and points to hiring the registered worker; it reveals nothing else."""
 
     iin = (iin or "").strip()
-    return bool(iin) and db.session.execute(select(Worker.id).where(Worker.iin == iin)).first() is not None
+    query = select(Worker.id).where(Worker.iin == iin)
+    if other_than is not None:
+        query = query.where(Worker.id != other_than)
+    return bool(iin) and db.session.execute(query).first() is not None
 
 
-def find_registered(iin: str, surname: str):
-    """The registered worker with this IIN, provided the surname matches too (case and Kazakh letters
-    folded). An organization hiring someone already in the register — from another organization, or
-    back after leaving — must know both from the identity document; the record itself stays out of
-    its sight until the new episode puts the worker in its scope. None when either does not match."""
+# --- hiring a registered worker (no oracle: docs/integrity.md) -------------------------------------
+NOT_REGISTERED = _l("No registered worker has this IIN, surname and date of birth. Check all three against the "
+                    "identity document; a worker who is not in the register yet is added with Create.")
+HIRE_LOOKUP = "hire_lookup"  # the audit action of every attempt; detail "ok" / "failed" / "refused" + ••••1234
+LOOKUP_OK, LOOKUP_FAILED, LOOKUP_REFUSED = "ok", "failed", "refused"
+
+
+class HireRefused(InvalidInput):
+    """A hire of a registered worker refused (too many failed searches, no such worker, or the worker
+    may not be hired). ``keeps_writes``: the attempt's audit entry, written before the refusal, must
+    survive it — the failed attempts an hour are counted from the audit trail (the second documented
+    exception to "an error writes nothing", profreg/errors.py). Nothing else is written before it."""
+
+    keeps_writes = True
+
+
+def _failed_lookups(actor, since: datetime) -> list[datetime]:
+    return db.session.execute(
+        select(AuditLog.at).where(AuditLog.user_id == actor.id, AuditLog.action == HIRE_LOOKUP,
+                                  AuditLog.at >= since, AuditLog.detail.like(f"{LOOKUP_FAILED}%"))
+        .order_by(AuditLog.at)).scalars().all()
+
+
+def lookup_limit_error(actor):
+    """The translated refusal when ``actor`` has used up ``HIRE_LOOKUP_FAILURES_PER_HOUR`` failed
+    searches within the last hour (counted from the audit trail), else None."""
+
+    limit = current_app.config["HIRE_LOOKUP_FAILURES_PER_HOUR"]
+    now = clock.utcnow_naive()
+    failed = _failed_lookups(actor, now - timedelta(hours=1))
+    if len(failed) < limit:
+        return None
+    again = failed[len(failed) - limit] + timedelta(hours=1)  # when one of them leaves the hour
+    return _l("Too many unsuccessful searches for a registered worker: at most %(limit)d an hour. "
+              "Try again after %(time)s.", limit=limit, time=format_time(again, "short"))  # naive UTC → Almaty
+
+
+def find_registered(iin: str, surname: str, birth_date: date | None):
+    """The registered worker with this IIN, provided the surname (case and Kazakh letters folded) and
+    the date of birth match too. An organization hiring someone already in the register — from
+    another organization, or back after leaving — must know all three from the identity document;
+    the record itself stays out of its sight until the new episode puts the worker in its scope.
+    None when any of them does not match (a wrong triple and an unknown IIN look alike)."""
 
     iin = (iin or "").strip()
-    worker = db.session.execute(select(Worker).where(Worker.iin == iin)).scalar_one_or_none()
-    if worker is None or worker.surname_folded != fold((surname or "").strip()):
+    worker = db.session.execute(select(Worker).where(Worker.iin == iin, Worker.in_register)).scalar_one_or_none()
+    if (worker is None or birth_date is None or worker.birth_date != birth_date
+            or worker.surname_folded != fold((surname or "").strip())):
         return None
     return worker
 
 
-def hire_registered(*, iin: str, surname: str, actor_organization, position, hire_date: date, specialty=None,
-                    fte=None, department=None, order_number=None):
+def _log_lookup(actor, outcome: str, iin: str, worker=None) -> None:
+    """The audit entry of one attempt: the outcome and the IIN's last four digits (enough to match
+    a complaint or a worker, not the IIN in clear for every reader of the audit trail); the worker
+    is named only when found."""
+    masked = mask_iin((iin or "").strip()) or "-"
+    log_event(HIRE_LOOKUP, actor, record=worker, table_name=Worker.__tablename__, detail=f"{outcome} {masked}")
+
+
+def hire_registered(*, iin: str, surname: str, birth_date: date | None, actor, position, hire_date: date,
+                    specialty=None, fte=None, department=None, order_number=None):
     """Open an episode in the actor's organization for a worker already in the register (rule 8: the
-    hiring organization enters the worker; the personal data is already there). Raises
-    ``InvalidInput`` when the worker is not found, already works there, or may not be hired."""
-    worker = find_registered(iin, surname)
+    hiring organization enters the worker; the personal data is already there), found by IIN,
+    surname and date of birth. At most ``HIRE_LOOKUP_FAILURES_PER_HOUR`` failed searches per user
+    an hour (checked before the search); every attempt is audited (``hire_lookup``). Raises
+    ``HireRefused`` when the limit is reached, the worker is not found, already works there or may
+    not be hired."""
+
+    organization = actor.organization
+    limit = lookup_limit_error(actor)
+    if limit is not None:
+        _log_lookup(actor, LOOKUP_REFUSED, iin)
+        raise HireRefused({None: limit})
+    worker = find_registered(iin, surname, birth_date)
     if worker is None:
-        raise InvalidInput({"iin": NOT_REGISTERED})
-    today = clock.today()
-    if any(e.organization_id == getattr(actor_organization, "id", None) and e.current_on(today)
-           for e in worker.employments):
-        raise InvalidInput({"iin": _l("This worker already works in your organization.")})
-    episode = hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
+        _log_lookup(actor, LOOKUP_FAILED, iin)
+        raise HireRefused({"iin": NOT_REGISTERED})
+    _log_lookup(actor, LOOKUP_OK, iin, worker)
+    try:  # the hire's own checks first: a refusal keeps only the attempt's audit entry
+        today = clock.today()
+        if any(e.organization_id == getattr(organization, "id", None) and e.current_on(today)
+               for e in worker.employments):
+            raise InvalidInput({"iin": _l("This worker already works in your organization.")})
+        errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
+        if errors:
+            raise InvalidInput(errors)
+        check_new_employment(worker, position, specialty, today)
+    except DomainError as exc:
+        raise HireRefused(exc.errors) from exc
+    episode = hire(worker, organization=organization, position=position, hire_date=hire_date,
                    specialty=specialty, fte=fte, department=department, order_number=order_number)
     return worker, episode
 
