@@ -78,6 +78,11 @@ def test_demo_generator_builds_a_consistent_country(db, ref):
     ended = db.session.execute(select(func.count()).select_from(Employment)
                                .where(Employment.end_reason_id.is_not(None))).scalar()
     assert ended > 0
+    # every record holds what rule 8 requires at entry (the identity document fits the person)
+    from profreg.workers.services import worker_entry_errors
+
+    incomplete = {w.iin: worker_entry_errors(w) for w in db.session.execute(select(Worker)).scalars()}
+    assert {iin: e for iin, e in incomplete.items() if e} == {}
 
 
 def _demo_register(db, seed):

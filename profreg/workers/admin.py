@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, DecimalField, HiddenField, StringField
-from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
 from .. import clock
@@ -29,10 +29,12 @@ from ..uow import show_error
 from . import search
 from .models import Employment, Worker
 from .services import (
+    ENTRY_FIELDS,
     IIN_TAKEN,
     check_new_employment,
     delete_worker_records,
     employment_errors,
+    entry_errors,
     hire_registered,
     iin_registered,
     register_worker,
@@ -86,6 +88,36 @@ class WorkerFormChecks:
             raise StopValidation(str(IIN_TAKEN))
         if "iin" in errors:
             raise FormError(str(errors["iin"]))
+
+
+class RequiredAtEntry(InputRequired):
+    """Marks a rule-8 field of the Create form as required (Flask-Admin's asterisk). The check itself
+    is ``services.entry_errors``, run by the form's ``validate``, so the message is the rule's own.
+    No browser ``required`` attribute: select2 hides the select it would sit on."""
+
+    def __init__(self):
+        super().__init__()
+        self.field_flags = {}
+
+    def __call__(self, form, field):
+        return None
+
+
+def form_entry_errors(form) -> dict:
+    """``services.entry_errors`` of the values on a Create form (its education documents are the
+    inline forms added to it)."""
+
+    def value(name):
+        field = getattr(form, name, None)
+        return field.data if field is not None else None
+
+    education = getattr(form, "education_documents", None)
+    return entry_errors(iin=value("iin"), citizenship_code=getattr(value("citizenship"), "code", None),
+                        id_doc_type_code=getattr(value("id_doc_type"), "code", None),
+                        id_doc_number=value("id_doc_number"), id_doc_issuer=value("id_doc_issuer"),
+                        id_doc_issued=value("id_doc_issued"), residence_address=value("residence_address"),
+                        registration_place=value("registration_place"), registration_date=value("registration_date"),
+                        education_documents=len(education.entries) if education is not None else 0)
 
 
 # --- list filters: SQL EXISTS clauses from workers/search.py, applied to the scoped query -------------
@@ -210,6 +242,17 @@ class WorkerView(ScopedModelView):
         base = super().get_create_form()
 
         class CreateForm(base):
+            """A first registration: rule 8's fields are required (``services.entry_errors``)."""
+
+            def validate(self, extra_validators=None):
+                valid = super().validate(extra_validators)
+                errors = form_entry_errors(self)
+                for name, message in errors.items():
+                    field = getattr(self, name, None)
+                    if field is not None and not any(isinstance(e, str) for e in field.errors):
+                        field.errors = [*field.errors, str(message)]
+                return valid and not errors
+
             hire_position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                              validators=[DataRequired()])
             hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True)
@@ -219,6 +262,11 @@ class WorkerView(ScopedModelView):
             hire_department = StringField(_l("Department"), validators=[Optional()])
             hire_order_number = StringField(_l("Order number"), validators=[Optional()])
 
+        for name in ENTRY_FIELDS:  # the asterisk of a required field on the Create form only
+            unbound = getattr(base, name, None)
+            if unbound is not None:
+                kwargs = {**unbound.kwargs, "validators": [*unbound.kwargs.get("validators", ()), RequiredAtEntry()]}
+                setattr(CreateForm, name, unbound.field_class(*unbound.args, **kwargs))
         return CreateForm
 
     # search: case-folded, Kazakh-safe on SQLite (IIN / surname / certificate number)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -32,6 +33,19 @@ from ..orgs.models import Organization
 
 STATUS_ACTIVE = "active"
 STATUS_BLOCKED = "blocked"
+
+#: Rule 8's personal-data columns a worker is first registered with (with at least one education
+#: document in force): the identity document, the place of residence, the place and date of
+#: registration. ``workers.services.entry_errors`` requires them at entry; the data-currency figures
+#: and worklist (``analytics/currency.py``) list the records that still lack them.
+ENTRY_COLUMNS = ("id_doc_type_id", "id_doc_number", "id_doc_issuer", "id_doc_issued", "residence_address",
+                 "registration_place", "registration_date")
+#: Their names as a reader sees them (the worklist), and "education" for a missing education document.
+ENTRY_LABELS = {"id_doc_type_id": _l("Identity document"), "id_doc_number": _l("Document number"),
+                "id_doc_issuer": _l("Issued by"), "id_doc_issued": _l("Date of issue"),
+                "residence_address": _l("Place of residence"), "registration_place": _l("Place of registration"),
+                "registration_date": _l("Date of registration"), "education": _l("Education document")}
+
 
 
 def fold(text: str | None) -> str | None:

@@ -15,7 +15,7 @@ from ..audit.services import log_event
 from ..certificates.services import clinical_admission_error
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
-from ..identity import IdentityError, mask_iin, validate_iin
+from ..identity import IdentityError, mask_iin, parse_iin, validate_iin
 from .models import Employment, Worker, fold
 
 
@@ -78,23 +78,89 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
     return episode
 
 
+# --- first registration (rule 8) ----------------------------------------------------------------
+#: The kinds of identity document (``identity_document_type`` codes): a citizen of Kazakhstan holds a
+#: Kazakh one; a foreigner or stateless person (every non-resident, IIN digit 7 = 0) a foreign one.
+KAZAKH_ID_DOCUMENTS = ("ID_CARD", "PASSPORT_KZ")
+FOREIGN_ID_DOCUMENTS = ("FOREIGN_PASSPORT", "RESIDENCE_PERMIT", "STATELESS")
+#: The form fields of rule 8 a worker is first registered with (``models.ENTRY_COLUMNS``), and the
+#: education documents (at least one).
+ENTRY_FIELDS = ("id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "residence_address",
+                "registration_place", "registration_date")
+REQUIRED_AT_ENTRY = _l("Required when a worker is registered (rule 8).")
+EDUCATION_REQUIRED = _l("Add at least one education document (rule 8).")
+IIN_TAKEN = _l("This IIN cannot be registered here; use “Hire a registered worker”.")
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def entry_errors(*, iin: str | None, citizenship_code: str | None, id_doc_type_code: str | None,
+                 id_doc_number: str | None, id_doc_issuer: str | None, id_doc_issued: date | None,
+                 residence_address: str | None, registration_place: str | None, registration_date: date | None,
+                 education_documents: int) -> dict:
+    """Field → message for what rule 8 requires when a worker is first registered (empty when
+    complete): the identity document (type, number, issuer, date of issue), the place of residence,
+    the place and date of registration and at least one education document. The document's kind
+    follows the person: a non-resident (IIN digit 7 = 0) or a foreign citizen enters a foreign
+    document, a citizen of Kazakhstan a Kazakh one. Records stored before the rule are not checked
+    on edit; the data-currency worklist lists what they lack."""
+
+    values = {"id_doc_type": id_doc_type_code, "id_doc_number": id_doc_number, "id_doc_issuer": id_doc_issuer,
+              "id_doc_issued": id_doc_issued, "residence_address": residence_address,
+              "registration_place": registration_place, "registration_date": registration_date}
+    errors: dict = {field: REQUIRED_AT_ENTRY for field in ENTRY_FIELDS if _blank(values[field])}
+    if education_documents < 1:
+        errors["education_documents"] = EDUCATION_REQUIRED
+    if id_doc_type_code and "id_doc_type" not in errors:
+        try:
+            resident = parse_iin(iin or "").resident
+        except IdentityError:  # the IIN's own error is shown on its field
+            resident = None
+        if resident is False or (resident and citizenship_code not in (None, "KZ")):
+            if id_doc_type_code not in FOREIGN_ID_DOCUMENTS:
+                errors["id_doc_type"] = (
+                    _l("A non-resident (IIN digit 7 = 0) enters a foreign identity document: a foreign passport, "
+                       "a residence permit or a stateless person's certificate.") if resident is False else
+                    _l("A foreign citizen enters a foreign identity document: a foreign passport, a residence "
+                       "permit or a stateless person's certificate."))
+        elif resident and id_doc_type_code not in KAZAKH_ID_DOCUMENTS:
+            errors["id_doc_type"] = _l("A citizen of Kazakhstan enters a Kazakh identity document: an identity "
+                                       "card or a passport of the Republic of Kazakhstan.")
+    return errors
+
+
+def worker_entry_errors(worker) -> dict:
+    """``entry_errors`` of a worker object as it is about to be registered (its education documents
+    attached to it, as the panel's inline forms, an import or the API attach them)."""
+    doc_type, citizenship = getattr(worker, "id_doc_type", None), getattr(worker, "citizenship", None)
+    education = [d for d in (getattr(worker, "education_documents", None) or []) if getattr(d, "in_force", True)]
+    return entry_errors(iin=worker.iin, citizenship_code=getattr(citizenship, "code", None),
+                        id_doc_type_code=getattr(doc_type, "code", None), id_doc_number=worker.id_doc_number,
+                        id_doc_issuer=worker.id_doc_issuer, id_doc_issued=worker.id_doc_issued,
+                        residence_address=worker.residence_address, registration_place=worker.registration_place,
+                        registration_date=worker.registration_date, education_documents=len(education))
+
+
 def register_worker(worker, *, actor_organization, position, hire_date: date, specialty=None, fte=None,
                     department=None, order_number=None):
-    """A new hire: validate the personal data and open the first episode in the actor's organization
-    (the organization comes from the actor, never from a form). A registered IIN is refused without
-    saying more (``IIN_TAKEN``: the registered worker is hired with ``hire_registered``)."""
+    """A new hire: validate the personal data and rule 8's entry fields, and open the first episode
+    in the actor's organization (the organization comes from the actor, never from a form). A
+    registered IIN is refused without saying more (``IIN_TAKEN``: the registered worker is hired
+    with ``hire_registered``)."""
 
     with db.session.no_autoflush:  # the new worker is pending: nothing of it is written before the checks
         check_worker(worker)
         if iin_registered(worker.iin, other_than=worker.id):
             raise InvalidInput({"iin": IIN_TAKEN})
+        errors = worker_entry_errors(worker)
+    if errors:
+        raise InvalidInput(errors)
     db.session.add(worker)
     db.session.flush()
     return hire(worker, organization=actor_organization, position=position, hire_date=hire_date,
                 specialty=specialty, fte=fte, department=department, order_number=order_number)
-
-
-IIN_TAKEN = _l("This IIN cannot be registered here; use “Hire a registered worker”.")
 
 
 def iin_registered(iin: str | None, other_than: int | None = None) -> bool:
