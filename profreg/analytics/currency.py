@@ -3,7 +3,8 @@
 For each organization, over the workers holding an episode there on ``today``
 (``Employment.running_on(today)``: hired by today and not ended; staff who start later are not counted yet):
 
-* ``current`` — records updated or confirmed (``max(updated_at, confirmed_at)``) in the last N months;
+* ``current`` — records updated or confirmed in the last N months (``Worker.touched_since``: the later of
+  ``updated_at`` — the record or any of its records saved — and ``confirmed_at`` — HR confirmed it);
 * ``incomplete`` — records missing a field rule 8 requires at entry (``workers.models.ENTRY_COLUMNS``:
   identity document type, number, issuer and date of issue, place of residence, place and date of
   registration) or without any education document in force;
@@ -60,7 +61,7 @@ def _missing(worker, has_education: bool) -> list[str]:
 
 
 def _touched_since(since: datetime):
-    return or_(Worker.updated_at >= since, Worker.confirmed_at >= since)
+    return Worker.touched_since(since)
 
 
 def organization_currency(scope: Scope, months: int = 12, today: date | None = None) -> list[dict]:
@@ -159,7 +160,7 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
     stale = ~_touched_since(since)
     q = (select(Worker, has_edu.label("has_edu"), no_end.label("no_end"))
          .where(in_org, or_(stale, _missing_clause(), no_end))
-         .order_by(func.coalesce(Worker.confirmed_at, Worker.updated_at), Worker.id).limit(limit))
+         .order_by(Worker.touched_at, Worker.id).limit(limit))
     late = dict(db.session.execute(
         select(Employment.worker_id, func.count())
         .where(Employment.organization_id == org_id, Employment.hire_date >= since_day, Employment.hire_date <= today,
@@ -167,7 +168,7 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
         .group_by(Employment.worker_id)).all())
     out = []
     for worker, edu, open_cert in db.session.execute(q):
-        touched = max(d for d in (worker.updated_at, worker.confirmed_at) if d is not None)
+        touched = worker.touched_at
         missing = _missing(worker, bool(edu))
         out.append({"worker": worker, "touched": touched, "stale": touched < since, "missing": missing,
                     "no_end_date": bool(open_cert), "late": late.pop(worker.id, 0)})

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
+from flask_babel import lazy_ngettext, ngettext
 from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,7 +17,7 @@ from wtforms import DateField, DecimalField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
-from .. import clock
+from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
@@ -32,6 +33,7 @@ from .services import (
     ENTRY_FIELDS,
     IIN_TAKEN,
     check_new_employment,
+    confirm_current,
     delete_worker_records,
     employment_errors,
     entry_errors,
@@ -55,6 +57,7 @@ WORKER_LABELS = {
     "cpd_records": _l("Professional development"), "qualification_categories": _l("Qualification categories"),
     "hire_position": _l("Position"), "hire_specialty": _l("Specialty"), "hire_date": _l("Hire date"),
     "hire_fte": _l("FTE"), "hire_department": _l("Department"), "hire_order_number": _l("Order number"),
+    "updated_at": _l("Last updated"), "confirmed_at": _l("Confirmed as current"),
 }
 PERSONAL = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
             "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
@@ -208,7 +211,7 @@ class WorkerView(ScopedModelView):
     column_details_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place",
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
                            "id_doc_expires", "residence_address", "registration_place", "registration_date",
-                           "email", "phone", "status", "blocked_reason", "blocked_at")
+                           "email", "phone", "status", "blocked_reason", "blocked_at", "updated_at", "confirmed_at")
     column_export_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_labels = WORKER_LABELS
     column_default_sort = ("surname_key", False)  # Kazakh alphabetical order (models.sort_key)
@@ -303,6 +306,29 @@ class WorkerView(ScopedModelView):
     def on_model_delete(self, model):
         super().on_model_delete(model)
         delete_worker_records(model)
+
+    # rule 13: HR confirms that a record is current (the worker page's button, the list's bulk action)
+    def can_confirm(self) -> bool:
+        return current_user.is_authenticated and access.can(current_user, self.resource, access.CONFIRM)
+
+    def is_action_allowed(self, name):
+        if name == "confirm":
+            return self.can_confirm()
+        return super().is_action_allowed(name)
+
+    @action("confirm", _l("Confirm the record is current"), _l("Confirm that the selected records are current?"))
+    def action_confirm(self, ids):
+        n = confirm_current(ids, current_user)  # only the actor's workers: other ids are ignored
+        flash(ngettext("%(num)d record confirmed as current.", "%(num)d records confirmed as current.", n),
+              "success")
+
+    @expose("/confirm/", methods=("POST",))
+    def confirm_view(self):
+        access.require(current_user, self.resource, access.CONFIRM)
+        worker = self.get_one(request.form.get("id"))  # 404 outside the actor's scope
+        confirm_current([worker], current_user)
+        flash(_("The record of %(name)s is confirmed as current.", name=worker.full_name), "success")
+        return redirect(url_for(".details_view", id=worker.id))
 
     # a worker already in the register (another organization's, or back after leaving)
     def can_hire_registered(self) -> bool:

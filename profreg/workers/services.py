@@ -7,9 +7,10 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import clock
+from .. import access, clock
 from ..audit.models import AuditLog
 from ..audit.services import log_event
 from ..certificates.services import clinical_admission_error
@@ -174,6 +175,33 @@ def iin_registered(iin: str | None, other_than: int | None = None) -> bool:
     if other_than is not None:
         query = query.where(Worker.id != other_than)
     return bool(iin) and db.session.execute(query).first() is not None
+
+
+# --- rule 13: confirming that a record is current -------------------------------------------------
+def confirm_current(workers, actor) -> int:
+    """HR confirms that the records of ``workers`` (objects or ids) are current (rule 13): who and
+    when go to ``confirmed_by_id`` / ``confirmed_at``, each confirmation to the audit trail. Only
+    workers in the actor's scope are confirmed, the others are ignored; returns how many were.
+    Bookkeeping, not an edit of the personal data: the optimistic-lock ``version`` stays, so an open
+    edit form of the worker still saves."""
+
+    access.require(actor, "worker", access.CONFIRM)
+    ids = {int(value) for value in (getattr(w, "id", w) for w in workers) if str(value).isdigit()}
+    if not ids:
+        return 0
+    in_scope = db.session.execute(access.scoped(select(Worker).where(Worker.id.in_(sorted(ids)), Worker.in_register),
+                                                Worker, actor).order_by(Worker.id)).scalars().all()
+    if not in_scope:
+        return 0
+    moment, actor_id = clock.utcnow_naive(), actor.id
+    table = Worker.__table__
+    db.session.execute(update(table).where(table.c.id.in_([w.id for w in in_scope]))  # updated_at stays:
+                       .values(confirmed_at=moment, confirmed_by_id=actor_id, updated_at=table.c.updated_at))
+    for worker in in_scope:
+        set_committed_value(worker, "confirmed_at", moment)
+        set_committed_value(worker, "confirmed_by_id", actor_id)
+        log_event("confirm", actor, record=worker)
+    return len(in_scope)
 
 
 # --- hiring a registered worker (no oracle: docs/integrity.md) -------------------------------------
