@@ -11,9 +11,11 @@ error under the form field (``DomainError``) or 403 (``NotAllowed``); in the CLI
 * ``NotAllowed``: the actor may not do this (role, scope): 403 in the panel.
 * ``OutOfScope``: a written row would land outside the actor's area of responsibility.
 
-``keeps_writes``: a refusal whose writes must survive it (only the failed-login counter of
-``auth.services.LoginRefused``); the unit of work commits instead of rolling back for these. It is the
-one documented exception to "an error writes nothing".
+``keeps_writes``: a refusal whose writes must survive it (the failed-login counter of
+``auth.services.LoginRefused``; the audit entry of a search for a registered worker,
+``workers.services.HireRefused``, from which the failed searches an hour are counted); the unit of
+work commits instead of rolling back for these. They are the documented exceptions to "an error
+writes nothing".
 """
 from __future__ import annotations
 

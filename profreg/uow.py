@@ -16,8 +16,9 @@ Services flush, never commit (DESIGN rule 2). What commits is the unit around th
 
 Where a view catches a ``DomainError`` to show it next to a form field instead of letting it
 escape, it calls ``discard()`` (the unit is abandoned: nothing of it is written) — ``show_error`` does
-both. A refusal whose writes must survive (``errors.Refusal.keeps_writes``: only the failed-login
-counter) is committed instead of rolled back; that is the documented exception.
+both. A refusal whose writes must survive (``errors.Refusal.keeps_writes``: the failed-login
+counter, and the audit entry of a search for a registered worker to hire) is committed instead of
+rolled back; those are the documented exceptions.
 
 ``after_commit(fn)`` runs ``fn`` once the current unit has committed (e.g. deleting a file of a
 deleted document: never before the deletion is durable).
@@ -131,8 +132,10 @@ class PanelSession:
 # ------------------------------------------------------------------------------ errors, shown to users
 def show_error(exc: Refusal, form=None) -> None:
     """Discard the unit and show ``exc``: under its form field when ``form`` has that field, else
-    as a flash message (one per field)."""
-    discard()
+    as a flash message (one per field). A refusal that keeps its writes (``keeps_writes``) is not
+    discarded: the request commits them when it ends."""
+    if not exc.keeps_writes:
+        discard()
     for field, message in exc.errors.items():
         target = getattr(form, field, None) if (form is not None and field) else None
         if target is not None and hasattr(target, "errors"):

@@ -89,6 +89,28 @@ class Factory:
         self.db.session.flush()
         return c
 
+    def entry_form(self, doc_type="ID_CARD", **values) -> dict:
+        """Create-form values of what rule 8 requires when a worker is first registered: the identity
+        document, residence, registration and one education document (``education_documents-0-...``).
+        Adds an education organization when there is none (flushed: commit before a request)."""
+        from profreg.education.models import EducationInstitution
+        from profreg.reference.models import EducationLevel, IdentityDocumentType
+
+        inst = self.db.session.query(EducationInstitution).order_by(EducationInstitution.id).first()
+        if inst is None:
+            inst = EducationInstitution(name="Медицинский колледж Астана", country=self.ref(Country, "KZ"), city="Астана")
+            self.db.session.add(inst)
+            self.db.session.flush()
+        return {
+            "id_doc_type": str(self.ref(IdentityDocumentType, doc_type).id), "id_doc_number": "045612378",
+            "id_doc_issuer": "МВД РК", "id_doc_issued": "2020-01-01",
+            "residence_address": "Астана, ул. Сарыарка 1", "registration_place": "Астана",
+            "registration_date": "2019-09-01",
+            "education_documents-0-kind": "general",
+            "education_documents-0-level": str(self.ref(EducationLevel, "SECONDARY").id),
+            "education_documents-0-institution": str(inst.id), "education_documents-0-number": "ТКБ-0012345",
+            "education_documents-0-issue_date": "2011-06-30", **values}
+
     def user(self, role, *, org=None, region=None, specialties=(), email=None, password=None):
         from profreg.auth.services import create_user
         from tests.conftest import PASSWORD

@@ -78,6 +78,14 @@ def test_demo_generator_builds_a_consistent_country(db, ref):
     ended = db.session.execute(select(func.count()).select_from(Employment)
                                .where(Employment.end_reason_id.is_not(None))).scalar()
     assert ended > 0
+    # every record holds what rule 8 requires at entry (the identity document fits the person), and the
+    # records were last updated or confirmed over the past years, not all today
+    from profreg.workers.services import worker_entry_errors
+
+    incomplete = {w.iin: worker_entry_errors(w) for w in db.session.execute(select(Worker)).scalars()}
+    assert {iin: e for iin, e in incomplete.items() if e} == {}
+    touched = [w.touched_at for w in db.session.execute(select(Worker)).scalars()]
+    assert min(touched).year < 2026 and len({t.date() for t in touched}) > 100
 
 
 def _demo_register(db, seed):

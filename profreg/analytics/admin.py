@@ -13,6 +13,7 @@ from ..errors import DomainError
 from ..monitoring import services as S
 from ..monitoring.admin import CATEGORY, send_tempfile
 from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
+from ..workers.models import ENTRY_LABELS
 from .charts import chart_data, render_charts
 from .currency import organization_currency, region_ranking, worklist
 from .forecast import compute_forecast, next_quarter, parse_quarter
@@ -99,7 +100,8 @@ class DataCurrencyView(_ScopedPage):
         regions = currency_table(region_ranking(rows), by_region=True) if scope.kind == "country" else None
         return self.render("analytics/currency.html", months=months, orgs=currency_table(rows), regions=regions,
                            work=work, scope=scope, scope_value=self._scope_value(scope),
-                           scope_choices=S.scope_choices(current_user), worker_url=_worker_url)
+                           scope_choices=S.scope_choices(current_user), worker_url=_worker_url,
+                           field_labels=ENTRY_LABELS)
 
     @expose("/export")
     def export(self):

@@ -3,9 +3,11 @@
 For each organization, over the workers holding an episode there on ``today``
 (``Employment.running_on(today)``: hired by today and not ended; staff who start later are not counted yet):
 
-* ``current`` — records updated or confirmed (``max(updated_at, confirmed_at)``) in the last N months;
-* ``incomplete`` — records missing a mandatory field of rule 8 (identity document type/number/date,
-  place of residence, place and date of registration) or without any education document;
+* ``current`` — records updated or confirmed in the last N months (``Worker.touched_since``: the later of
+  ``updated_at`` — the record or any of its records saved — and ``confirmed_at`` — HR confirmed it);
+* ``incomplete`` — records missing a field rule 8 requires at entry (``workers.models.ENTRY_COLUMNS``:
+  identity document type, number, issuer and date of issue, place of residence, place and date of
+  registration) or without any education document in force;
 * ``late`` / ``entries`` — episodes of the organization hired in the last N months and entered after
   rule 8's deadline (``workdays.services.late_entry_clause``) / all of them;
 * ``no_end_date`` — workers holding a certificate without an end date.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import String, and_, case, distinct, exists, func, or_, select
 
 from .. import clock
 from ..certificates.models import Certificate
@@ -29,20 +31,37 @@ from ..orgs.models import Organization
 from ..reference.models import AdminUnit
 from ..reference.services import names_by_id
 from ..workdays.services import days, late_entry_clause
-from ..workers.models import Employment, Worker
+from ..workers.models import ENTRY_COLUMNS, Employment, Worker
 
-MANDATORY = ("id_doc_type_id", "id_doc_number", "id_doc_issued", "residence_address", "registration_place",
-             "registration_date")
+#: What rule 8 requires at entry (the same columns ``workers.services.entry_errors`` requires), and
+#: "education" for a record without an education document in force.
+MANDATORY = ENTRY_COLUMNS
+EDUCATION = "education"
+
+
+def _has_education():
+    return exists().where(EducationDocument.worker_id == Worker.id, EducationDocument.in_force)
+
+
+def _lacks(name: str):
+    column = getattr(Worker, name)
+    if isinstance(column.type, String):  # an empty or blank text is missing too
+        return func.coalesce(func.trim(column), "") == ""
+    return column.is_(None)
 
 
 def _missing_clause():
-    cols = [getattr(Worker, c).is_(None) for c in MANDATORY]
-    no_edu = ~exists().where(EducationDocument.worker_id == Worker.id, EducationDocument.in_force)  # NOT EXISTS: index probe, not NOT IN
-    return or_(*cols, no_edu)
+    return or_(*(_lacks(c) for c in MANDATORY), ~_has_education())  # NOT EXISTS: index probe, not NOT IN
+
+
+def _missing(worker, has_education: bool) -> list[str]:
+    """The entry fields ``worker`` lacks (column names, and ``EDUCATION``)."""
+    out = [c for c in MANDATORY if getattr(worker, c) is None or str(getattr(worker, c)).strip() == ""]
+    return out + ([] if has_education else [EDUCATION])
 
 
 def _touched_since(since: datetime):
-    return or_(Worker.updated_at >= since, Worker.confirmed_at >= since)
+    return Worker.touched_since(since)
 
 
 def organization_currency(scope: Scope, months: int = 12, today: date | None = None) -> list[dict]:
@@ -134,14 +153,14 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
     today = today or clock.today()
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
-    has_edu = exists().where(EducationDocument.worker_id == Worker.id, EducationDocument.in_force)
+    has_edu = _has_education()
     no_end = exists().where(Certificate.worker_id == Worker.id, Certificate.in_force, Certificate.open_ended)
     in_org = Worker.id.in_(select(Employment.worker_id).where(Employment.organization_id == org_id,
                                                               Employment.running_on(today)))
     stale = ~_touched_since(since)
     q = (select(Worker, has_edu.label("has_edu"), no_end.label("no_end"))
          .where(in_org, or_(stale, _missing_clause(), no_end))
-         .order_by(func.coalesce(Worker.confirmed_at, Worker.updated_at), Worker.id).limit(limit))
+         .order_by(Worker.touched_at, Worker.id).limit(limit))
     late = dict(db.session.execute(
         select(Employment.worker_id, func.count())
         .where(Employment.organization_id == org_id, Employment.hire_date >= since_day, Employment.hire_date <= today,
@@ -149,8 +168,8 @@ def worklist(org_id: int, months: int = 12, today: date | None = None, limit: in
         .group_by(Employment.worker_id)).all())
     out = []
     for worker, edu, open_cert in db.session.execute(q):
-        touched = max(d for d in (worker.updated_at, worker.confirmed_at) if d is not None)
-        missing = [c for c in MANDATORY if getattr(worker, c) is None] + ([] if edu else ["education"])
+        touched = worker.touched_at
+        missing = _missing(worker, bool(edu))
         out.append({"worker": worker, "touched": touched, "stale": touched < since, "missing": missing,
                     "no_end_date": bool(open_cert), "late": late.pop(worker.id, 0)})
     return out

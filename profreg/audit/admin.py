@@ -12,7 +12,8 @@ from .models import AuditLog
 
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
            "export": _l("Exported"), "download": _l("Downloaded"), "block": _l("Blocked"),
-           "unblock": _l("Unblocked")}
+           "unblock": _l("Unblocked"), "confirm": _l("Confirmed as current"),
+           "hire_lookup": _l("Searched for a registered worker")}
 
 
 def _changes(view, context, model, name):

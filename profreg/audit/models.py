@@ -16,7 +16,8 @@ class AuditLog(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
-    action: Mapped[str] = mapped_column(String(16))  # create / update / delete / view / export / block / unblock
+    action: Mapped[str] = mapped_column(String(16))  # create / update / delete / view / export / block / unblock /
+    # download / confirm (rule 13) / hire_lookup (detail "ok" / "failed" / "refused" and the IIN's last 4 digits)
     table_name: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[int | None] = mapped_column(Integer)
     worker_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -254,13 +254,23 @@ def install() -> None:
 def log_read(action: str, obj, user, detail: str | None = None) -> AuditLog:
     """Read-log entry: ``user`` viewed (or downloaded) ``obj``. Flushes, never commits."""
 
-    worker_id = _worker_id(obj)
-    org_id, region_id = _org_region(db.session, obj, worker_id, user)
+    return log_event(action, user, record=obj, detail=detail)
+
+
+def log_event(action: str, user, *, record=None, table_name: str | None = None,
+              detail: str | None = None) -> AuditLog:
+    """An entry for what ``user`` did that is not a change of a row's columns (a view, a download, a
+    confirmation that a record is current, a search for a registered worker): ``record`` is the row
+    concerned, if any (else ``table_name`` names the kind). Flushes, never commits."""
+
+    worker_id = _worker_id(record) if record is not None else None
+    org_id, region_id = _org_region(db.session, record, worker_id, user)
     actor_org, actor_region = _actor_scope(db.session, user)
     entry = AuditLog(at=clock.utcnow_naive(), user_id=_actor_id(user), action=action,
-                     table_name=obj.__tablename__, record_id=obj.id, worker_id=worker_id,
+                     table_name=record.__tablename__ if record is not None else table_name,
+                     record_id=getattr(record, "id", None), worker_id=worker_id,
                      organization_id=org_id, region_id=region_id, actor_organization_id=actor_org,
-                     actor_region_id=actor_region, detail=detail)
+                     actor_region_id=actor_region, detail=(detail or None) and detail[:255])
     db.session.add(entry)
     db.session.flush()
     return entry

@@ -194,6 +194,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
         first_hire = max(date(birth.year + 21, birth.month, min(birth.day, 28)),
                          date(2000, 1, 1) + timedelta(days=rng.randrange(0, 9000)))
         first_hire = min(first_hire, today - timedelta(days=rng.randrange(1, 60)))
+        created = datetime.combine(first_hire, datetime.min.time())
         rows["w"].append({
             "id": wid, "iin": iin, "surname": surname, "surname_folded": surname.casefold(),
             "surname_key": sort_key(surname), "name": first,
@@ -208,8 +209,9 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
             "email": f"w{wid}@mail.example.kz" if rng.random() < 0.6 else None,
             "phone": f"+7 7{rng.randrange(0, 100):02d} {rng.randrange(100, 1000)} {rng.randrange(1000, 10000)}",
             "locale": rng.choice(["kk", "ru", "ru"]), "status": "active", "version": 1,
-            "created_at": datetime.combine(first_hire, datetime.min.time()), "updated_at": now,
-            "confirmed_at": now - timedelta(days=rng.randrange(0, 700)),
+            "created_at": created, "updated_at": max(created, now - timedelta(days=rng.randrange(0, 900))),
+            # rule 13: most records were confirmed as current at some point, some never
+            "confirmed_at": max(created, now - timedelta(days=rng.randrange(0, 700))) if rng.random() < 0.7 else None,
         })
         pos_code = rng.choices(pos_codes, pos_w)[0]
         spec_code = rng.choice(POSITION_SPECIALTIES[pos_code])

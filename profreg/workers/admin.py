@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, DateField, DecimalField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
 from .. import access, clock
@@ -33,9 +33,13 @@ from . import search
 from .models import Employment, Worker
 from .records import annul_worker, restore_worker
 from .services import (
+    ENTRY_FIELDS,
+    IIN_TAKEN,
     check_new_employment,
+    confirm_current,
     employment_errors,
     end_employment,
+    entry_errors,
     episode_saved,
     hire_registered,
     iin_registered,
@@ -60,6 +64,7 @@ WORKER_LABELS = {
     "hire_position": _l("Position"), "hire_specialty": _l("Specialty"), "hire_date": _l("Hire date"),
     "hire_fte": _l("FTE"), "hire_department": _l("Department"), "hire_order_number": _l("Order number"),
     "hire_concurrent": _l("Concurrent post (part-time, the other employment continues)"),
+    "updated_at": _l("Last updated"), "confirmed_at": _l("Confirmed as current"),
 }
 CONCURRENT = _l("Concurrent post (part-time, the other employment continues)")
 CONCURRENT_HELP = _l("Tick it when the worker keeps a current employment in another organization; "
@@ -93,10 +98,40 @@ class WorkerFormChecks:
         if "birth_date" in errors:
             form.birth_date.errors = list(form.birth_date.errors) + [str(errors["birth_date"])]
         if getattr(form, "_obj", None) is None and iin_registered(field.data):
-            raise FormError(_("This IIN is already in the register. To add an employment in your organization "
-                              "for this worker, use “Hire a registered worker” in the workers list."))
+            # nothing more (not Flask-Admin's "Already exists" too): the registered worker is found by hiring
+            raise StopValidation(str(IIN_TAKEN))
         if "iin" in errors:
             raise FormError(str(errors["iin"]))
+
+
+class RequiredAtEntry(InputRequired):
+    """Marks a rule-8 field of the Create form as required (Flask-Admin's asterisk). The check itself
+    is ``services.entry_errors``, run by the form's ``validate``, so the message is the rule's own.
+    No browser ``required`` attribute: select2 hides the select it would sit on."""
+
+    def __init__(self):
+        super().__init__()
+        self.field_flags = {}
+
+    def __call__(self, form, field):
+        return None
+
+
+def form_entry_errors(form) -> dict:
+    """``services.entry_errors`` of the values on a Create form (its education documents are the
+    inline forms added to it)."""
+
+    def value(name):
+        field = getattr(form, name, None)
+        return field.data if field is not None else None
+
+    education = getattr(form, "education_documents", None)
+    return entry_errors(iin=value("iin"), citizenship_code=getattr(value("citizenship"), "code", None),
+                        id_doc_type_code=getattr(value("id_doc_type"), "code", None),
+                        id_doc_number=value("id_doc_number"), id_doc_issuer=value("id_doc_issuer"),
+                        id_doc_issued=value("id_doc_issued"), residence_address=value("residence_address"),
+                        registration_place=value("registration_place"), registration_date=value("registration_date"),
+                        education_documents=len(education.entries) if education is not None else 0)
 
 
 # --- list filters: SQL EXISTS clauses from workers/search.py, applied to the scoped query -------------
@@ -181,11 +216,12 @@ class ReasonForm(PanelForm):
 
 
 class HireRegisteredForm(PanelForm):
-    """Hire a worker who is already in the register: identified by IIN and surname (both from the
-    identity document), then the new episode in the actor's organization."""
+    """Hire a worker who is already in the register: identified by IIN, surname and date of birth
+    (all three from the identity document), then the new episode in the actor's organization."""
 
     iin = StringField(_l("IIN"), validators=[DataRequired()])
     surname = StringField(_l("Surname"), validators=[DataRequired()])
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])
     position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                 validators=[DataRequired()])
     specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
@@ -205,7 +241,7 @@ class WorkerView(ScopedModelView):
     column_details_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place",
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
                            "id_doc_expires", "residence_address", "registration_place", "registration_date",
-                           "email", "phone", "status", "blocked_reason", "blocked_at")
+                           "email", "phone", "status", "blocked_reason", "blocked_at", "updated_at", "confirmed_at")
     column_export_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_labels = WORKER_LABELS
     column_default_sort = ("surname_key", False)  # Kazakh alphabetical order (models.sort_key)
@@ -239,6 +275,17 @@ class WorkerView(ScopedModelView):
         base = super().get_create_form()
 
         class CreateForm(base):
+            """A first registration: rule 8's fields are required (``services.entry_errors``)."""
+
+            def validate(self, extra_validators=None):
+                valid = super().validate(extra_validators)
+                errors = form_entry_errors(self)
+                for name, message in errors.items():
+                    field = getattr(self, name, None)
+                    if field is not None and not any(isinstance(e, str) for e in field.errors):
+                        field.errors = [*field.errors, str(message)]
+                return valid and not errors
+
             hire_position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                              validators=[DataRequired()])
             hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
@@ -250,6 +297,11 @@ class WorkerView(ScopedModelView):
             hire_order_number = StringField(_l("Order number"), validators=[Optional()])
             hire_concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
+        for name in ENTRY_FIELDS:  # the asterisk of a required field on the Create form only
+            unbound = getattr(base, name, None)
+            if unbound is not None:
+                kwargs = {**unbound.kwargs, "validators": [*unbound.kwargs.get("validators", ()), RequiredAtEntry()]}
+                setattr(CreateForm, name, unbound.field_class(*unbound.args, **kwargs))
         return CreateForm
 
     # search: case-folded, Kazakh-safe on SQLite (IIN / surname / certificate number)
@@ -270,7 +322,9 @@ class WorkerView(ScopedModelView):
 
     def on_model_change(self, form, model, is_created):
         if is_created:
-            register_worker(model, actor_organization=current_user.organization,
+            with db.session.no_autoflush:  # the new worker is pending: the service checks it before any write
+                organization = current_user.organization
+            register_worker(model, actor_organization=organization,
                             position=form.hire_position.data, hire_date=form.hire_date.data,
                             specialty=form.hire_specialty.data, fte=form.hire_fte.data,
                             department=form.hire_department.data or None,
@@ -298,6 +352,8 @@ class WorkerView(ScopedModelView):
     def is_action_allowed(self, name):
         if name == "end_employment":
             return access.can(current_user, "employment", access.END)
+        if name == "confirm":
+            return self.can_confirm()
         return super().is_action_allowed(name)
 
     @expose("/end/", methods=("GET", "POST"))
@@ -350,6 +406,24 @@ class WorkerView(ScopedModelView):
     def can_annul(self) -> bool:
         return access.can(current_user, "worker", access.ANNUL)
 
+    # rule 13: HR confirms that a record is current (the worker page's button, the list's bulk action)
+    def can_confirm(self) -> bool:
+        return current_user.is_authenticated and access.can(current_user, self.resource, access.CONFIRM)
+
+    @action("confirm", _l("Confirm the record is current"), _l("Confirm that the selected records are current?"))
+    def action_confirm(self, ids):
+        n = confirm_current(ids, current_user)  # only the actor's workers: other ids are ignored
+        flash(ngettext("%(num)d record confirmed as current.", "%(num)d records confirmed as current.", n),
+              "success")
+
+    @expose("/confirm/", methods=("POST",))
+    def confirm_view(self):
+        access.require(current_user, self.resource, access.CONFIRM)
+        worker = self.get_one(request.form.get("id"))  # 404 outside the actor's scope
+        confirm_current([worker], current_user)
+        flash(_("The record of %(name)s is confirmed as current.", name=worker.full_name), "success")
+        return redirect(url_for(".details_view", id=worker.id))
+
     # a worker already in the register (another organization's, or back after leaving)
     def can_hire_registered(self) -> bool:
         return bool(self.can_create and current_user.organization is not None)
@@ -362,12 +436,12 @@ class WorkerView(ScopedModelView):
         if request.method == "POST" and form.validate():
             try:
                 worker, _episode = hire_registered(
-                    iin=form.iin.data, surname=form.surname.data, actor_organization=current_user.organization,
-                    position=form.position.data, hire_date=form.hire_date.data, specialty=form.specialty.data,
-                    fte=form.fte.data, department=form.department.data or None,
+                    iin=form.iin.data, surname=form.surname.data, birth_date=form.birth_date.data,
+                    actor=current_user, position=form.position.data, hire_date=form.hire_date.data,
+                    specialty=form.specialty.data, fte=form.fte.data, department=form.department.data or None,
                     order_number=form.order_number.data or None, concurrent=bool(form.concurrent.data))
             except DomainError as exc:
-                show_error(exc, form)  # under the field it concerns; nothing is saved
+                show_error(exc, form)  # under the field it concerns; only the attempt's audit entry is kept
             else:
                 flash(_("%(name)s now works in your organization.", name=worker.full_name), "success")
                 return redirect(url_for(".details_view", id=worker.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    case,
     event,
     inspect,
     or_,
@@ -24,7 +26,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, validates
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..extensions import db
@@ -32,6 +35,18 @@ from ..orgs.models import Organization
 
 STATUS_ACTIVE = "active"
 STATUS_BLOCKED = "blocked"
+
+#: Rule 8's personal-data columns a worker is first registered with (with at least one education
+#: document in force): the identity document, the place of residence, the place and date of
+#: registration. ``workers.services.entry_errors`` requires them at entry; the data-currency figures
+#: and worklist (``analytics/currency.py``) list the records that still lack them.
+ENTRY_COLUMNS = ("id_doc_type_id", "id_doc_number", "id_doc_issuer", "id_doc_issued", "residence_address",
+                 "registration_place", "registration_date")
+#: Their names as a reader sees them (the worklist), and "education" for a missing education document.
+ENTRY_LABELS = {"id_doc_type_id": _l("Identity document"), "id_doc_number": _l("Document number"),
+                "id_doc_issuer": _l("Issued by"), "id_doc_issued": _l("Date of issue"),
+                "residence_address": _l("Place of residence"), "registration_place": _l("Place of registration"),
+                "registration_date": _l("Date of registration"), "education": _l("Education document")}
 
 
 def fold(text: str | None) -> str | None:
@@ -196,6 +211,27 @@ class Worker(db.Model):
     def in_lists(cls):
         """What everyday lists show: records not annulled (the ministry restores them elsewhere)."""
         return cls.in_register
+
+    # --- data currency (rule 13): when the record was last updated or confirmed as current ---------
+    @hybrid_property
+    def touched_at(self) -> datetime:
+        """The later of ``updated_at`` (the record or any of its records saved) and ``confirmed_at``
+        (HR confirmed it is still current)."""
+        return max(d for d in (self.updated_at, self.confirmed_at) if d is not None)
+
+    @touched_at.inplace.expression
+    @classmethod
+    def _touched_at(cls):
+        return case((cls.confirmed_at > cls.updated_at, cls.confirmed_at), else_=cls.updated_at)
+
+    @hybrid_method
+    def touched_since(self, since: datetime) -> bool:
+        """Updated or confirmed at or after ``since`` (the data-currency figures' "current")."""
+        return self.touched_at >= since
+
+    @touched_since.expression
+    def touched_since(cls, since: datetime):
+        return or_(cls.updated_at >= since, cls.confirmed_at >= since)
 
     def __str__(self) -> str:  # minimal on purpose: dropdowns and ajax lookups show only this
         return self.full_name
@@ -375,3 +411,46 @@ def sync_employment_worker_surname(_mapper, connection, target) -> None:
     if inspect(target).attrs.surname.history.has_changes():
         connection.execute(update(Employment.__table__).where(Employment.__table__.c.worker_id == target.id)
                            .values(worker_surname_key=target.surname_key))
+
+
+# --- rule 13: saving any record of a worker updates the worker's ``updated_at`` ----------------------
+_TOUCHED = "profreg_touched_workers"
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_touched_workers(session, _ctx) -> None:
+    """Note the workers whose records (certificates, education, degrees, titles, categories,
+    publications, CPD, personnel documents, employment episodes) this flush wrote, on every path
+    (panel, inline form, CLI, import, API, jobs)."""
+    dirty = session.dirty
+    ids = set()
+    for obj in (*session.new, *dirty, *session.deleted):
+        if not isinstance(obj, WorkerRecord | Employment):
+            continue
+        if obj in dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        worker_id = getattr(obj, "worker_id", None)
+        if worker_id is None and getattr(obj, "worker", None) is not None:
+            worker_id = obj.worker.id
+        if worker_id is not None:
+            ids.add(worker_id)
+    if ids:
+        session.info.setdefault(_TOUCHED, set()).update(ids)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _touch_workers(session, _ctx) -> None:
+    """Set ``updated_at`` of the noted workers with one UPDATE that leaves the optimistic-lock
+    ``version`` alone: a record saved elsewhere is no edit of the personal data, so an HR user's open
+    edit form of the worker still saves (no "changed by someone else"). Loaded workers get the new
+    value without becoming dirty."""
+    ids = session.info.pop(_TOUCHED, None)
+    if not ids:
+        return
+    moment = clock.utcnow_naive()
+    table = Worker.__table__
+    session.connection().execute(update(table).where(table.c.id.in_(sorted(ids))).values(updated_at=moment))
+    for worker_id in ids:
+        worker = session.identity_map.get(session.identity_key(Worker, worker_id))
+        if worker is not None:
+            set_committed_value(worker, "updated_at", moment)

@@ -51,6 +51,7 @@ def _hire_form(world, client, worker, **extra):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     ref = world.factory.ref
     data = {"csrf_token": token, "iin": worker.iin, "surname": worker.surname,
+            "birth_date": worker.birth_date.isoformat(),
             "position": str(ref(Position, "NURSE").id), "specialty": str(ref(Specialty, "NURSING").id),
             "hire_date": HIRED.isoformat(), "fte": "1.00"}
     data.update(extra)

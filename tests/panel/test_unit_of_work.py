@@ -48,7 +48,8 @@ def test_a_panel_save_is_one_commit_at_the_end_of_the_request(world, make_client
 
     data.update({"iin": "870412400016", "surname": "Серікова", "name": "Дана", "sex": "F",
                  "birth_date": "1987-04-12", "birth_place": "Астана", "citizenship": str(ref(Country, "KZ").id),
-                 "hire_position": str(ref(Position, "NURSE").id), "hire_date": "2026-11-20"})
+                 "hire_position": str(ref(Position, "NURSE").id), "hire_date": "2026-11-20",
+                 **world.factory.entry_form()})
     test_session = db.session()  # the request runs on a session of its own (a fresh app context)
     before = len(commits)
     resp = hr.post("/admin/workers/new/", data=data)
@@ -65,7 +66,7 @@ def test_a_refused_panel_save_writes_nothing_and_says_why(world, make_client):
     data.update({"iin": "870412400016", "surname": "Серікова", "name": "Дана", "sex": "F",
                  "birth_date": "1987-04-12", "birth_place": "Астана",
                  "citizenship": str(world.factory.ref(Country, "KZ").id),
-                 "hire_date": "1990-01-01"})  # hired at the age of two: the hire rule refuses it
+                 "hire_date": "1990-01-01", **world.factory.entry_form()})  # hired at the age of two: refused
     from profreg.reference.models import Position
 
     data["hire_position"] = str(world.factory.ref(Position, "NURSE").id)

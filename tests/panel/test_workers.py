@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from profreg.certificates.models import Certificate
 from profreg.education.models import EducationDocument
-from profreg.reference.models import Country, EducationLevel, Position, Specialty, TrainingActivityType
+from profreg.reference.models import Country, Position, Specialty, TrainingActivityType
 from profreg.training.models import CpdRecord
 from profreg.workers.models import Employment, Worker
 from tests.factories import next_iin
@@ -30,19 +30,13 @@ def _new_hire_data(world, client, iin):
     form = parse_form(page.get_data(as_text=True))
     names = {k for k, _ in form.data} | set(form.selects)
     assert "organization" not in names and not any(n.startswith("hire_org") for n in names)
-    inst = world.db.session.execute(select(EducationDocument.institution_id)).scalars().first()
     data = MultiDict(form.data)
     values = {
         "iin": iin, "surname": "Жұмабекова", "name": "Ләззат", "sex": "F", "birth_date": "1990-05-17",
         "birth_place": "Қарағанды", "citizenship": str(ref(Country, "KZ").id),
-        "id_doc_number": "045612378", "id_doc_issuer": "МВД РК", "id_doc_issued": "2020-01-01",
-        "residence_address": "Астана, ул. Сарыарка 1", "registration_place": "Астана",
-        "registration_date": "2019-09-01",
+        **world.factory.entry_form(),  # rule 8: identity document, residence, registration, education
         "hire_position": str(ref(Position, "NURSE").id), "hire_specialty": str(ref(Specialty, "NURSING").id),
         "hire_date": "2026-11-23", "hire_fte": "1.00",
-        "education_documents-0-kind": "general", "education_documents-0-level": str(ref(EducationLevel, "SECONDARY").id),
-        "education_documents-0-institution": str(inst), "education_documents-0-number": "ТКБ-0012345",
-        "education_documents-0-issue_date": "2011-06-30",
         "certificates-0-number": "KZ-NEW-0001", "certificates-0-specialty": str(ref(Specialty, "NURSING").id),
         "certificates-0-issue_date": "2024-01-10", "certificates-0-valid_until": "2029-01-09",
         "cpd_records-0-activity_type": str(ref(TrainingActivityType, "ADV_TRAINING").id),
@@ -51,9 +45,6 @@ def _new_hire_data(world, client, iin):
     }
     for k, v in values.items():
         data[k] = v  # replaces (MultiDict.update would append)
-    for k in list(data):
-        if k.startswith("id_doc_type"):
-            data.pop(k)
     return data
 
 
