@@ -35,9 +35,11 @@ def naive_sweep(today, limit=None) -> dict:
     from profreg.certificates.services import BLOCK_REASON
     from profreg.extensions import db
     from profreg.notifications.models import MailOutbox, Notice, Notification
+    from profreg.reference.models import Specialty
     from profreg.workers.models import Employment, Worker
 
     now = clock.utcnow_naive()
+    parents = dict(db.session.execute(select(Specialty.id, Specialty.parent_id)).all())
     q = select(Worker.id).order_by(Worker.id)
     if limit:
         q = q.limit(limit)
@@ -48,14 +50,23 @@ def naive_sweep(today, limit=None) -> dict:
         certs = db.session.query(Certificate).filter(Certificate.worker_id == wid).all()
         eps = db.session.query(Employment).filter(Employment.worker_id == wid).all()
         current = [e for e in eps if e.current_on(today)]
-        clinical = any(e.position.is_clinical for e in current)
         valid = [c for c in certs if c.valid_on(today)]
+        for e in current:  # per post: a certificate valid today for its specialty (or the parent)
+            if not e.position.is_clinical:
+                continue
+            admitted = any(e.specialty_id is None or c.specialty_id in (e.specialty_id, parents.get(e.specialty_id))
+                           for c in valid)
+            if admitted and e.blocked_at is not None:
+                e.blocked_at = e.blocked_certificate_id = None
+            elif not admitted and e.blocked_at is None:
+                e.blocked_at = now
+        blocked_post = any(e.blocked_at is not None for e in current)
         events = []
-        if w.status == "blocked" and w.blocked_reason == BLOCK_REASON and valid:
+        if w.status == "blocked" and w.blocked_reason == BLOCK_REASON and not blocked_post:
             w.status, w.blocked_reason, w.unblocked_at = "active", None, now
             counts["unblocked"] += 1
             events.append(("worker_unblocked", f"unblock:{wid}:{now}", None, "unblock"))
-        elif w.status == "active" and clinical and not valid:
+        elif w.status == "active" and blocked_post:
             w.status, w.blocked_reason, w.blocked_at = "blocked", BLOCK_REASON, now
             counts["blocked"] += 1
             events.append(("worker_blocked", f"block:{wid}:{now}", None, "block"))
@@ -100,6 +111,8 @@ def _reset(fresh: bool) -> None:
     if fresh:
         db.session.execute(text("UPDATE worker SET status = 'active', blocked_reason = NULL, blocked_at = NULL "
                                 "WHERE status = 'blocked'"))
+        db.session.execute(text("UPDATE employment SET blocked_at = NULL, blocked_certificate_id = NULL "
+                                "WHERE blocked_at IS NOT NULL"))
 
 
 def run(workers: int | None = None, table=None, url: str | None = None, naive_sample: int | None = None,

@@ -4,11 +4,12 @@ something happens sends, the domains that care connect. A sender never knows its
 * ``reference_changed`` (sender: the reference model class or None): reference data (regions,
   specialties, positions, ...) was added or changed. The admin shell's list filters rebuild their
   options (``admin.listing.invalidate_filter_options``).
-* ``certificates_saved`` (sender: the session; ``worker_ids``): certificates of these workers were
-  added or changed in the unit of work that is about to commit, by any path (panel, inline form,
-  CLI, import, API). Sent before the commit, so what receivers write commits with it. The blocking
-  rule lifts the block of a worker who now holds a valid certificate
-  (``certificates.services.unblock_on_save``); a future change feed (FHIR sync) listens here too.
+* ``admission_changed`` (sender: the session; ``worker_ids``, ``withdrawn``): certificates or employment
+  episodes of ``worker_ids`` were added or changed in the unit of work that is about to commit, by any
+  path (panel, inline form, CLI, import, API); a certificate of each worker in ``withdrawn`` left force
+  (corrected or annulled). Sent before the commit, so what receivers write commits with it. The
+  blocking rule (rule 14.5, per post) lifts and puts blocks at once
+  (``certificates.services.sync_on_save``); a change feed (FHIR sync) can listen here too.
 """
 from __future__ import annotations
 
@@ -17,6 +18,6 @@ from blinker import Namespace
 _signals = Namespace()
 
 reference_changed = _signals.signal("reference-changed")
-certificates_saved = _signals.signal("certificates-saved")
+admission_changed = _signals.signal("admission-changed")
 
-__all__ = ["certificates_saved", "reference_changed"]
+__all__ = ["admission_changed", "reference_changed"]

@@ -6,11 +6,12 @@ certificate, the warning date, expiring on D) are defined once on the model (``m
 * per specialty, a worker's status is **expired** when the worker has certificates of that specialty but
   none is valid on D; **expiring** when one is valid and the specialty's latest certificate is
   ``expiring_on(D)``; **valid** otherwise; no entry when the worker never held one;
-* a worker with a current episode in a clinical position and **no certificate valid on D in any
-  specialty** is blocked (reason ``certificate_expired``); the block is lifted as soon as a certificate
-  valid on D exists (sweep, or on save of a certificate);
-* a certificate in specialty S admits to clinical positions in S and in the specializations of S
-  (``has_valid_certificate``); the employment rules call it per position.
+* admission per post: a clinical post in specialty S needs a certificate valid on D in S or in the parent
+  specialty of S (any specialty when the post names none); ``clinical_admission_error`` refuses a new or
+  changed post without one on every path;
+* the sweep blocks the **posts** without one (``employment.blocked_at``, the certificate that expired) and
+  the worker holding such a post (reason ``certificate_expired``); a post is lifted when a certificate for
+  its specialty is on file, the worker when no current post is blocked (sweep, or at once on save).
 
 All sweep steps are set-based (``INSERT ... SELECT`` / ``UPDATE``), flush and never commit; the job or
 the CLI commits after each step. Every insert is ``ON CONFLICT DO NOTHING`` against a unique key
@@ -64,24 +65,97 @@ def valid_certificate_for_specialty_clause(worker_id_col, specialty_id_col, toda
                                    Certificate.specialty_id == parent)))
 
 
-def clinical_current_clause(worker_id_col, today: date):
-    """SQL: the worker has a current episode in a clinical position."""
-    return exists().where(and_(Employment.worker_id == worker_id_col, Employment.position_id == Position.id,
-                               Position.is_clinical.is_(True), Employment.current_on(today)))
+def _parent_specialty(specialty_id_col):
+    # correlated to the episode of the enclosing statement (auto-correlation stops at the nearest SELECT)
+    return select(Specialty.parent_id).where(Specialty.id == specialty_id_col).correlate_except(Specialty) \
+        .scalar_subquery()
+
+
+def _admitting_specialty(specialty_id_col):
+    """SQL on Certificate: its specialty admits to ``specialty_id_col`` (the specialty itself or its parent
+    specialty; any specialty when the clinical post names none). The reference data of the mapping is
+    ``Specialty.parent_id``."""
+    return or_(specialty_id_col.is_(None), Certificate.specialty_id == specialty_id_col,
+               Certificate.specialty_id == _parent_specialty(specialty_id_col))
+
+
+def admitted_clause(episode=Employment, today: date | None = None):
+    """SQL: the episode's worker holds a certificate valid on ``today`` admitting to its specialty."""
+    return exists().where(and_(Certificate.worker_id == episode.worker_id, Certificate.valid_on(today),
+                               _admitting_specialty(episode.specialty_id)))
+
+
+def _clinical(episode=Employment):
+    return episode.position_id.in_(select(Position.id).where(Position.is_clinical.is_(True)))
+
+
+def _to_block(today: date):
+    return (Employment.blocked_at.is_(None), Employment.current_on(today), _clinical(),
+            ~admitted_clause(Employment, today))
+
+
+def _to_unblock(today: date):
+    return Employment.blocked_at.is_not(None), admitted_clause(Employment, today)
+
+
+def episodes_to_block(today: date | None = None):
+    """SELECT of ids of the current clinical episodes, not blocked yet, whose specialty has no certificate
+    valid on ``today`` (rule 14.5 per post)."""
+    return select(Employment.id).where(*_to_block(today or clock.today()))
+
+
+def episodes_to_unblock(today: date | None = None):
+    """SELECT of ids of blocked episodes whose specialty now has a certificate valid on ``today``."""
+    return select(Employment.id).where(*_to_unblock(today or clock.today()))
+
+
+def _expired_certificate():
+    """SQL (correlated to the episode being blocked): the latest certificate in force that admitted to
+    the episode's specialty, i.e. the one that expired; NULL when the worker never held one."""
+    return (select(Certificate.id).where(Certificate.worker_id == Employment.worker_id, Certificate.in_force,
+                                         _admitting_specialty(Employment.specialty_id))
+            .order_by(*Certificate.latest_first()).limit(1).scalar_subquery())
+
+
+def mark_episodes(today: date | None = None, worker_ids=None, blocked_workers_only: bool = False) -> dict:
+    """Set-based: lift the block of every blocked episode whose specialty now has a valid certificate, and
+    block (with the certificate that expired) every current clinical episode whose specialty has none
+    (with ``blocked_workers_only``, only the posts of workers blocked already: the unblock step judges
+    them by their posts, and an active worker's posts are blocked together with him, in ``block_step``).
+    The worker's status follows in ``block_step`` / ``unblock_step``."""
+    today = today or clock.today()
+    now = clock.utcnow_naive()
+    lift = update(Employment).where(*_to_unblock(today))
+    put = update(Employment).where(*_to_block(today))
+    if blocked_workers_only:
+        put = put.where(Employment.worker_id.in_(select(Worker.id).where(Worker.status == STATUS_BLOCKED)))
+    if worker_ids is not None:
+        lift, put = lift.where(Employment.worker_id.in_(worker_ids)), put.where(Employment.worker_id.in_(worker_ids))
+    opts = {"synchronize_session": False}
+    lifted = db.session.execute(lift.values(blocked_at=None, blocked_certificate_id=None).execution_options(**opts))
+    blocked = db.session.execute(put.values(blocked_at=now, blocked_certificate_id=_expired_certificate())
+                                 .execution_options(**opts))
+    return {"episodes_unblocked": max(lifted.rowcount or 0, 0), "episodes_blocked": max(blocked.rowcount or 0, 0)}
+
+
+def blocked_episode_clause(worker_id_col, today: date):
+    """SQL: the worker holds a current episode that is blocked (few rows: an IN over them)."""
+    return worker_id_col.in_(select(Employment.worker_id).where(Employment.blocked_at.is_not(None),
+                                                                Employment.current_on(today)))
 
 
 def workers_to_block(today: date | None = None):
-    """SELECT of ids of active workers who must be blocked on ``today``."""
+    """SELECT of ids of active workers who hold a blocked current episode on ``today``."""
     today = today or clock.today()
-    return select(Worker.id).where(Worker.status == STATUS_ACTIVE, clinical_current_clause(Worker.id, today),
-                                   ~valid_certificate_clause(Worker.id, today))
+    return select(Worker.id).where(Worker.status == STATUS_ACTIVE, blocked_episode_clause(Worker.id, today))
 
 
 def workers_to_unblock(today: date | None = None):
-    """SELECT of ids of workers blocked for their certificates who now hold a valid one."""
+    """SELECT of ids of workers blocked for their certificates who hold no blocked current episode any
+    more (a certificate for the blocked post's specialty is on file, or the post has ended)."""
     today = today or clock.today()
     return select(Worker.id).where(Worker.status == STATUS_BLOCKED, Worker.blocked_reason == BLOCK_REASON,
-                                   valid_certificate_clause(Worker.id, today))
+                                   ~blocked_episode_clause(Worker.id, today))
 
 
 def expiring_certificates(today: date):
@@ -143,25 +217,49 @@ def holds_valid_certificate(worker, on_date: date | None = None) -> bool:
 
 
 def clinical_admission_error(worker, position, specialty, on_date: date | None = None) -> str | None:
-    """Admission to clinical practice (rule 14.5; DESIGN rule 8), the one rule every path that opens
-    or changes an employment episode calls (panel, hire of a registered worker, CLI): a translated
-    reason why ``worker`` may not hold ``position`` in ``specialty`` on ``on_date``, or None.
+    """Admission to clinical practice (rule 14.5), the one rule every path that opens or changes an
+    employment episode calls (panel create and edit, hire of a registered worker, CLI, import, API): a
+    translated reason why ``worker`` may not hold ``position`` in ``specialty`` on ``on_date``, or None.
 
     * a non-clinical position needs no certificate;
     * a clinical position in a specialty needs a certificate valid that day in the specialty or in its
-      parent specialty;
-    * a blocked worker who holds no certificate valid that day gets no clinical position at all (a
-      renewal on file admits him; the sweep or the save of the certificate lifts the block)."""
+      parent specialty (the reference data ``Specialty.parent_id``);
+    * a clinical position that names no specialty needs a certificate valid that day in some specialty.
+    The sweep applies the same rule to the posts already held (``admitted_clause``)."""
     if position is None or not getattr(position, "is_clinical", False):
         return None
     on_date = on_date or clock.today()
-    if getattr(worker, "status", None) == STATUS_BLOCKED and not holds_valid_certificate(worker, on_date):
-        return _("This worker is blocked (no valid specialist certificate): a clinical position cannot be "
-                 "assigned until a valid certificate is registered.")
-    if specialty is not None and (_id(worker) is None or not has_valid_certificate(worker, specialty, on_date)):
+    if specialty is None:
+        if holds_valid_certificate(worker, on_date):
+            return None
+        return _("A clinical position needs a specialist certificate valid on %(date)s; this worker holds "
+                 "none. Register the certificate first.", date=fmt_date(on_date))
+    if _id(worker) is None or not has_valid_certificate(worker, specialty, on_date):
         return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
                  date=fmt_date(on_date), specialty=str(specialty))
     return None
+
+
+def block_reasons(worker, on_date: date | None = None) -> list[str]:
+    """Why ``worker`` is blocked, one translated line per blocked current post: the post, its specialty
+    and the certificate that expired (or that none was ever held)."""
+    on_date = on_date or clock.today()
+    episodes = db.session.execute(
+        select(Employment).where(Employment.worker_id == _id(worker), Employment.blocked_at.is_not(None),
+                                 Employment.current_on(on_date))
+        .order_by(Employment.blocked_at, Employment.id)).scalars().all()
+    out = []
+    for e in episodes:
+        post = f"{e.position}, {e.specialty}" if e.specialty is not None else str(e.position)
+        c = e.blocked_certificate
+        if c is not None:
+            out.append(_("%(post)s (%(organization)s): certificate %(number)s in %(specialty)s expired on "
+                         "%(date)s.", post=post, organization=e.organization.name, number=c.number,
+                         specialty=str(c.specialty), date=fmt_date(c.valid_until)))
+        else:
+            out.append(_("%(post)s (%(organization)s): no specialist certificate for this specialty.",
+                         post=post, organization=e.organization.name))
+    return out
 
 
 # ------------------------------------------------------------------------------------ sweep steps
@@ -170,6 +268,8 @@ class Counts:
     warned: int = 0
     blocked: int = 0
     unblocked: int = 0
+    episodes_blocked: int = 0
+    episodes_unblocked: int = 0
     notifications: int = 0
     mails_queued: int = 0
     batches: list[str] = field(default_factory=list)
@@ -179,7 +279,8 @@ class Counts:
             setattr(self, k, getattr(self, k) + v)
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("warned", "blocked", "unblocked", "notifications", "mails_queued")}
+        return {k: getattr(self, k) for k in ("warned", "blocked", "unblocked", "episodes_blocked",
+                                              "episodes_unblocked", "notifications", "mails_queued")}
 
 
 NOTICE_COLUMNS = ["kind", "event_key", "worker_id", "certificate_id", "batch", "created_at"]
@@ -232,13 +333,22 @@ def _event_key(prefix: str, ts_col):
     return literal(prefix) + cast(Worker.id, String) + literal(":") + cast(ts_col, String)
 
 
+def _blocked_certificate(today: date):
+    """SQL (correlated to Worker): the certificate named in the worker's block notice, that of his first
+    blocked current episode."""
+    return (select(Employment.blocked_certificate_id)
+            .where(Employment.worker_id == Worker.id, Employment.blocked_at.is_not(None), Employment.current_on(today))
+            .order_by(Employment.blocked_at, Employment.id).limit(1).correlate(Worker).scalar_subquery())
+
+
 def block_step(today: date | None = None, batch: str | None = None, worker_ids=None) -> dict:
-    """Block every active worker in a clinical position without a valid certificate, with reason and
-    time; then (for every certificate block of the day not yet announced) a notice, an audit entry and
-    notices to HR and the worker."""
+    """Block every current clinical episode whose specialty has no valid certificate, and every active
+    worker holding such an episode (status, reason, time); then, for every certificate block of the day
+    not yet announced, a notice naming the certificate, an audit entry and notices to HR and the worker."""
     today = today or clock.today()
     batch = batch or new_batch()
     now = clock.utcnow_naive()
+    out = mark_episodes(today, worker_ids)
     target = workers_to_block(today)
     if worker_ids is not None:
         target = target.where(Worker.id.in_(worker_ids))
@@ -249,8 +359,8 @@ def block_step(today: date | None = None, batch: str | None = None, worker_ids=N
     blocked = max(res.rowcount or 0, 0)
     # Announce every certificate block since the start of the day that has no notice yet: this also
     # repairs a run that blocked and then died before announcing (unique keys skip the rest).
-    sel = (select(literal(WORKER_BLOCKED), _event_key("block:", Worker.blocked_at), Worker.id, literal(None),
-                  literal(batch), literal(now))
+    sel = (select(literal(WORKER_BLOCKED), _event_key("block:", Worker.blocked_at), Worker.id,
+                  _blocked_certificate(today), literal(batch), literal(now))
            .where(Worker.status == STATUS_BLOCKED, Worker.blocked_reason == BLOCK_REASON,
                   Worker.blocked_at >= day_start_utc(today)))
     if worker_ids is not None:
@@ -258,16 +368,19 @@ def block_step(today: date | None = None, batch: str | None = None, worker_ids=N
     notify.insert_select(Notice, NOTICE_COLUMNS, sel)
     _audit_from_notices(batch, WORKER_BLOCKED, "block", {"status": [STATUS_ACTIVE, STATUS_BLOCKED]}, BLOCK_REASON,
                         today)
-    out = {"blocked": blocked}
+    out["blocked"] = blocked
     out.update(notify.fan_out(batch, today, now))
     return out
 
 
 def unblock_step(today: date | None = None, batch: str | None = None, worker_ids=None) -> dict:
-    """Lift the certificate block of every worker who now holds a valid certificate (audited, notified)."""
+    """Lift the block of every episode whose specialty now has a valid certificate, then of every
+    worker who holds no blocked current episode any more (audited, notified). The episodes are marked
+    both ways first, so a worker blocked before per-post blocking existed is judged by his posts."""
     today = today or clock.today()
     batch = batch or new_batch()
     now = clock.utcnow_naive()
+    marked = mark_episodes(today, worker_ids, blocked_workers_only=True)
     target = workers_to_unblock(today)
     if worker_ids is not None:
         target = target.where(Worker.id.in_(worker_ids))
@@ -287,7 +400,7 @@ def unblock_step(today: date | None = None, batch: str | None = None, worker_ids
     notify.insert_select(Notice, NOTICE_COLUMNS, sel)
     _audit_from_notices(batch, WORKER_UNBLOCKED, "unblock", {"status": [STATUS_BLOCKED, STATUS_ACTIVE]},
                         "certificate_renewed", today)
-    out = {"unblocked": unblocked}
+    out = {"unblocked": unblocked, **marked}
     out.update(notify.fan_out(batch, today, now))
     return out
 
@@ -328,35 +441,53 @@ def unblock_renewed(today: date | None = None) -> int:
     return unblock_step(today)["unblocked"]
 
 
-# ------------------------------------------------------------------------- hook: certificate saved
-def on_certificate_saved(cert_or_worker_ids, today: date | None = None) -> int:
-    """Lift the block of the worker(s) of a saved certificate right away (audited and notified).
-    Accepts a Certificate or an iterable of worker ids. Returns the number unblocked."""
+# ------------------------------------------------------------------- hook: certificate or post saved
+def on_certificate_saved(cert_or_worker_ids, today: date | None = None, withdrawn=()) -> int:
+    """Apply rule 14.5 at once to the worker(s) of a saved certificate or episode: lift the blocks a valid
+    certificate now allows (audited and notified), and, for the workers in ``withdrawn`` (a certificate
+    of theirs left force: corrected or annulled), block the posts it admitted to. Accepts a Certificate
+    or an iterable of worker ids. Returns the number of workers unblocked."""
     ids = [cert_or_worker_ids.worker_id] if isinstance(cert_or_worker_ids, Certificate) else list(cert_or_worker_ids)
-    ids = [i for i in ids if i is not None]
-    if not ids:
+    ids = sorted({i for i in ids if i is not None})
+    withdrawn = sorted({i for i in withdrawn if i is not None})
+    if not ids and not withdrawn:
         return 0
-    n = unblock_step(today, worker_ids=ids)["unblocked"]
-    if n:
-        for obj in list(db.session.identity_map.values()):
-            if isinstance(obj, Worker) and obj.id in ids:
-                db.session.expire(obj)
+    n = unblock_step(today, worker_ids=ids)["unblocked"] if ids else 0
+    if withdrawn:
+        block_step(today, worker_ids=withdrawn)
+    touched = set(ids) | set(withdrawn)
+    for obj in list(db.session.identity_map.values()):
+        if (isinstance(obj, Worker) and obj.id in touched) or (isinstance(obj, Employment)
+                                                                and obj.worker_id in touched):
+            db.session.expire(obj)
     return n
 
 
-def unblock_on_save(_sender, worker_ids=(), **_extra) -> None:
-    """Receiver of ``signals.certificates_saved``: a saved certificate lifts its worker's block in the
-    same unit of work (rule 14.5)."""
-    on_certificate_saved(sorted(worker_ids))
+def sync_on_save(_sender, worker_ids=(), withdrawn=(), **_extra) -> None:
+    """Receiver of ``signals.admission_changed``: the blocking rule follows a saved certificate or post in
+    the same unit of work (rule 14.5)."""
+    on_certificate_saved(worker_ids, withdrawn=withdrawn)
 
 
-_SESSION_KEY = "profreg_saved_cert_workers"
+_SESSION_KEY = "profreg_admission_workers"
+_WITHDRAWN_KEY = "profreg_admission_withdrawn"
 _HOOKED = False
 
 
+def _admission_changes(session) -> tuple[set, set]:
+    """(workers whose certificates or posts were added or changed, workers a certificate of whom left force)."""
+    ids, withdrawn = set(), set()
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, (Certificate, Employment)) and obj.worker_id is not None:
+            ids.add(obj.worker_id)
+            if isinstance(obj, Certificate) and obj in session.dirty and not obj.in_force:
+                withdrawn.add(obj.worker_id)
+    return ids, withdrawn
+
+
 def install_save_hook() -> None:
-    """Any insert or change of a Certificate (panel, inline form, CLI, import) sends
-    ``signals.certificates_saved`` with its workers before the commit completes; ``unblock_on_save``
+    """Any insert or change of a Certificate or an Employment episode (panel, inline form, CLI, import,
+    API) sends ``signals.admission_changed`` with its workers before the commit completes; ``sync_on_save``
     receives it. Registered once per process on the Session class."""
     global _HOOKED
     if _HOOKED:
@@ -364,25 +495,29 @@ def install_save_hook() -> None:
 
     @event.listens_for(Session, "after_flush")
     def _collect(session, _ctx):
-        ids = {o.worker_id for o in list(session.new) + list(session.dirty) if isinstance(o, Certificate)}
+        ids, withdrawn = _admission_changes(session)
         if ids:
-            session.info.setdefault(_SESSION_KEY, set()).update(i for i in ids if i is not None)
+            session.info.setdefault(_SESSION_KEY, set()).update(ids)
+        if withdrawn:
+            session.info.setdefault(_WITHDRAWN_KEY, set()).update(withdrawn)
 
     @event.listens_for(Session, "before_commit")
     def _announce(session):
-        if not session.info.get(_SESSION_KEY) and not any(isinstance(o, Certificate)
+        if not session.info.get(_SESSION_KEY) and not any(isinstance(o, (Certificate, Employment))
                                                            for o in list(session.new) + list(session.dirty)):
             return
         session.flush()
         ids = session.info.pop(_SESSION_KEY, set())
-        if ids and session is db.session():
-            signals.certificates_saved.send(session, worker_ids=ids)
+        withdrawn = session.info.pop(_WITHDRAWN_KEY, set())
+        if (ids or withdrawn) and session is db.session():
+            signals.admission_changed.send(session, worker_ids=ids, withdrawn=withdrawn)
 
     @event.listens_for(Session, "after_rollback")
     def _forget(session):
         session.info.pop(_SESSION_KEY, None)
+        session.info.pop(_WITHDRAWN_KEY, None)
 
-    signals.certificates_saved.connect(unblock_on_save)
+    signals.admission_changed.connect(sync_on_save)
     _HOOKED = True
 
 
@@ -399,7 +534,8 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
 
 
 __all__ = ["EXPIRED", "EXPIRING", "VALID", "block_expired", "block_step", "clinical_admission_error",
-           "digest_step", "expiring_certificates", "has_valid_certificate", "holds_valid_certificate",
-           "install_save_hook",
+           "admitted_clause", "block_reasons", "digest_step", "episodes_to_block", "episodes_to_unblock",
+           "expiring_certificates", "has_valid_certificate", "holds_valid_certificate", "install_save_hook",
+           "mark_episodes",
            "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",
            "warn_step", "worker_status", "workers_to_block", "workers_to_unblock"]

@@ -24,6 +24,7 @@ from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..certificates.models import warning_months
+from ..certificates.services import block_reasons
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..reference import models as ref
@@ -233,6 +234,18 @@ class HireRegisteredForm(PanelForm):
     concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
 
+def _block_reason(view, context, model, name):
+    """Why the worker is blocked, in the reader's language: each blocked post with its specialty and the
+    certificate that expired (rule 14.5); never the stored reason code."""
+    if model.status != "blocked":
+        return ""
+    lines = block_reasons(model)
+    if not lines:
+        return _("No valid specialist certificate.") if model.blocked_reason == "certificate_expired" \
+            else _("Blocked by the register.")
+    return Markup("<br>").join(lines)
+
+
 class WorkerView(ScopedModelView):
     list_template = "workers/list.html"  # adds "Hire a registered worker" to the list's tabs
     details_template = "workers/details.html"
@@ -256,7 +269,7 @@ class WorkerView(ScopedModelView):
     form_args = {"iin": {"validators": [WorkerFormChecks()]}}
     inline_models: tuple = ()  # set in register_views: the record forms other domains declare
     column_formatters = {"sex": lambda v, c, m, n: sex_label(m.sex),
-                         "status": blocked_badge, "iin": iin_formatter}
+                         "status": blocked_badge, "iin": iin_formatter, "blocked_reason": _block_reason}
     column_formatters_export = {"status": blocked_export,
                                 "sex": lambda v, c, m, n: "M" if m.sex == "M" else "F"}
     form_create_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL,
@@ -513,7 +526,7 @@ class EmploymentView(ScopedModelView):
         if errors:
             raise InvalidInput(errors)
         if model.worker is not None and (is_created or _post_changed(model)):
-            check_new_employment(model.worker, model.position, model.specialty)
+            check_new_employment(model.worker, model.position, model.specialty, hire_date=model.hire_date)
         concurrent_changed = inspect(model).attrs.concurrent.history.has_changes()
         super().on_model_change(form, model, is_created)
         # a hire of a worker held elsewhere opens a transfer (unless concurrent)

@@ -70,11 +70,16 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
     return errors
 
 
-def check_new_employment(worker, position, specialty=None, today: date | None = None) -> None:
+def check_new_employment(worker, position, specialty=None, today: date | None = None,
+                         hire_date: date | None = None) -> None:
     """A new or changed episode in ``position`` (and ``specialty``) must pass the admission rule of
-    the certificates domain (``certificates.services.clinical_admission_error``). Raises
-    ``InvalidInput`` on the position field."""
-    error = clinical_admission_error(worker, position, specialty, today)
+    the certificates domain (``certificates.services.clinical_admission_error``) on the first day the
+    post is held from now on (the later of today and the hire date). Raises ``InvalidInput`` on the
+    position field."""
+    day = today or clock.today()
+    if hire_date is not None and hire_date > day:
+        day = hire_date
+    error = clinical_admission_error(worker, position, specialty, day)
     if error:
         raise InvalidInput({"position": error})
 
@@ -92,7 +97,7 @@ def hire(worker, *, organization, position, hire_date: date, specialty=None, fte
     errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
     if errors:
         raise InvalidInput(errors)
-    check_new_employment(worker, position, specialty, today)
+    check_new_employment(worker, position, specialty, today, hire_date)
     episode = Employment(worker=worker, organization=organization, position=position, specialty=specialty,
                          hire_date=hire_date, fte=fte if fte is not None else Decimal("1.00"),
                          department=department, order_number=order_number, concurrent=bool(concurrent),
@@ -316,7 +321,7 @@ def hire_registered(*, iin: str, surname: str, birth_date: date | None, actor, p
         errors = employment_errors(birth_date=worker.birth_date, hire_date=hire_date, end_date=None)
         if errors:
             raise InvalidInput(errors)
-        check_new_employment(worker, position, specialty, today)
+        check_new_employment(worker, position, specialty, today, hire_date)
     except DomainError as exc:
         raise HireRefused(exc.errors) from exc
     episode = hire(worker, organization=organization, position=position, hire_date=hire_date,

@@ -188,7 +188,7 @@ def test_coming_back_after_leaving_opens_a_new_episode(world, make_client, today
     assert len(_episodes(world.wA, world.orgA)) == 2
 
 
-def test_blocked_worker_gets_no_clinical_position(world, make_client, today):
+def test_worker_without_a_valid_certificate_gets_no_clinical_position(world, make_client, today):
     from profreg.certificates.models import Certificate
 
     # the world's certificate has run out (a saved certificate is not edited in place: set it in SQL)
@@ -198,7 +198,8 @@ def test_blocked_worker_gets_no_clinical_position(world, make_client, today):
     db.session.commit()
     hr = make_client(world.users["hr"])
     resp = hr.post("/admin/workers/hire/", data=_form(world, hr, world.wB))
-    assert resp.status_code == 200 and "is blocked" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "No specialist certificate valid on" in page
     assert _episodes(world.wB, world.orgA) == []
 
 

@@ -48,7 +48,8 @@ def test_a_panel_save_is_one_commit_at_the_end_of_the_request(world, make_client
 
     data.update({"iin": "870412400016", "surname": "Серікова", "name": "Дана", "sex": "F",
                  "birth_date": "1987-04-12", "birth_place": "Астана", "citizenship": str(ref(Country, "KZ").id),
-                 "hire_position": str(ref(Position, "NURSE").id), "hire_date": "2026-11-20",
+                 # a non-clinical post: a clinical one needs a certificate (tests/certificates/test_admission.py)
+                 "hire_position": str(ref(Position, "ECONOMIST").id), "hire_date": "2026-11-20",
                  **world.factory.entry_form()})
     test_session = db.session()  # the request runs on a session of its own (a fresh app context)
     before = len(commits)
@@ -168,7 +169,7 @@ def test_cli_command_is_one_unit_and_a_refusal_is_a_clean_error(app, factory, to
     runner = app.test_cli_runner()
     result = runner.invoke(args=["profreg", "workers", "hire", "--iin", worker.iin, "--org", org.bin,
                                  "--position", "NURSE", "--date", today.isoformat()])
-    assert result.exit_code == 1 and "clinical position cannot be assigned" in result.output
+    assert result.exit_code == 1 and "needs a specialist certificate valid on" in result.output
     assert len(worker.employments) == 1
     result = runner.invoke(args=["profreg", "workers", "hire", "--iin", worker.iin, "--org", org.bin,
                                  "--position", "ECONOMIST", "--date", today.isoformat()])

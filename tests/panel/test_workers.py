@@ -126,7 +126,7 @@ def test_blocked_worker_gets_no_new_clinical_episode_until_certified(world, make
             "hire_date": "2026-11-24"}
     resp = client.post("/admin/employment/new/", data=data)
     assert resp.status_code == 200
-    assert "clinical position cannot be assigned" in resp.get_data(as_text=True)
+    assert "needs a specialist certificate valid on" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert len(db.session.execute(select(Employment).where(Employment.worker_id == w.id)).scalars().all()) == 1
     # flagged in the lists and on the record
