@@ -40,3 +40,69 @@ def test_end_employment_outside_the_scope_is_not_found(world, make_client):
     r = client.post("/admin/workers/end/", data={"ids": str(world.wB.id), "end_date": "2026-11-25",
                                                   "end_reason": "1", "csrf_token": token(client)})
     assert r.status_code == 404
+
+
+# ------------------------------------------------------- confirm, transfer end, corrections after dismissal
+def _refused(code: int) -> bool:
+    """Refused by the right (403) or, where the page looks the record up in the user's scope first, not
+    found (404): either way nothing is shown or done."""
+    return code in (403, 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_confirm_follows_the_documented_matrix(world, make_client, role):
+    client = make_client(world.users[role])
+    r = client.post("/admin/workers/confirm/", data={"id": str(world.wA.id), "csrf_token": token(client)})
+    world.db.session.expire_all()
+    confirmed = world.db.session.get(type(world.wA), world.wA.id).confirmed_at is not None
+    if _granted(role, "worker", "confirm"):
+        assert r.status_code == 302 and confirmed, (role, r.status_code)
+    else:
+        assert _refused(r.status_code) and not confirmed, (role, r.status_code)
+
+
+@pytest.fixture
+def transfer(world, today):
+    """wA of organization A (region R1) hired by organization B: an open transfer, overdue."""
+    from datetime import timedelta
+
+    from profreg.reference.models import Position, Specialty
+    from profreg.workers.models import Transfer
+    from profreg.workers.services import hire
+
+    ref = world.factory.ref
+    hire(world.wA, organization=world.orgB, position=ref(Position, "NURSE"), specialty=ref(Specialty, "NURSING"),
+         hire_date=today - timedelta(days=20), today=today)
+    world.db.session.commit()
+    return world.db.session.query(Transfer).filter_by(worker_id=world.wA.id).one()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_transfer_end_follows_the_documented_matrix(world, make_client, transfer, role):
+    """The old organization's HR and its region end the episode of a transfer; no one else."""
+    client = make_client(world.users[role])
+    r = client.get(f"/admin/transfers/end/?id={transfer.id}")
+    if _granted(role, "transfer", "end"):
+        assert r.status_code == 200, (role, r.status_code)
+    else:
+        assert _refused(r.status_code), (role, r.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_correction_after_dismissal_follows_the_documented_matrix(world, make_client, today, role):
+    from datetime import timedelta
+
+    episode, = world.wA.employments
+    episode.end_date = today - timedelta(days=30)
+    world.db.session.commit()
+    client = make_client(world.users[role])
+    worker_page = client.get(f"/admin/departed/worker/?id={world.wA.id}")
+    episode_page = client.get(f"/admin/departed/episode/?id={episode.id}")
+    if _granted(role, "worker", "correct"):
+        assert worker_page.status_code == 200, (role, worker_page.status_code)
+    else:
+        assert _refused(worker_page.status_code), (role, worker_page.status_code)
+    if _granted(role, "employment", "correct"):
+        assert episode_page.status_code == 200, (role, episode_page.status_code)
+    else:
+        assert _refused(episode_page.status_code), (role, episode_page.status_code)
