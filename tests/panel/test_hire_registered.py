@@ -240,3 +240,21 @@ def test_the_hire_page_speaks_kazakh(world, make_client):
     page = make_client(world.users["hr"]).get("/admin/workers/hire/?lang=kk").get_data(as_text=True)
     assert "Тізілімдегі қызметкерді жұмысқа алу" in page and "Жұмысқа алу" in page
     assert "Hire a registered worker" not in page
+
+
+def test_a_worker_with_no_certificate_at_all_gets_no_clinical_position(world, make_client):
+    """An economist of organization B, never certified, cannot be hired as a nurse by A (with or without a
+    specialty named); as an economist he can."""
+    f = world.factory
+    economist = f.worker(world.orgB, surname="Есепшіов", sex="M", position="ECONOMIST", specialty=None)
+    db.session.commit()
+    hr = make_client(world.users["hr"])
+    for specialty, message in ((str(f.ref(Specialty, "NURSING").id), "No specialist certificate valid on"),
+                               ("", "needs a specialist certificate valid on")):
+        resp = hr.post("/admin/workers/hire/", data=_form(world, hr, economist, specialty=specialty))
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True), specialty
+    assert _episodes(economist, world.orgA) == []
+    resp = hr.post("/admin/workers/hire/", data=_form(world, hr, economist, specialty="",
+                                                       position=str(f.ref(Position, "ECONOMIST").id)))
+    assert resp.status_code == 302
+    assert len(_episodes(economist, world.orgA)) == 1
