@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, cast, event, exists, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, cast, event, exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
@@ -51,20 +51,6 @@ STATUS_LABELS = {VALID: "Valid", EXPIRING: "Expiring", EXPIRED: "Expired"}
 
 
 # --------------------------------------------------------------------------------------- SQL clauses
-def valid_certificate_clause(worker_id_col, today: date):
-    """SQL: the worker holds a certificate (any specialty) valid on ``today``."""
-    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.valid_on(today)))
-
-
-def valid_certificate_for_specialty_clause(worker_id_col, specialty_id_col, today: date):
-    """SQL: the worker holds a certificate valid on ``today`` in the specialty or in its parent
-    specialty (a certificate in S admits to S and to its specializations)."""
-    parent = select(Specialty.parent_id).where(Specialty.id == specialty_id_col).scalar_subquery()
-    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.valid_on(today),
-                               or_(Certificate.specialty_id == specialty_id_col,
-                                   Certificate.specialty_id == parent)))
-
-
 def _parent_specialty(specialty_id_col):
     # correlated to the episode of the enclosing statement (auto-correlation stops at the nearest SELECT)
     return select(Specialty.parent_id).where(Specialty.id == specialty_id_col).correlate_except(Specialty) \
@@ -79,10 +65,17 @@ def _admitting_specialty(specialty_id_col):
                Certificate.specialty_id == _parent_specialty(specialty_id_col))
 
 
+def admits_clause(worker_id_col, specialty_id_col, today: date):
+    """SQL, **the** admission rule: the worker holds a certificate valid on ``today`` that admits to the
+    specialty (``_admitting_specialty``). The form and CLI checks (``clinical_admission_error``) and the
+    sweep (``admitted_clause``) both use it."""
+    return exists().where(and_(Certificate.worker_id == worker_id_col, Certificate.valid_on(today),
+                               _admitting_specialty(specialty_id_col)))
+
+
 def admitted_clause(episode=Employment, today: date | None = None):
     """SQL: the episode's worker holds a certificate valid on ``today`` admitting to its specialty."""
-    return exists().where(and_(Certificate.worker_id == episode.worker_id, Certificate.valid_on(today),
-                               _admitting_specialty(episode.specialty_id)))
+    return admits_clause(episode.worker_id, episode.specialty_id, today)
 
 
 def _clinical(episode=Employment):
@@ -200,20 +193,19 @@ def worker_status(worker, on_date: date | None = None) -> str | None:
 
 
 def has_valid_certificate(worker, specialty, on_date: date | None = None) -> bool:
-    """Does ``worker`` hold a certificate valid on ``on_date`` admitting to ``specialty``
-    (a certificate of that specialty or of its parent specialty)? For the employment rules."""
-    on_date = on_date or clock.today()
-    q = select(literal(1)).where(valid_certificate_for_specialty_clause(literal(_id(worker)),
-                                                                         literal(_id(specialty)), on_date))
+    """Does ``worker`` hold a certificate valid on ``on_date`` admitting to ``specialty`` (a certificate of
+    that specialty or of its parent specialty; of any specialty when ``specialty`` is None)?"""
+    if _id(worker) is None:
+        return False
+    spec = _id(specialty)
+    q = select(literal(1)).where(admits_clause(literal(_id(worker)), literal(spec, type_=Integer),
+                                               on_date or clock.today()))
     return db.session.execute(q).first() is not None
 
 
 def holds_valid_certificate(worker, on_date: date | None = None) -> bool:
     """Does ``worker`` hold a certificate (of any specialty) valid on ``on_date``?"""
-    if _id(worker) is None:
-        return False
-    q = select(literal(1)).where(valid_certificate_clause(literal(_id(worker)), on_date or clock.today()))
-    return db.session.execute(q).first() is not None
+    return has_valid_certificate(worker, None, on_date)
 
 
 def clinical_admission_error(worker, position, specialty, on_date: date | None = None) -> str | None:
@@ -229,15 +221,13 @@ def clinical_admission_error(worker, position, specialty, on_date: date | None =
     if position is None or not getattr(position, "is_clinical", False):
         return None
     on_date = on_date or clock.today()
+    if has_valid_certificate(worker, specialty, on_date):
+        return None
     if specialty is None:
-        if holds_valid_certificate(worker, on_date):
-            return None
         return _("A clinical position needs a specialist certificate valid on %(date)s; this worker holds "
                  "none. Register the certificate first.", date=fmt_date(on_date))
-    if _id(worker) is None or not has_valid_certificate(worker, specialty, on_date):
-        return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
-                 date=fmt_date(on_date), specialty=str(specialty))
-    return None
+    return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
+             date=fmt_date(on_date), specialty=str(specialty))
 
 
 def block_reasons(worker, on_date: date | None = None) -> list[str]:
@@ -534,7 +524,7 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
 
 
 __all__ = ["EXPIRED", "EXPIRING", "VALID", "block_expired", "block_step", "clinical_admission_error",
-           "admitted_clause", "block_reasons", "digest_step", "episodes_to_block", "episodes_to_unblock",
+           "admits_clause", "admitted_clause", "block_reasons", "digest_step", "episodes_to_block", "episodes_to_unblock",
            "expiring_certificates", "has_valid_certificate", "holds_valid_certificate", "install_save_hook",
            "mark_episodes",
            "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",
