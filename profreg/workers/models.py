@@ -300,6 +300,9 @@ class Employment(db.Model):
               sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),
         Index("ix_employment_hire", "hire_date"),
         Index("ix_employment_end", "end_date"),
+        # the few blocked posts (rule 14.5): the sweep's worker steps read them, not every episode
+        Index("ix_employment_blocked", "worker_id", "end_date",
+              sqlite_where=text("blocked_at IS NOT NULL"), postgresql_where=text("blocked_at IS NOT NULL")),
     )
 
     # --- the temporal vocabulary of an episode (docs/architecture.md "Vocabulary") ----------------
@@ -380,6 +383,9 @@ class Transfer(db.Model):
         UniqueConstraint("from_employment_id", "to_employment_id", name="uq_transfer_episodes"),
         Index("ix_transfer_org_status", "organization_id", "status"),
         Index("ix_transfer_region_status_due", "region_id", "status", "due_date"),
+        # the new organization's side (scope ``between``) and the new episode's (its annulment cancels)
+        Index("ix_transfer_to_org_status", "to_organization_id", "status"),
+        Index("ix_transfer_to_employment", "to_employment_id"),
     )
 
 
