@@ -66,6 +66,11 @@ def demo_cmd(workers, seed, today):
         click.echo(f"Generating {workers:,} workers (seed {seed})...")
         with unit_of_work():
             counts = generate(workers=workers, seed=seed, progress=echo_progress)
+        if db.engine.dialect.name == "postgresql":
+            # Planner statistics of the freshly loaded tables first: without them PostgreSQL takes them for
+            # empty and plans the blocking step's per-post probes as nested full scans (minutes, not seconds).
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
         with unit_of_work():
             blocked = block_expired()
         if db.engine.dialect.name == "postgresql":
