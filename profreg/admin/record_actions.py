@@ -323,7 +323,8 @@ class RecordPage:
                 restore = (url_for(f"{view.endpoint}.restore_view", id=old.id)
                            if may_restore and old.id in self._correctable.get(model, ()) else None)
                 out.append(HistoryEntry("annulled", old.annulled_at, _user_name(users.get(old.annulled_by_id)),
-                                        old.annul_reason, summary=view.record_summary(old), restore_url=restore))
+                                        old.annul_reason, restore_url=restore,
+                                        summary=[(k, v) for k, v in view.record_summary(old) if v != "—"]))
         out.sort(key=lambda e: e.at or datetime.min, reverse=True)
         return out
 
