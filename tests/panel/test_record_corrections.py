@@ -52,6 +52,9 @@ def recs(world, today):
 
     s = Recs()
     s.world, s.today = world, today
+    s.nurse = f.worker(world.orgA, surname="Сейтова")
+    s.shared = f.worker(world.orgA, surname="Ахметова")
+    f.employment(s.shared, world.orgB, hire=today - timedelta(days=100))
     mine = {"entered_by_organization_id": world.orgA.id, "entered_at": now}
     s.cert = Certificate(worker=world.wA, specialty=ref(r.Specialty, "NURSING"), number="KZ-REC-0001",
                          issuer="НЦНЭ", issue_date=today - timedelta(days=300), valid_until=today + timedelta(days=500),
@@ -74,13 +77,10 @@ def recs(world, today):
                               original_name="order.pdf", stored_name=stored, content_type="application/pdf",
                               size=len(PDF), **mine)
     # a clinical nurse of A whose only certificate expired: blocked
-    s.nurse = f.worker(world.orgA, surname="Сейтова")
     s.expired = Certificate(worker=s.nurse, specialty=ref(r.Specialty, "NURSING"), number="KZ-REC-0002",
                             issuer="НЦНЭ", issue_date=today - timedelta(days=1900), valid_until=today - timedelta(days=10),
                             **mine)
     # a worker with current episodes in A and in B (a concurrent post): both organizations see him
-    s.shared = f.worker(world.orgA, surname="Ахметова")
-    f.employment(s.shared, world.orgB, hire=today - timedelta(days=100))
     s.shared_cert = Certificate(worker=s.shared, specialty=ref(r.Specialty, "NURSING"), number="KZ-REC-0003",
                                 issuer="НЦНЭ", issue_date=today - timedelta(days=100),
                                 valid_until=today + timedelta(days=900), **mine)
