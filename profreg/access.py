@@ -368,6 +368,39 @@ def may_correct_record(user, record, now=None) -> bool:
     return False
 
 
+def correctable_ids(user, records, now=None) -> set[int]:
+    """The ids of ``records`` (a page of one model's rows) that ``may_correct_record`` allows, with
+    one query for a region coordinator (whose rule reads the episodes) instead of one per row."""
+    records = [r for r in records if getattr(r, "id", None) is not None]
+    if not records:
+        return set()
+    if _role(user) is Role.REGION:
+        if not can(user, resource_of(type(records[0])), CORRECT):
+            return set()
+        seen = set(db.session.execute(select(Employment.worker_id).where(
+            Employment.worker_id.in_({r.worker_id for r in records}), Employment.region_id == user.region_id,
+            Employment.annulled_at.is_(None)).distinct()).scalars())
+        return {r.id for r in records if r.worker_id in seen}
+    return {r.id for r in records if may_correct_record(user, r, now)}
+
+
+def may_see_record_history(user, model) -> bool:
+    """The superseded and annulled versions of a worker's records on the worker page: for who may
+    correct such records or read the audit trail (not a professional association)."""
+    return model_visible(user, model) and (can(user, resource_of(model), CORRECT) or can(user, "audit", LIST))
+
+
+#: Who may extend a certificate's validity or remove its end date by a correction
+#: (docs/certificates.md): a correction never lifts a block by itself, so an organization does not
+#: lengthen its own worker's admission; the region coordinator and the ministry do.
+VALIDITY_ROLES = frozenset({Role.REGION, Role.MINISTRY})
+
+
+def may_extend_validity(user) -> bool:
+    """May ``user`` extend or empty a certificate's ``valid_until`` in a correction?"""
+    return _role(user) in VALIDITY_ROLES and can(user, "worker_record", CORRECT)
+
+
 # -------------------------------------------------------------------- departed workers (rule 9)
 def correction_window_start(today: date | None = None) -> date:
     """The earliest end date of a last episode whose organization may still correct it on ``today``:

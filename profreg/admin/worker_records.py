@@ -25,7 +25,7 @@ from sqlalchemy import select
 from .. import access
 from ..extensions import db
 from ..workers import search
-from ..workers.models import Worker
+from ..workers.models import Worker, WorkerRecord
 from .base import ScopedAjaxLoader
 from .formatting import blocked_badge, blocked_export, iin_formatter
 
@@ -109,9 +109,11 @@ def inline_models() -> tuple:
     return tuple(out)
 
 
-def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerSection, list]]:
+def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerSection, list, list]]:
     """The worker page's sections with the worker's rows that ``user`` may see (each through
-    ``access``); sections the user may not read are left out."""
+    ``access``); sections the user may not read are left out. Each section is ``(section, rows,
+    older)``: for worker records ``rows`` are the versions in force and ``older`` the superseded and
+    annulled ones (the history, ``admin.record_actions.RecordPage``); other rows have no history."""
     out = []
     for section in sorted(_SECTIONS.values(), key=lambda s: s.position):
         if edit_page and not section.on_edit_page:
@@ -121,7 +123,10 @@ def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerS
             continue
         q = access.scoped(select(model).where(model.worker_id == worker.id), model, user)
         rows = db.session.execute(q.order_by(getattr(model, section.order_by), model.id)).scalars().all()
-        out.append((section, rows))
+        if issubclass(model, WorkerRecord):
+            out.append((section, [r for r in rows if r.in_force], [r for r in rows if not r.in_force]))
+        else:
+            out.append((section, rows, []))
     return out
 
 

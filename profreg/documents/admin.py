@@ -9,6 +9,7 @@ from markupsafe import Markup
 from wtforms import FileField
 
 from ..admin.base import ScopedModelView
+from ..admin.record_actions import RecordActionsMixin
 from ..admin.worker_records import worker_record_attrs, worker_section
 from ..audit.services import log_read
 from ..errors import InvalidInput
@@ -20,9 +21,6 @@ _COLS = ("worker", "doc_type", "number", "doc_date")
 worker_section("documents", _l("Personnel documents"), PersonnelDocument, "doc_date", "documents/_section.html",
                position=60)
 
-worker_section("documents", _l("Personnel documents"), PersonnelDocument, "doc_date", "documents/_section.html",
-               position=60)
-
 
 def _download_link(view, context, model, name):
     if not model.stored_name:
@@ -30,7 +28,7 @@ def _download_link(view, context, model, name):
     return Markup('<a href="{}">{}</a>').format(url_for(".download", id=model.id), model.original_name or "⇩")
 
 
-class PersonnelDocumentView(ScopedModelView):
+class PersonnelDocumentView(RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(_COLS))
     column_list = ("worker", "worker.iin", "doc_type", "number", "doc_date", "original_name", "size", "uploaded_at")
     column_details_list = column_list + ("content_type", "sha256")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from .. import access, clock
 from ..errors import InvalidInput
+from ..extensions import db
 from ..uow import after_commit
 from .models import PersonnelDocument
 
@@ -64,7 +65,7 @@ def attach_file(doc, storage, *, uploaded_by=None) -> None:
     doc.sha256 = hashlib.sha256(data).hexdigest()
     if uploaded_by is not None:
         doc.uploaded_by_id = uploaded_by.id
-    if old:
+    if old and not _file_shared(old, doc.id):
         after_commit(lambda: remove_file(old))  # the replaced file goes once the change is committed
 
 
@@ -83,10 +84,21 @@ def remove_file(stored_name: str | None) -> None:
 @event.listens_for(PersonnelDocument, "after_delete")
 def _remove_file_once_committed(_mapper, _connection, doc) -> None:
     """A deleted document's file goes once the deletion is committed, whichever path deleted it (its
-    view, a bulk delete, the deletion of the worker); never before, and not at all on a rollback."""
+    view, a bulk delete, the deletion of the worker); never before, not at all on a rollback, and not
+    while another version of the document still refers to it."""
     name = doc.stored_name
-    if name:
+    if name and not _file_shared(name, doc.id, _connection):
         after_commit(lambda: remove_file(name))
+
+
+def _file_shared(stored_name: str, doc_id, connection=None) -> bool:
+    """Does another document row (another version: a correction refers to the same stored file; an
+    annulled or superseded version keeps it) still refer to this file? Then the file stays."""
+    q = select(PersonnelDocument.id).where(PersonnelDocument.stored_name == stored_name)
+    if doc_id is not None:
+        q = q.where(PersonnelDocument.id != doc_id)
+    runner = connection if connection is not None else db.session
+    return runner.execute(q.limit(1)).first() is not None
 
 
 def file_path(doc) -> Path | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
+from ..admin.record_actions import RecordActionsMixin
 from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
 from .models import (
     AcademicDegree,
@@ -35,7 +36,9 @@ def _view(cols, **extra):
         attrs = {"column_list": cols, "column_details_list": cols, "column_export_list": cols, "form_columns": cols,
                  "column_labels": LABELS}
     attrs.update(extra)
-    return type("V", (ScopedModelView,), attrs)
+    # a view over a worker record corrects and annuls it (admin/record_actions.py)
+    bases = (RecordActionsMixin, ScopedModelView) if cols[0] == "worker" else (ScopedModelView,)
+    return type("V", bases, attrs)
 
 
 EDUCATION_COLUMNS = ("kind", "level", "institution", "specialty", "qualification", "series", "number", "issue_date",

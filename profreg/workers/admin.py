@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError as FormError
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
+from ..admin.record_actions import RecordPage
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..certificates.models import warning_months
 from ..certificates.services import block_reasons
@@ -476,7 +477,8 @@ class WorkerView(ScopedModelView):
                 for e in worker.employments)
             kwargs["can_annul"] = access.can(current_user, "worker", access.ANNUL)
             kwargs["pending_transfers"] = pending_transfer_ids(
-                e.id for section, rows in kwargs["related"] if section.model is Employment for e in rows)
+                e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
+            kwargs["record_page"] = RecordPage(current_user, kwargs["related"])
         return super().render(template, **kwargs)
 
 

@@ -24,10 +24,12 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import access, clock
 from ..admin.base import PanelForm, ProtectedBaseView
+from ..admin.record_actions import describe_changes
 from ..audit.models import AuditLog
 from ..dates import add_months
 from ..errors import DomainError
@@ -189,6 +191,23 @@ class EpisodeCorrectionForm(PanelForm):
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=255)])
 
 
+def _form_labels(*forms) -> dict:
+    """Field name → label of the correction forms: the history table shows labels, never column names."""
+    out = {}
+    for form in forms:
+        for name in dir(form):
+            unbound = getattr(form, name, None)
+            if isinstance(unbound, UnboundField) and name != "reason" and unbound.args:
+                out[name] = unbound.args[0]
+    return out
+
+
+#: Labels of the columns the history of a departed worker's record shows (audit entries' changes).
+HISTORY_LABELS = {**_form_labels(PersonalCorrectionForm, EpisodeCorrectionForm),
+                  "organization": _l("Organization"), "is_main": _l("Main post"),
+                  "blocked_at": _l("Blocked at"), "status": _l("Status"), "blocked_reason": _l("Reason for blocking")}
+
+
 def _value(field):
     data = field.data
     if isinstance(data, str):
@@ -266,7 +285,9 @@ class DepartedWorkersView(ProtectedBaseView):
             else:
                 flash(_("The correction was saved with its reason."), "success")
                 return redirect(url_for(".correct_worker", id=worker.id))
-        return self.render("workers/correct_worker.html", worker=worker, form=form, history=self._history(worker),
+        history = self._history(worker)
+        return self.render("workers/correct_worker.html", worker=worker, form=form, history=history,
+                           history_changes=describe_changes(history, HISTORY_LABELS),
                            episodes=sorted(worker.employments, key=lambda e: (e.hire_date, e.id)),
                            can_correct_episode=access.can(current_user, "employment", access.CORRECT))
 

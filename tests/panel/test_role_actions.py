@@ -3,6 +3,8 @@ correct, confirm — each endpoint answers every role as the table in docs/roles
 ``access.MATRIX`` says: the rights come from the documented table, like the role-matrix test)."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.panel.conftest import ROLES, token
@@ -106,3 +108,37 @@ def test_correction_after_dismissal_follows_the_documented_matrix(world, make_cl
         assert episode_page.status_code == 200, (role, episode_page.status_code)
     else:
         assert _refused(episode_page.status_code), (role, episode_page.status_code)
+
+
+@pytest.fixture
+def fresh_records(world):
+    """A certificate and a personnel document of wA that organization A entered today (inside its
+    correction window), so the documented rights, not the window, decide."""
+    from profreg import clock
+    from profreg.certificates.models import Certificate
+    from profreg.documents.models import PersonnelDocument
+    from profreg.reference import models as r
+
+    spec, kind = world.factory.ref(r.Specialty, "NURSING"), world.factory.ref(r.PersonnelDocumentType, "HIRE_ORDER")
+    mine = {"entered_by_organization_id": world.orgA.id, "entered_at": clock.utcnow_naive()}
+    cert = Certificate(worker=world.wA, specialty=spec, number="KZ-ROLE-0001", issuer="НЦНЭ",
+                       issue_date=date(2025, 1, 10), valid_until=date(2030, 1, 9), **mine)
+    doc = PersonnelDocument(worker=world.wA, doc_type=kind, organization_id=world.orgA.id, number="П-ROLE",
+                            doc_date=date(2026, 1, 10), **mine)
+    world.db.session.add_all([cert, doc])
+    world.db.session.commit()
+    return {"worker_record": ("certificates", cert.id), "personnel_document": ("documents", doc.id)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("resource", ["worker_record", "personnel_document"])
+def test_correct_and_annul_of_records_follow_the_documented_matrix(world, make_client, fresh_records, role,
+                                                                   resource):
+    """Co and An of worker records (docs/roles.md): the correction and annulment pages open (200) for
+    the roles granted them and answer 403 to the others, on a record in every role's scope."""
+    endpoint, rec_id = fresh_records[resource]
+    client = make_client(world.users[role])
+    for action, page in (("correct", "correct"), ("annul", "annul")):
+        r = client.get(f"/admin/{endpoint}/{page}/?id={rec_id}")
+        expected = 200 if _granted(role, resource, action) else 403
+        assert r.status_code == expected, (role, resource, action, r.status_code)
