@@ -160,6 +160,10 @@ def test_extending_or_emptying_an_expired_certificate_is_reserved_to_the_region(
     old, new = _versions(Certificate, worker_id=recs.nurse.id)
     assert old.superseded_by_id == new.id and new.in_force
     assert new.valid_until == (None if value == "" else recs.today + timedelta(days=365))
+    # the corrected certificate is valid today: the blocking rule (which reads only certificates valid on
+    # the day) lifts the block in the same request, as for a renewal
+    db.session.expire_all()
+    assert db.session.get(Worker, recs.nurse.id).status == "active"
 
 
 def test_hr_may_shorten_a_validity_and_fix_other_data(recs, make_client):
