@@ -244,10 +244,10 @@ def block_reasons(worker, on_date: date | None = None) -> list[str]:
         c = e.blocked_certificate
         if c is not None:
             out.append(_("%(post)s (%(organization)s): certificate %(number)s in %(specialty)s expired on "
-                         "%(date)s.", post=post, organization=e.organization.name, number=c.number,
+                         "%(date)s", post=post, organization=e.organization.name, number=c.number,
                          specialty=str(c.specialty), date=fmt_date(c.valid_until)))
         else:
-            out.append(_("%(post)s (%(organization)s): no specialist certificate for this specialty.",
+            out.append(_("%(post)s (%(organization)s): no specialist certificate for this specialty",
                          post=post, organization=e.organization.name))
     return out
 

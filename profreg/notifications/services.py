@@ -162,7 +162,7 @@ def notice_text(notice: Notice) -> str:
         c = notice.certificate
         if c is not None:
             return _("%(worker)s is blocked for clinical work in %(specialty)s: certificate %(number)s expired "
-                     "on %(date)s.", worker=w.full_name, specialty=str(c.specialty), number=c.number,
+                     "on %(date)s", worker=w.full_name, specialty=str(c.specialty), number=c.number,
                      date=format_date(c.valid_until, "long") if c.valid_until else "")
         return _("%(worker)s is blocked: no valid specialist certificate.", worker=w.full_name)
     if notice.kind == WORKER_UNBLOCKED:

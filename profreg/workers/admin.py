@@ -479,6 +479,7 @@ class WorkerView(ScopedModelView):
             kwargs["pending_transfers"] = pending_transfer_ids(
                 e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
             kwargs["record_page"] = RecordPage(current_user, kwargs["related"])
+            kwargs["block_reasons"] = block_reasons(worker, kwargs["today"]) if worker.is_blocked else []
         return super().render(template, **kwargs)
 
 
