@@ -9,6 +9,8 @@ scoped relationship dropdowns and ajax loaders, no inline editing, no fast mass 
 from __future__ import annotations
 
 import logging
+from datetime import date
+from decimal import Decimal
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -28,7 +30,9 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from .. import access, clock
 from ..audit.services import log_export, log_read
 from ..errors import DomainError, NotAllowed, OutOfScope
+from ..exports import safe, xml_text
 from ..extensions import db
+from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
@@ -37,10 +41,11 @@ log = logging.getLogger(__name__)
 PANEL_SESSION = PanelSession()
 
 
-class PanelForm(FlaskForm):
+class PanelForm(InputHygiene, FlaskForm):
     """FlaskForm (CSRF through Flask-WTF's CSRFProtect) that also remembers the edited object, as
     Flask-Admin's own BaseForm does: its ``Unique`` validator compares against ``form._obj``, and
-    without it every edit of a row with a unique column (IIN, BIN, e-mail) fails "Already exists"."""
+    without it every edit of a row with a unique column (IIN, BIN, e-mail) fails "Already exists".
+    ``InputHygiene``: no field, inline forms included, takes control characters or non-finite numbers."""
 
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
@@ -157,6 +162,15 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
             # write it out here, inside the unit of work.
             response.set_data(b"".join(response.iter_encoded()))
         return response
+
+    def get_export_value(self, model, name):
+        """Every list export (csv, and xlsx through tablib) through the project's one neutraliser:
+        a text cell starting with ``= + - @`` is inert text (``profreg.exports.safe``), control
+        characters a spreadsheet cannot hold are dropped (``xml_text``)."""
+        value = super().get_export_value(model, name)
+        if value is None or isinstance(value, (bool, int, float, Decimal, date)):
+            return value
+        return safe(xml_text(str(value)))
 
     def get_count_query(self):
         if "profreg_count" in g:  # the count is already known (get_list): no count query at all

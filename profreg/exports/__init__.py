@@ -38,7 +38,7 @@ def safe(value):
     return value
 
 
-_XML_FORBIDDEN = {c: None for c in range(1, 32) if c not in (9, 10, 13)}
+_XML_FORBIDDEN = {c: None for c in range(0, 32) if c not in (9, 10, 13)}  # NUL included
 
 
 def xml_text(text: str) -> str:

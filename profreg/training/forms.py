@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..hygiene import InputHygiene
+
+
+class FlaskForm(InputHygiene, _FlaskForm):
+    """Flask-WTF form with the register's input hygiene (profreg/hygiene.py)."""
 
 
 def _int_or_none(value):

@@ -1,0 +1,98 @@
+"""Input hygiene, written once: what no form of the register may store.
+
+* text with control characters (NUL and the other C0 controls but tab, line feed and carriage
+  return; DEL; the C1 controls): a spreadsheet cell cannot hold them (XML 1.0 forbids them) and one
+  such name once broke the workers export for every role;
+* non-finite numbers (``inf``, ``nan``, or ``1e400``, which is infinity as a float): stored, they
+  break every report and export that reads them.
+
+``InputHygiene`` is the form mixin that applies both rules to every field of a form, inline forms
+included (Flask-Admin's ``InlineModelFormList`` entries, ``FormField``, ``FieldList``), as a field
+error next to the field. ``PanelForm`` (every panel form) and the training-list forms use it.
+Exports neutralise what is already stored with ``profreg.exports.safe`` / ``xml_text``.
+"""
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = _l("This value contains control characters (for example a NUL byte pasted with it). "
+                     "Retype it without them.")
+NON_FINITE_MESSAGE = _l("Enter a finite number (not infinity, NaN or a number this large).")
+
+
+def text_error(value) -> str | None:
+    """The error of a text value (None when it is acceptable)."""
+    if isinstance(value, str) and CONTROL_CHARS.search(value):
+        return str(CONTROL_MESSAGE)
+    return None
+
+
+def number_error(value) -> str | None:
+    """The error of a number (None when it is acceptable): infinity, NaN, or beyond a float's range."""
+    if isinstance(value, bool) or not isinstance(value, (float, Decimal)):
+        return None
+    try:
+        finite = math.isfinite(float(value))
+    except (OverflowError, ValueError):
+        finite = False
+    return None if finite else str(NON_FINITE_MESSAGE)
+
+
+def _raw_strings(field) -> list[str]:
+    return [v for v in (getattr(field, "raw_data", None) or []) if isinstance(v, str)]
+
+
+def field_errors(field) -> list[str]:
+    """Hygiene errors of one plain field (from its submitted text and its coerced value)."""
+    out = []
+    for message in (text_error(field.data), *(text_error(v) for v in _raw_strings(field)), number_error(field.data)):
+        if message and message not in out:
+            out.append(message)
+    if not out and isinstance(field.data, (float, Decimal)):
+        # a float/decimal field that accepted "inf", "nan" or "1e400" as typed
+        for raw in _raw_strings(field):
+            try:
+                if not math.isfinite(float(raw)):
+                    out.append(str(NON_FINITE_MESSAGE))
+                    break
+            except ValueError:
+                pass
+    return out
+
+
+def _walk(fields) -> bool:
+    ok = True
+    for field in fields:
+        if field.type == "CSRFTokenField":
+            continue
+        entries = getattr(field, "entries", None)
+        subform = getattr(field, "form", None)
+        if entries is not None:  # FieldList / Flask-Admin's inline list: one form per entry
+            ok = _walk(entries) and ok
+        elif subform is not None and hasattr(subform, "_fields"):  # FormField / an inline entry
+            ok = _walk(subform._fields.values()) and ok
+        else:
+            errors = field_errors(field)
+            if errors:
+                if not isinstance(field.errors, list):
+                    field.errors = list(field.errors)
+                field.errors.extend(e for e in errors if e not in field.errors)
+                ok = False
+    return ok
+
+
+class InputHygiene:
+    """Form mixin: after the form's own validation, refuse control characters and non-finite numbers
+    in every field, as field errors (the form does not validate, so nothing is written)."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators=extra_validators)
+        return _walk(self._fields.values()) and ok
+
+
+__all__ = ["CONTROL_CHARS", "InputHygiene", "field_errors", "number_error", "text_error"]
