@@ -65,6 +65,11 @@ class DefaultConfig:
     CORRECTION_DAYS = int(os.environ.get("CORRECTION_DAYS", "30"))
     CORRECTION_MONTHS_AFTER_END = int(os.environ.get("CORRECTION_MONTHS_AFTER_END", "12"))
     HIRE_LOOKUP_FAILURES_PER_HOUR = int(os.environ.get("HIRE_LOOKUP_FAILURES_PER_HOUR", "5"))
+    # List exports (docs/exports.md): up to this many rows the file is made at once; a bigger one is a
+    # background job with progress, its file kept this many hours for the user who asked for it.
+    EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
+    EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "72"))
+    EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE / "exports"))
     TESTING = False
 
 

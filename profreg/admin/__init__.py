@@ -13,6 +13,7 @@ from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
 from .dashboard import dashboard_cards, scope_label
+from .exports_page import register_views as register_exports_page
 
 LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
 
@@ -41,6 +42,7 @@ def init_admin(app: Flask) -> Admin:
     # parts of the worker page and form (admin/worker_records.py), which the workers view reads.
     for mod in modules("admin"):  # all imported first (list): see above
         mod.register_views(admin)
+    register_exports_page(admin)  # the user's background list exports (admin/exporting.py)
     app.extensions["profreg_admin"] = admin
 
     @app.before_request

@@ -34,6 +34,7 @@ from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
+from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
 
@@ -125,7 +126,6 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
     page_size = 50
     can_set_page_size = True
     export_types = ["csv", "xlsx"]
-    export_max_rows = 10_000  # big exports go through profreg.exports (streamed)
     column_editable_list: list = []
     fast_mass_delete = False
     details_modal = False
@@ -152,15 +152,14 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
-        response = super().export(export_type)
-        if self.can_export and export_type in self.export_types:
-            log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
-        if getattr(response, "is_streamed", False):
-            # Flask-Admin streams its CSV after the view returns; by then a served app has closed the
-            # request's session and a relationship column not loaded yet cannot be read (the
-            # download broke after the header). The list export is capped (``export_max_rows``):
-            # write it out here, inside the unit of work.
-            response.set_data(b"".join(response.iter_encoded()))
+        """Every list's Export menu through one pipeline (``admin/exporting.py``): the project's
+        writers, the list's scope, search, filters and sort, no silent cap (a big list is exported in
+        the background). Audited, and written inside the request's unit of work (nothing is read
+        after the session closed)."""
+        if not self.can_export or export_type not in self.export_types:
+            return _deny()
+        response = list_export(self, export_type)  # the rows are read first: the entry is not in its own file
+        log_export(self.model, current_user, export_type, request.query_string.decode()[:200])
         return response
 
     def get_export_value(self, model, name):

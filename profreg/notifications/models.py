@@ -26,7 +26,8 @@ WORKER_UNBLOCKED = "worker_unblocked"
 # Organization B hired a worker whose episode in A is still current: A's HR users are told (in-app and
 # by mail to each of them, not to the worker). ``event_key`` is ``transfer:<id>``.
 TRANSFER_OPENED = "transfer_opened"
-NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED)
+EXPORT_READY = "export_ready"  # a background list export is ready (in-app only, never in a digest)
+NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY)
 # outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 
@@ -39,14 +40,16 @@ class Notice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     event_key: Mapped[str] = mapped_column(String(96))
-    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), index=True)
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id", ondelete="CASCADE"),
                                                        index=True)
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("export_file.id", ondelete="CASCADE"))
     batch: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 
     worker = relationship("Worker")
     certificate = relationship("Certificate")
+    export = relationship("ExportFile")
 
     __table_args__ = (UniqueConstraint("kind", "event_key", name="uq_notice_event"),)
 

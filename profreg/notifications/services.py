@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +22,7 @@ from ..extensions import db
 from ..workers.models import Employment, Transfer, Worker
 from .models import (
     CERT_EXPIRING,
+    EXPORT_READY,
     HR_DIGEST,
     PENDING,
     TRANSFER_OPENED,
@@ -117,6 +118,11 @@ def notify_transfer(transfer, now: datetime | None = None) -> dict:
     return {"notifications": n_inapp, "mails_queued": n_mail}
 
 
+def _in_digests(notification):
+    """Notifications a digest mail carries: all but the in-app-only kinds (an export is ready)."""
+    return notification.notice_id.in_(select(Notice.id).where(Notice.kind != EXPORT_READY))
+
+
 def queue_digests(today: date) -> dict:
     """One digest mail per HR user and day for the user's notifications not yet in a digest.
     A notification joins the pending digest of its user; one created after the day's digest was sent
@@ -127,13 +133,15 @@ def queue_digests(today: date) -> dict:
                     literal(now), literal(now))
              .where(User.active.is_(True),
                     select(Notification.id).where(Notification.user_id == User.id,
-                                                  Notification.digest_outbox_id.is_(None)).exists()))
+                                                  Notification.digest_outbox_id.is_(None),
+                                                  _in_digests(Notification)).exists()))
     queued = insert_select(MailOutbox, ["kind", "digest_date", "recipient", "user_id", "locale", "state",
                                         "attempts", "created_at", "next_attempt_at"], users)
     digest = (select(MailOutbox.id).where(MailOutbox.kind == HR_DIGEST, MailOutbox.user_id == Notification.user_id,
                                           MailOutbox.digest_date == today, MailOutbox.state == PENDING)
               .correlate(Notification).scalar_subquery())
-    db.session.execute(update(Notification).where(Notification.digest_outbox_id.is_(None), digest.is_not(None))
+    db.session.execute(update(Notification).where(Notification.digest_outbox_id.is_(None), digest.is_not(None),
+                                                  _in_digests(Notification))
                        .values(digest_outbox_id=digest).execution_options(synchronize_session=False))
     return {"mails_queued": queued}
 
@@ -152,6 +160,10 @@ def _kind_subject(kind: str) -> str:
 def notice_text(notice: Notice) -> str:
     """One line describing a notice, in the current locale (in-app list and digest)."""
 
+    if notice.kind == EXPORT_READY:
+        export = notice.export
+        return _("Your export “%(title)s” is ready: %(rows)s rows.", title=export.title if export else "",
+                 rows=format_decimal(export.rows_done) if export else 0)
     w = notice.worker
     if notice.kind == CERT_EXPIRING and notice.certificate is not None:
         c = notice.certificate

@@ -31,6 +31,7 @@ from ..extensions import db
 from ..reference import models as ref
 from ..reference.models import AdminUnit, EmploymentEndReason, Position, Specialty
 from ..uow import show_error
+from . import exports as worker_exports
 from . import search
 from .models import Employment, Worker
 from .records import annul_worker, restore_worker
@@ -256,7 +257,7 @@ class WorkerView(ScopedModelView):
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
                            "id_doc_expires", "residence_address", "registration_place", "registration_date",
                            "email", "phone", "status", "blocked_reason", "blocked_at", "updated_at", "confirmed_at")
-    column_export_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
+    column_export_list = tuple(col.key for col, *_ in worker_exports.COLUMNS)
     column_labels = WORKER_LABELS
     column_default_sort = ("surname_key", False)  # Kazakh alphabetical order (models.sort_key)
     scope_page_column = "surname"  # region and organization lists page through their own index
@@ -271,12 +272,17 @@ class WorkerView(ScopedModelView):
     inline_models: tuple = ()  # set in register_views: the record forms other domains declare
     column_formatters = {"sex": lambda v, c, m, n: sex_label(m.sex),
                          "status": blocked_badge, "iin": iin_formatter, "blocked_reason": _block_reason}
-    column_formatters_export = {"status": blocked_export,
-                                "sex": lambda v, c, m, n: "M" if m.sex == "M" else "F"}
+    # the list's export and ``profreg export workers`` have the same columns, labels and cells
+    # (``workers/exports.py``): sex and status in the reader's language
+    column_formatters_export = {"status": lambda v, c, m, n: worker_exports.labels()["status"].get(m.status, m.status),
+                                "sex": lambda v, c, m, n: worker_exports.labels()["sex"].get(m.sex, m.sex)}
     form_create_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL,
                          rules.Header(_l("Employment in your organization")), *HIRE_FIELDS,
                          *INLINES)
     form_edit_rules = (HiddenTag(), rules.Header(_l("Personal data")), *PERSONAL, *INLINES)
+
+    def get_export_columns(self):
+        return [(col.key, str(label)) for col, label, *_ in worker_exports.COLUMNS]
 
     def get_sortable_columns(self):
         # The surname column sorts by the surname's sort key (Kazakh alphabetical order); Flask-Admin
