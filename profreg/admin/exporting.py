@@ -87,6 +87,19 @@ def list_rows(view, query, progress=None, chunk: int = CHUNK):
             return
 
 
+def write_list(view, export_type: str, path, query, progress=None) -> int:
+    """Write the list ``query`` of ``view`` to ``path``: through the dataset's own exporter when the view
+    has one (``dataset_export(path, export_type, statement)``: the one the CLI uses, e.g. the workers
+    register's database-rendered file), else row by row with the project's writers."""
+    dataset_export = getattr(view, "dataset_export", None)
+    if dataset_export is not None:
+        rows = dataset_export(path, export_type, query.statement)
+        if progress is not None:
+            progress(rows)
+        return rows
+    return write_file(view, export_type, path, list_rows(view, query, progress))
+
+
 def write_file(view, export_type: str, path, rows) -> int:
     """Write ``rows`` of ``view`` as ``export_type`` to ``path`` with the project's writers."""
     headers = [label for _name, label in export_columns(view)]
@@ -100,7 +113,7 @@ def list_export(view, export_type: str):
     background export and the user's Exports page."""
     count, query = list_query(view)
     if count <= inline_limit():
-        return send_tempfile(lambda path: write_file(view, export_type, path, list_rows(view, query)),
+        return send_tempfile(lambda path: write_list(view, export_type, path, query),
                              SUFFIX[export_type], view.get_export_name(export_type))
     export = start_background(view, export_type, count)
     return redirect(url_for("exports.index", id=export.id))
@@ -162,7 +175,7 @@ def run_export(export_id: int) -> ExportFile:
                 with unit_of_work():
                     export.rows_done, export.rows_total = done, max(count, done)
 
-            rows = write_file(view, export.export_type, path, list_rows(view, query, progress))
+            rows = write_list(view, export.export_type, path, query, progress)
         except Exception as exc:
             path.unlink(missing_ok=True)
             with unit_of_work():

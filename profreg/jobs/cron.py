@@ -4,7 +4,8 @@ Cron fields are evaluated in the cron process's local time zone, hence ``TZ=Asia
 * the daily certificate sweep at ``SWEEP_HOUR`` (default 02:00 Almaty). RQ cron cannot attach a
   ``Retry``, so cron enqueues ``trigger_sweep``, a tiny job that enqueues the real sweep with
   ``Retry`` (back-off) on the same queue;
-* the mail outbox every ``MAIL_OUTBOX_MINUTES`` minutes (default 10): failed mails are retried.
+* the mail outbox every ``MAIL_OUTBOX_MINUTES`` minutes (default 10): failed mails are retried;
+* expired background exports (files and records) removed every hour at minute 17.
 Settings come from the environment, like the rest of the configuration (``config/``).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from rq import cron
 
 from ..certificates.jobs import deliver_mail, trigger_sweep
+from .exports import purge_exports
 
 QUEUE = os.environ.get("RQ_QUEUE", "profreg")
 SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
@@ -23,3 +25,5 @@ cron.register(trigger_sweep, queue_name=QUEUE, cron=f"0 {SWEEP_HOUR} * * *", nam
               job_timeout=300, failure_ttl=30 * 24 * 3600)
 cron.register(deliver_mail, queue_name=QUEUE, cron=f"*/{MAIL_OUTBOX_MINUTES} * * * *", name="profreg-mail-outbox",
               job_timeout=1800, failure_ttl=30 * 24 * 3600)
+cron.register(purge_exports, queue_name=QUEUE, cron="17 * * * *", name="profreg-export-purge", job_timeout=600,
+              failure_ttl=30 * 24 * 3600)

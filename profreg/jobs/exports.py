@@ -1,7 +1,8 @@
 """RQ entry point of background list exports (``admin/exporting.py``)."""
 from __future__ import annotations
 
-from ..admin.exporting import run_export
+from ..admin.exporting import purge_expired, run_export
+from ..uow import unit_of_work
 from .runtime import job_context
 
 
@@ -11,4 +12,10 @@ def export_job(export_id: int) -> int:
         return run_export(export_id).rows_done
 
 
-__all__ = ["export_job"]
+def purge_exports() -> int:
+    """Remove the files and records of expired exports (cron, hourly); returns how many."""
+    with job_context(), unit_of_work():
+        return purge_expired()
+
+
+__all__ = ["export_job", "purge_exports"]

@@ -284,6 +284,11 @@ class WorkerView(ScopedModelView):
     def get_export_columns(self):
         return [(col.key, str(label)) for col, label, *_ in worker_exports.COLUMNS]
 
+    def dataset_export(self, path, export_type, statement) -> int:
+        """The list's export is the register's own (``profreg export workers``): the same file, limited
+        to the list's workers (scope, search, filters); on PostgreSQL the database renders it."""
+        return worker_exports.export(str(path), export_type, ids=statement)
+
     def get_sortable_columns(self):
         # The surname column sorts by the surname's sort key (Kazakh alphabetical order); Flask-Admin
         # names a same-table sort field after itself, so the mapping is set here.

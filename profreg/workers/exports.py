@@ -43,28 +43,32 @@ def _query(user=None):
     return access.scoped(q, Worker, user) if user is not None else q
 
 
-def rows(user=None, batch: int = 5000) -> Iterator[tuple]:
-    """Worker rows as exported, through a server-side cursor."""
+def rows(user=None, batch: int = 5000, ids=None) -> Iterator[tuple]:
+    """Worker rows as exported, through a server-side cursor (of ``ids``, a SELECT over Worker whose
+    WHERE chooses the workers, when given)."""
     names = labels()
-    q = _query(user).with_only_columns(*[c for c, *_ in COLUMNS])
+    q = (ids if ids is not None else _query(user)).with_only_columns(*[c for c, *_ in COLUMNS])
     result = db.session.execute(q.execution_options(yield_per=batch, stream_results=True))
     for iin, surname, name, patronymic, sex, birth, status, registered in result:
         yield (iin, surname, name, patronymic, names["sex"].get(sex, sex), birth,
                names["status"].get(status, status), registered)
 
 
-def export(path: str, fmt: str, user=None) -> int:
-    """Write the export to ``path`` as xlsx or csv; returns the number of rows."""
+def export(path: str, fmt: str, user=None, ids=None) -> int:
+    """Write the export to ``path`` as xlsx or csv; returns the number of rows. The workers are those
+    of ``user``'s scope (all for None), or those of ``ids``: a SELECT over Worker whose WHERE chooses
+    them (the panel's list with its search and filters), in worker id order."""
 
     title = str(_l("Workers"))
+    query = (ids.order_by(None).order_by(Worker.id) if ids is not None else _query(user))
     if db.engine.dialect.name == "postgresql":
 
         names = labels()
         columns = [Column(col, str(label), kind, width, names.get(col.key, {})) for col, label, kind, width in COLUMNS]
         if fmt == "csv":
-            return write_query_csv(path, _query(user), columns, db.session)
-        return write_query_xlsx(path, title, _query(user), columns, db.session, key=Worker.id)
+            return write_query_csv(path, query, columns, db.session)
+        return write_query_xlsx(path, title, query, columns, db.session, key=Worker.id)
     if fmt == "csv":
-        return write_csv(path, headers(), rows(user))
-    sheet = Sheet(title=title, headers=headers(), rows=rows(user), widths=[w for *_, w in COLUMNS])
+        return write_csv(path, headers(), rows(ids=query))
+    sheet = Sheet(title=title, headers=headers(), rows=rows(ids=query), widths=[w for *_, w in COLUMNS])
     return write_xlsx(path, [sheet])[0]

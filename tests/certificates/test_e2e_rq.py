@@ -200,3 +200,4 @@ def test_cron_module_registers_the_daily_sweep(monkeypatch):
     kinds = {name: kw for name, kw in registered}
     assert kinds["trigger_sweep"]["cron"] == "0 3 * * *"
     assert "deliver_mail" in kinds
+    assert kinds["purge_exports"]["cron"] == "17 * * * *"
