@@ -22,7 +22,7 @@ from wtforms.validators import ValidationError as FormError
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
-from ..admin.record_actions import RecordPage
+from ..admin.record_actions import RecordPage, describe_changes
 from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
 from ..certificates.models import warning_months
 from ..certificates.services import block_reasons
@@ -50,7 +50,7 @@ from .services import (
     register_worker,
     worker_errors,
 )
-from .views import register_worker_pages
+from .views import HISTORY_LABELS, register_worker_pages, worker_history
 
 WORKER_LABELS = {
     "iin": _l("IIN"), "surname": _l("Surname"), "name": _l("Name"), "patronymic": _l("Patronymic"),
@@ -491,6 +491,9 @@ class WorkerView(ScopedModelView):
                 e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
             kwargs["record_page"] = RecordPage(current_user, kwargs["related"])
             kwargs["block_reasons"] = block_reasons(worker, kwargs["today"]) if worker.is_blocked else []
+            if template == self.details_template:  # the changes of the personal data, for who reads the audit trail
+                kwargs["history"] = worker_history(worker, current_user)
+                kwargs["history_changes"] = describe_changes(kwargs["history"], HISTORY_LABELS)
         return super().render(template, **kwargs)
 
 

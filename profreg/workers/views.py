@@ -226,6 +226,15 @@ def _changes(form, obj, names) -> dict:
     return out
 
 
+def worker_history(worker, user, limit: int = 50) -> list:
+    """The corrections and other changes of the worker's record ``user`` may read in the audit trail
+    (none for who does not read it), newest first: the departed-worker correction page and the worker
+    page show them (``workers/_history.html``)."""
+    q = access.scoped(select(AuditLog), AuditLog, user).where(AuditLog.worker_id == worker.id,
+                                                             AuditLog.action == "update")
+    return db.session.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).scalars().all()
+
+
 class DepartedWorkersView(ProtectedBaseView):
     """Departed workers (no current episode) and the corrections of rule 9."""
 
@@ -255,10 +264,7 @@ class DepartedWorkersView(ProtectedBaseView):
         return int(current_app.config.get("CORRECTION_MONTHS_AFTER_END", 12))
 
     def _history(self, worker):
-        """The corrections and other changes of the worker's record the user may read in the audit trail."""
-        q = access.scoped(select(AuditLog), AuditLog, current_user).where(AuditLog.worker_id == worker.id,
-                                                                        AuditLog.action == "update")
-        return db.session.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(50)).scalars().all()
+        return worker_history(worker, current_user)
 
     def _worker(self) -> Worker:
         worker = db.session.get(Worker, _id())

@@ -287,3 +287,20 @@ def as_role(page):
 
 def clear_artifacts() -> None:  # pragma: no cover - manual helper
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+def download(page, link, role: str, what: str) -> Path:
+    """Click ``link`` (a locator) and save what the browser downloads under the artifacts; a failed
+    download fails the test."""
+    with page.expect_download(timeout=60_000) as dl:
+        link.click()
+    d = dl.value
+    assert d.failure() is None, d.failure()
+    target = ARTIFACTS / "downloads" / role / f"{what}-{d.suggested_filename}"
+    d.save_as(target)
+    return target
+
+
+def org_of(served, role: str) -> int:
+    """The organization id of a demo user."""
+    return served.sql('SELECT organization_id FROM "user" WHERE email = :e', e=DEMO_USERS[role])[0][0]

@@ -41,6 +41,22 @@ def test_edit_writes_old_and_new_values_with_the_actor(world, make_client):
     assert "version" not in e.changes and "surname_folded" not in e.changes
 
 
+def test_the_worker_page_shows_the_personal_data_history_to_who_reads_the_audit_trail(world, make_client):
+    """A change of a current worker's personal data shows on his page (label, old → new) for hr_chief
+    (who reads the organization's audit trail); HR, who does not, sees no such table."""
+    hr = make_client(world.users["hr"])
+    url = f"/admin/workers/edit/?id={world.wA.id}"
+    data = MultiDict(parse_form(hr.get(url).get_data(as_text=True)).data)
+    data["surname"] = "Қасымова-Ахметова"
+    assert hr.post(url, data=data).status_code == 302
+    page = make_client(world.users["hr_chief"]).get(f"/admin/workers/details/?id={world.wA.id}&lang=en")
+    html = page.get_data(as_text=True)
+    history = html[html.index("History of changes"):]
+    assert re.search(r"Surname: Қасымова → Қасымова-Ахметова", history), history[:2000]
+    assert "History of changes" not in hr.get(f"/admin/workers/details/?id={world.wA.id}&lang=en").get_data(
+        as_text=True)
+
+
 def test_create_is_audited_outside_requests_and_no_path_deletes_a_record(world, today):
     """The listener sees the CLI and jobs (no user: system); an ORM deletion of a record is refused on
     every path, an annulment (with its reason) is audited."""
