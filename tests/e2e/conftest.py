@@ -36,6 +36,8 @@ PG_SERVER = os.environ.get("E2E_DATABASE_URL", "postgresql://postgres@127.0.0.1:
 REDIS_SERVER = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 REDIS_DB = int(os.environ.get("E2E_REDIS_DB", "13"))
 DEMO_WORKERS = int(os.environ.get("E2E_WORKERS", "150"))
+#: The served app's EXPORT_INLINE_MAX_ROWS: the ministry's bigger lists go through the background export.
+INLINE_EXPORT_LIMIT = 100
 DEMO_PASSWORD = "Demo-Register-2026"
 NEW_PASSWORD = "E2e-Chosen-Password-77"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -175,6 +177,9 @@ def served(tmp_path_factory):
     env = {**os.environ, "PROFREG_CONFIG": "production", "DATABASE_URL": f"{PG_SERVER}/{name}",
            "REDIS_URL": redis_url, "RQ_QUEUE": queue, "SECRET_KEY": f"e2e-{os.getpid()}",
            "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")), "MAIL_SERVER": "",
+           # lists longer than this are exported in the background by the rq worker (test_exports.py)
+           "EXPORT_INLINE_MAX_ROWS": str(INLINE_EXPORT_LIMIT),
+           "EXPORT_FOLDER": str(tmp_path_factory.mktemp("exports")),
            "PYTHONUNBUFFERED": "1"}
     env.pop("TEST_DATABASE_URL", None)
     port = _free_port()
