@@ -8,17 +8,7 @@ import re
 import openpyxl
 import pytest
 
-from .conftest import ARTIFACTS
-
-
-def _download(page, link, role, what):
-    with page.expect_download(timeout=60_000) as dl:
-        link.click()
-    d = dl.value
-    assert d.failure() is None, d.failure()
-    target = ARTIFACTS / "downloads" / role / f"{what}-{d.suggested_filename}"
-    d.save_as(target)
-    return target
+from .conftest import download as _download
 
 
 @pytest.mark.parametrize("role", ["region", "ministry"])
