@@ -41,6 +41,27 @@ class WorkerAjaxLoader(ScopedAjaxLoader):
         return q.offset(offset or 0).limit(limit).all()
 
 
+class WorkerSearchMixin:
+    """A list of a worker's rows (records, episodes, audit entries) searched by the worker, as the
+    workers list is (``workers.search``): each term an IIN prefix, a surname prefix (case-folded,
+    Kazakh-safe on every database) or a certificate number prefix, applied as ``worker_id IN (...)``
+    on top of the scoped query, so it never widens the scope."""
+
+    #: turns Flask-Admin's search box on; the terms go through ``_apply_search`` below
+    column_searchable_list = ("worker_id",)
+
+    def search_placeholder(self):
+        return str(_l("IIN, surname or certificate number"))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search_text):
+        for term in search_text.split():
+            cond = self.model.worker_id.in_(search.matching_worker_ids(term))
+            query = query.filter(cond)
+            if count_query is not None:
+                count_query = count_query.filter(cond)
+        return query, count_query, joins, count_joins
+
+
 def worker_ajax_ref(name="worker"):
     return WorkerAjaxLoader(name, db.session, Worker, fields=("surname_folded", "iin"), page_size=10,
                             placeholder=_l("IIN or surname"))
@@ -130,5 +151,5 @@ def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerS
     return out
 
 
-__all__ = ["WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerInline", "WorkerSection", "inline_models",
+__all__ = ["WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerSearchMixin", "WorkerInline", "WorkerSection", "inline_models",
            "related_records", "worker_ajax_ref", "worker_inline", "worker_record_attrs", "worker_section"]

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..admin.base import ReadOnlyModelView
+from ..admin.worker_records import WorkerSearchMixin
 from .models import AuditLog
 
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
@@ -26,7 +27,7 @@ def _changes(view, context, model, name):
     return rows or escape(json.dumps(model.changes, ensure_ascii=False))
 
 
-class AuditLogView(ReadOnlyModelView):
+class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
     column_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "changes", "detail")
     column_details_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "organization_id",
                            "region_id", "changes", "detail")

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
 from ..admin.record_actions import RecordActionsMixin
-from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
+from ..admin.worker_records import WorkerSearchMixin, worker_inline, worker_record_attrs, worker_section
 from . import corrections  # noqa: F401  (the rule of certificate corrections)
 from .models import Certificate
 
@@ -18,9 +18,8 @@ worker_section("certificates", _l("Certificates"), Certificate, "issue_date", "c
 worker_inline(Certificate, COLUMNS, LABELS, position=20)
 
 
-class CertificateView(RecordActionsMixin, ScopedModelView):
+class CertificateView(WorkerSearchMixin, RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
-    column_searchable_list = ("number",)
     column_default_sort = ("valid_until", True)
 
 

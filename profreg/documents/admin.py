@@ -10,7 +10,7 @@ from wtforms import FileField
 
 from ..admin.base import ScopedModelView
 from ..admin.record_actions import RecordActionsMixin
-from ..admin.worker_records import worker_record_attrs, worker_section
+from ..admin.worker_records import WorkerSearchMixin, worker_record_attrs, worker_section
 from ..audit.services import log_read
 from ..errors import InvalidInput
 from .models import PersonnelDocument
@@ -28,7 +28,7 @@ def _download_link(view, context, model, name):
     return Markup('<a href="{}">{}</a>').format(url_for(".download", id=model.id), model.original_name or "⇩")
 
 
-class PersonnelDocumentView(RecordActionsMixin, ScopedModelView):
+class PersonnelDocumentView(WorkerSearchMixin, RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(_COLS))
     column_list = ("worker", "worker.iin", "doc_type", "number", "doc_date", "original_name", "size", "uploaded_at")
     column_details_list = column_list + ("content_type", "sha256")

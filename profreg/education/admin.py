@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
 from ..admin.record_actions import RecordActionsMixin
-from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
+from ..admin.worker_records import WorkerSearchMixin, worker_inline, worker_record_attrs, worker_section
 from .models import (
     AcademicDegree,
     AcademicTitle,
@@ -37,7 +37,7 @@ def _view(cols, **extra):
                  "column_labels": LABELS}
     attrs.update(extra)
     # a view over a worker record corrects and annuls it (admin/record_actions.py)
-    bases = (RecordActionsMixin, ScopedModelView) if cols[0] == "worker" else (ScopedModelView,)
+    bases = (WorkerSearchMixin, RecordActionsMixin, ScopedModelView) if cols[0] == "worker" else (ScopedModelView,)
     return type("V", bases, attrs)
 
 

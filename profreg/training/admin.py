@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
 from ..admin.record_actions import RecordActionsMixin
-from ..admin.worker_records import worker_inline, worker_record_attrs, worker_section
+from ..admin.worker_records import WorkerSearchMixin, worker_inline, worker_record_attrs, worker_section
 from .models import CpdRecord
 from .views import register as register_training_views
 
@@ -21,7 +21,7 @@ worker_section("cpd", _l("Professional development"), CpdRecord, "end_date", "tr
 worker_inline(CpdRecord, COLUMNS, LABELS, position=30)
 
 
-class CpdView(RecordActionsMixin, ScopedModelView):
+class CpdView(WorkerSearchMixin, RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
     column_default_sort = ("end_date", True)
 

@@ -23,7 +23,13 @@ from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.record_actions import RecordPage, describe_changes
-from ..admin.worker_records import inline_models, related_records, worker_ajax_ref, worker_section
+from ..admin.worker_records import (
+    WorkerSearchMixin,
+    inline_models,
+    related_records,
+    worker_ajax_ref,
+    worker_section,
+)
 from ..certificates.models import warning_months
 from ..certificates.services import block_reasons
 from ..errors import DomainError, InvalidInput
@@ -512,7 +518,7 @@ def _pending_transfer(view, context, model, name):
     return pending_badge(model.id in pending)
 
 
-class EmploymentView(ScopedModelView):
+class EmploymentView(WorkerSearchMixin, ScopedModelView):
     column_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty", "fte",
                    "hire_date", "end_date", "end_reason", "pending_transfer")
     column_labels = {"worker": _l("Worker"), "organization": _l("Organization"), "position": _l("Position"),

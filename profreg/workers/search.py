@@ -23,7 +23,12 @@ def search_clause(term: str):
 
     Written as ``id IN (… UNION …)`` rather than an OR of conditions, so that each branch uses its
     own prefix index (an OR across a column and an EXISTS forces a scan of the whole table)."""
+    return Worker.id.in_(matching_worker_ids(term))
 
+
+def matching_worker_ids(term: str):
+    """SELECT (a UNION) of the ids of the workers one search term finds (``search_clause``): lists of a
+    worker's records search them as ``worker_id IN (...)``."""
     term = term.strip()
     pattern = _escape(term)
     branches = [select(Worker.id).where(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"))]
@@ -32,7 +37,7 @@ def search_clause(term: str):
     # certificate numbers are stored upper-case (KZ…); the term is tried as typed and upper-cased
     for variant in sorted({pattern, pattern.upper()}):
         branches.append(select(Certificate.worker_id).where(Certificate.number.like(f"{variant}%", escape="\\")))
-    return Worker.id.in_(union(*branches))
+    return union(*branches)
 
 
 def current_episode(*conds):
