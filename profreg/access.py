@@ -32,6 +32,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from . import clock
+from .audit.models import AuditLog
 from .certificates.models import Certificate
 from .dates import add_months
 from .errors import NotAllowed
@@ -290,6 +291,20 @@ def scoped(query, model, user):
         return _filter(query, false())
     where = _where(model, user, scope_of(model))
     return query if where is None else _filter(query, where)
+
+
+def worker_history_scoped(query, worker, user):
+    """The change history of one worker on the worker card (``query`` over the audit trail of that
+    worker). Who reads the audit trail sees the entries of its scope there, as in the audit list; an
+    organization's HR (which does not read the audit trail) sees the whole history of a worker it
+    employs now, since the card itself opens only in its scope (issue 15: "visible to HR for its own
+    workers"); anyone else sees none."""
+    if can(user, "audit", LIST):
+        return scoped(query, AuditLog, user)
+    if _role(user) in (Role.HR, Role.HR_CHIEF) and can(user, "worker", DETAILS):
+        mine = scoped(select(Worker.id).where(Worker.id == worker.id), Worker, user)
+        return _filter(query, AuditLog.worker_id.in_(mine))
+    return _filter(query, false())
 
 
 def options_scoped(query, model, user):

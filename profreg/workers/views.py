@@ -227,11 +227,12 @@ def _changes(form, obj, names) -> dict:
 
 
 def worker_history(worker, user, limit: int = 50) -> list:
-    """The corrections and other changes of the worker's record ``user`` may read in the audit trail
-    (none for who does not read it), newest first: the departed-worker correction page and the worker
-    page show them (``workers/_history.html``)."""
-    q = access.scoped(select(AuditLog), AuditLog, user).where(AuditLog.worker_id == worker.id,
-                                                             AuditLog.action == "update")
+    """The corrections and other changes of the worker's record ``user`` may read
+    (``access.worker_history_scoped``: the audit trail's readers in their scope, an organization's HR
+    for a worker it employs), newest first: the departed-worker correction page and the worker page
+    show them (``workers/_history.html``)."""
+    q = access.worker_history_scoped(select(AuditLog), worker, user).where(AuditLog.worker_id == worker.id,
+                                                                          AuditLog.action == "update")
     return db.session.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).scalars().all()
 
 

@@ -41,9 +41,10 @@ def test_edit_writes_old_and_new_values_with_the_actor(world, make_client):
     assert "version" not in e.changes and "surname_folded" not in e.changes
 
 
-def test_the_worker_page_shows_the_personal_data_history_to_who_reads_the_audit_trail(world, make_client):
+def test_the_worker_page_shows_the_personal_data_history_to_its_organization(world, make_client):
     """A change of a current worker's personal data shows on his page (label, old → new) for hr_chief
-    (who reads the organization's audit trail); HR, who does not, sees no such table."""
+    (who reads the organization's audit trail) and for HR (who does not read the audit trail, but sees
+    the history of the workers it employs: issue 15); another organization's HR opens no such page."""
     hr = make_client(world.users["hr"])
     url = f"/admin/workers/edit/?id={world.wA.id}"
     data = MultiDict(parse_form(hr.get(url).get_data(as_text=True)).data)
@@ -53,8 +54,12 @@ def test_the_worker_page_shows_the_personal_data_history_to_who_reads_the_audit_
     html = page.get_data(as_text=True)
     history = html[html.index("History of changes"):]
     assert re.search(r"Surname: Қасымова → Қасымова-Ахметова", history), history[:2000]
-    assert "History of changes" not in hr.get(f"/admin/workers/details/?id={world.wA.id}&lang=en").get_data(
-        as_text=True)
+    own = hr.get(f"/admin/workers/details/?id={world.wA.id}&lang=en").get_data(as_text=True)
+    assert re.search(r"Surname: Қасымова → Қасымова-Ахметова", own[own.index("History of changes"):])
+    assert hr.get("/admin/audit/").status_code == 403  # the audit trail itself stays closed to HR
+    other = make_user(world.db, "hr", org=world.orgB)
+    world.db.session.commit()
+    assert make_client(other).get(f"/admin/workers/details/?id={world.wA.id}").status_code == 404
 
 
 def test_create_is_audited_outside_requests_and_no_path_deletes_a_record(world, today):
