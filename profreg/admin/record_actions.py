@@ -337,6 +337,39 @@ def _model_of_table(name: str):
     return None
 
 
+#: Columns that are bookkeeping, never shown in a history even where a details page labels them: search
+#: and sort keys, the lock version, file hashes and stored names, copied scope columns.
+TECHNICAL_COLUMNS = frozenset({"surname_folded", "surname_key", "worker_surname_key", "version", "sha256",
+                               "stored_name", "region_id", "entered_by_organization_id", "superseded_by_id"})
+
+
+def field_labels() -> dict:
+    """Column → label, merged from every model view of the panel (their ``column_labels``): how the
+    audit list names the fields of any table. Built once per app (the labels are lazy: per language)."""
+    app = current_app._get_current_object()
+    labels = app.extensions.get("profreg_field_labels")
+    if labels is None:
+        labels = {}
+        for view in app.extensions["profreg_admin"]._views:
+            labels.update({k: v for k, v in (getattr(view, "column_labels", None) or {}).items() if "." not in k})
+        app.extensions["profreg_field_labels"] = labels
+    return labels
+
+
+def table_labels() -> dict:
+    """Table name → the name of its list in the panel (the audit list's "Table" column)."""
+    app = current_app._get_current_object()
+    names = app.extensions.get("profreg_table_labels")
+    if names is None:
+        names = {}
+        for view in app.extensions["profreg_admin"]._views:
+            model = getattr(view, "model", None)
+            if model is not None and getattr(model, "__tablename__", None):
+                names.setdefault(model.__tablename__, view.name)
+        app.extensions["profreg_table_labels"] = names
+    return names
+
+
 def describe_changes(entries, labels: dict) -> dict[int, list[tuple[str, str, str]]]:
     """Audit entry id → (label, old, new) of its changes: each column by its label (a foreign key by
     its relationship's label, its ids by the related rows' names); columns without a label are
@@ -359,7 +392,7 @@ def describe_changes(entries, labels: dict) -> dict[int, list[tuple[str, str, st
         rows = []
         for key, pair in (entry.changes or {}).items():
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            target, label = None, labels.get(key)
+            target, label = None, (None if key in TECHNICAL_COLUMNS else labels.get(key))
             if mapper is not None and key in mapper.columns:
                 fks = list(mapper.columns[key].foreign_keys)
                 if fks:
@@ -393,10 +426,15 @@ def _plain(value) -> str:
             return fmt_date(date.fromisoformat(value))
         except ValueError:
             return value
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == "T":
+        try:
+            return fmt_datetime(datetime.fromisoformat(value))
+        except ValueError:
+            return value
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     return str(value)
 
 
-__all__ = ["RECORD_VIEWS", "RecordActionsMixin", "RecordPage", "RecordReasonForm", "RecordRowAction",
+__all__ = ["RECORD_VIEWS", "RecordActionsMixin", "field_labels", "table_labels", "RecordPage", "RecordReasonForm", "RecordRowAction",
            "describe_changes", "display", "refusal_message"]

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import json
 
+from flask import g
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from sqlalchemy import select
 
 from ..admin.base import ReadOnlyModelView
+from ..admin.record_actions import describe_changes, field_labels, table_labels
 from ..admin.worker_records import WorkerSearchMixin
+from ..extensions import db
+from ..workers.models import Worker
 from .models import AuditLog
 
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
@@ -18,17 +23,26 @@ ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Delet
 
 
 def _changes(view, context, model, name):
-    if not model.changes:
-        return ""
-    rows = Markup("").join(
-        Markup("<div><code>{}</code>: {} → {}</div>").format(k, json.dumps(v[0], ensure_ascii=False),
-                                                            json.dumps(v[1], ensure_ascii=False))
-        for k, v in model.changes.items() if isinstance(v, (list, tuple)) and len(v) == 2)
-    return rows or escape(json.dumps(model.changes, ensure_ascii=False))
+    """The entry's changes as a reader sees them: field labels, names of related rows, old → new;
+    technical columns (keys, hashes, internal ids) summed up as "Other data" (``describe_changes``)."""
+    rows = g.get("profreg_audit_changes", {}).get(model.id)
+    if rows is None:
+        rows = describe_changes([model], field_labels()).get(model.id, [])
+    return Markup("").join(Markup("<div>{}: {} → {}</div>").format(label, old or "—", new or "—")
+                           if (old or new) else Markup("<div>{}</div>").format(label) for label, old, new in rows)
+
+
+def _worker(view, context, model, name):
+    return g.get("profreg_audit_workers", {}).get(model.worker_id, "")
+
+
+def _table(view, context, model, name):
+    return table_labels().get(model.table_name, model.table_name)
 
 
 class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
-    column_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "changes", "detail")
+    # no internal names or ids on the page: the list names the table's list, the worker and the fields
+    column_list = ("at", "user", "action", "table_name", "worker_id", "changes", "detail")
     column_details_list = ("at", "user", "action", "table_name", "record_id", "worker_id", "organization_id",
                            "region_id", "changes", "detail")
     column_export_list = column_details_list
@@ -40,12 +54,20 @@ class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
     column_filters = (FilterEqual(AuditLog.worker_id, _l("Worker")),
                       FilterEqual(AuditLog.action, _l("Action"), options=list(ACTIONS.items())),
                       FilterEqual(AuditLog.table_name, _l("Table")))
-    column_formatters = {"changes": _changes,
+    column_formatters = {"changes": _changes, "worker_id": _worker, "table_name": _table,
                          "action": lambda v, c, m, n: ACTIONS.get(m.action, m.action),
                          "user": lambda v, c, m, n: m.user.email if m.user else _l("system")}
     column_formatters_export = {"changes": lambda v, c, m, n: json.dumps(m.changes or {}, ensure_ascii=False),
                                 "user": lambda v, c, m, n: m.user.email if m.user else "system"}
     simple_list_pager = True
+
+    def list_rows(self, data, list_columns, keep_models=False):
+        # the page's workers and changes in a few queries, not one per row
+        ids = {m.worker_id for m in data if m.worker_id is not None}
+        g.profreg_audit_workers = dict(db.session.execute(
+            select(Worker.id, Worker.surname + " " + Worker.name).where(Worker.id.in_(ids))).all()) if ids else {}
+        g.profreg_audit_changes = describe_changes(data, field_labels())
+        return super().list_rows(data, list_columns, keep_models)
 
 
 def register_views(admin):

@@ -295,3 +295,35 @@ def test_the_actors_head_sees_what_his_staff_did_to_another_organizations_data(w
     head = make_client(world.users["org_head"])
     html = head.get("/admin/audit/?page_size=100").get_data(as_text=True)
     assert f"/admin/audit/details/?id={entry.id}" in html
+
+
+def test_the_audit_list_and_the_worker_history_show_no_internal_names_hashes_or_ids(world, make_client, today):
+    """Issue 15: a worker edited, a document uploaded and a certificate corrected; the audit list (as
+    ministry) and the worker's history (as hr_chief) name fields by their labels and rows by their names."""
+    from profreg.certificates.models import Certificate
+    from profreg.workers.records import correct
+
+    hr = make_client(world.users["hr"])
+    url = f"/admin/workers/edit/?id={world.wA.id}"
+    data = MultiDict(parse_form(hr.get(url).get_data(as_text=True)).data)
+    data["surname"] = "Қасымова-Ахметова"
+    assert hr.post(url, data=data).status_code == 302
+    assert _upload(hr, world, PDF, "приказ.pdf").status_code == 302
+    cert = world.db.session.execute(select(Certificate).where(Certificate.worker_id == world.wA.id)).scalars().first()
+    correct(cert, {"issuer": "НЦНЭ МЗ РК"}, "Орган выдачи указан неточно", world.users["region"])
+    world.db.session.commit()
+    doc = world.db.session.execute(select(PersonnelDocument).where(PersonnelDocument.original_name == "приказ.pdf")
+                                   ).scalar_one()
+    internal = re.compile(r"\b[a-z]+_[a-z_]+\b")  # snake_case column names: surname_key, stored_name, ...
+    for client, path in ((make_client(world.users["ministry"]), f"/admin/audit/?lang=en&search={world.wA.iin}"),
+                         (make_client(world.users["hr_chief"]), f"/admin/workers/details/?id={world.wA.id}&lang=en")):
+        html = client.get(path).get_data(as_text=True)
+        # visible text: without scripts, styles and Flask-Admin's hidden filter definitions (JSON)
+        text = re.sub(r"<script.*?</script>|<style.*?</style>|<div id=\"(?:filter-groups|active-filters)-data\"[^>]*>.*?</div>"
+                      r"|<[^>]+>", " ", html, flags=re.S)
+        body = text[text.index("Audit trail" if "audit" in path else "History of changes"):]
+        assert "Қасымова-Ахметова" in body, path
+        found = sorted({m for m in internal.findall(body)} - {"csrf_token"})
+        assert not found, (path, found)
+        assert doc.sha256 not in body and doc.stored_name not in body, path
+        assert not re.search(r"(?:→|:)\s*\d{1,6}\s*(?:<|$|\n)", body), path  # no bare ids as values
