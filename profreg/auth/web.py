@@ -70,6 +70,7 @@ def _keep_login_language(user) -> None:
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     logout_user()
+    session.pop("lang_pinned", None)  # the next user's own preference applies again
     return redirect(url_for("auth.login"))
 
 
