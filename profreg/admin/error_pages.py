@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..extensions import db
+from ..uow import discard
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def error_page(exc: HTTPException):
             body = admin.index_view.render("errors/panel.html", **context)
     except Exception:  # noqa: BLE001 - the panel itself failed (a broken session): the plain page
         log.exception("error page inside the panel failed; plain page instead")
-        db.session.rollback()
+        discard()
     if body is None:
         try:
             body = render_template("errors/plain.html", **context)
@@ -86,7 +86,7 @@ def internal_error(exc):
     original = getattr(exc, "original_exception", None) or exc
     if not isinstance(original, HTTPException):
         log.error("unhandled exception on %s %s", request.method, request.path, exc_info=original)
-    db.session.rollback()
+    discard()
     return error_page(exc if isinstance(exc, HTTPException) else InternalServerError())
 
 
