@@ -34,7 +34,8 @@ def current_lang() -> str:
 
 
 def select_locale() -> str:
-    """?lang= → the user's saved preference → Accept-Language → configured default."""
+    """?lang= → the language chosen on the sign-in page (for that session) → the user's saved
+    preference → Accept-Language → configured default."""
     langs = current_app.config.get("LANGUAGES", ("kk", "ru", "en"))
     if has_request_context():
         asked = request.args.get("lang")
@@ -43,7 +44,10 @@ def select_locale() -> str:
             g.profreg_lang_asked = asked  # remembered for the user by ``remember_language``
             return asked
 
-        saved = getattr(current_user, "locale", None) if getattr(current_user, "is_authenticated", False) else None
+        signed_in = getattr(current_user, "is_authenticated", False)
+        if signed_in and session.get("lang_pinned") and session.get("lang") in langs:
+            return session["lang"]  # chosen on the sign-in page (auth.web._keep_login_language)
+        saved = getattr(current_user, "locale", None) if signed_in else None
         if saved in langs:
             return saved
         if session.get("lang") in langs:

@@ -31,7 +31,7 @@ import logging
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, current_app, flash, redirect, request, url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
@@ -158,7 +158,8 @@ def _same_site(url: str | None) -> str | None:
 
 
 def _forbidden(_exc=None):
-    return Forbidden().get_response()
+    # the app's own 403 page (profreg/admin/error_pages.py) when one is registered
+    return current_app.handle_http_exception(Forbidden())
 
 
 def _domain_error(exc: DomainError):

@@ -13,6 +13,7 @@ from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
 from .dashboard import dashboard_cards, scope_label
+from .error_pages import register as register_error_pages
 from .exports_page import register_views as register_exports_page
 
 LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
@@ -44,6 +45,7 @@ def init_admin(app: Flask) -> Admin:
         mod.register_views(admin)
     register_exports_page(admin)  # the user's background list exports (admin/exporting.py)
     app.extensions["profreg_admin"] = admin
+    register_error_pages(app)  # 403/404/405/500 in the user's language, in the panel's layout
 
     @app.before_request
     def _fresh_request_memo():

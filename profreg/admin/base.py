@@ -54,15 +54,18 @@ class PanelForm(InputHygiene, FlaskForm):
 
 
 class HiddenTag(rules.BaseRule):
-    """Form rule rendering the hidden fields (CSRF token, lock version): a view with
-    ``form_create_rules`` / ``form_edit_rules`` must list it, or its forms lose the CSRF token."""
+    """Form rule keeping the hidden fields (CSRF token, lock version) in a form built from
+    ``form_create_rules`` / ``form_edit_rules``: Flask-Admin drops every field no rule names, and a view
+    that does not list this rule loses them. It renders nothing itself: Flask-Admin's
+    ``lib.render_form_fields`` already writes ``form.hidden_tag()`` before the rules, so rendering it
+    here too put ``csrf_token`` and ``lock_version`` in the page twice."""
 
     @property
     def visible_fields(self):
         return ["csrf_token", "lock_version"]
 
     def __call__(self, form, form_opts=None, field_args=None):
-        return Markup(form.hidden_tag()) if hasattr(form, "hidden_tag") else ""
+        return Markup("")
 
 
 def _deny():

@@ -1,7 +1,7 @@
 """/login, /logout, /password: sign-in with Flask-Login."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -35,6 +35,9 @@ def root():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    asked = request.args.get("lang")
+    if asked in current_app.config.get("LANGUAGES", ("kk", "ru", "en")):
+        session["login_lang"] = asked  # chosen on this page: carried into the session (below)
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
@@ -42,15 +45,32 @@ def login():
             flash(str(exc.message), "error")  # the failure counter is committed with the request
         else:
             login_user(user)
+            _keep_login_language(user)
             if user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
+def _keep_login_language(user) -> None:
+    """The language chosen on the sign-in page (its switcher) is kept after sign-in: it becomes the
+    session's language, ahead of the user's saved preference for this session (``i18n.select_locale``),
+    and is saved as the preference of a user who has none yet. A saved preference is not overwritten
+    by it (a shared computer's last choice must not change a colleague's setting); the panel's switcher
+    changes it."""
+    lang = session.pop("login_lang", None)
+    if lang is None:
+        return
+    session["lang"] = lang
+    session["lang_pinned"] = True
+    if not user.locale:
+        user.locale = lang
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     logout_user()
+    session.pop("lang_pinned", None)  # the next user's own preference applies again
     return redirect(url_for("auth.login"))
 
 

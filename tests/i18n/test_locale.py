@@ -208,3 +208,50 @@ def test_organization_names_follow_the_locale(client, factory, lang, name, other
     login(client, factory.user("ministry"))
     text = visible_text(client.get(f"/admin/organizations/?lang={lang}").get_data(as_text=True))
     assert name in text and not any(o in text for o in others)
+
+
+# --- the sign-in page's language is kept after sign-in --------------------------------------------
+
+def _sign_in_from(client, url, user):
+    from tests.conftest import PASSWORD
+
+    page = client.get(url, headers={"Accept-Language": "en"})
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
+    resp = client.post(url, data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+                       headers={"Accept-Language": "en"})
+    assert resp.status_code == 302, resp.data[:300]
+
+
+def _fresh_g():
+    from flask import g
+
+    for key in list(g):
+        g.pop(key)
+
+
+def test_language_chosen_on_the_sign_in_page_is_kept_and_saved_when_none_is(app, factory, db):
+    user = factory.user("hr_chief", org=factory.org())
+    assert user.locale is None
+    _fresh_g()
+    c = app.test_client()
+    _sign_in_from(c, "/login?lang=kk", user)
+    assert lang_of(c.get("/admin/", headers={"Accept-Language": "en"})) == "kk"
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).locale == "kk"
+
+
+def test_sign_in_page_choice_wins_over_a_saved_preference_for_that_session_only(app, factory, db):
+    user = factory.user("hr_chief", org=factory.org())
+    user.locale = "ru"
+    db.session.commit()
+    _fresh_g()
+    c = app.test_client()
+    _sign_in_from(c, "/login?lang=kk", user)
+    assert lang_of(c.get("/admin/", headers={"Accept-Language": "en"})) == "kk"
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).locale == "ru"  # not overwritten
+    c.get("/logout")
+    _fresh_g()
+    other = app.test_client()
+    _sign_in_from(other, "/login", user)  # no choice on the page: the saved preference
+    assert lang_of(other.get("/admin/", headers={"Accept-Language": "en"})) == "ru"

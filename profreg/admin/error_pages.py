@@ -1,0 +1,96 @@
+"""403, 404, 405 and 500 as pages in the user's language, for the whole app (Flask error handlers,
+so Flask-Admin's ``abort(403)`` / ``abort(404)`` too): inside the panel's layout for a signed-in
+user, a plain page with the panel's look (the sign-in page's) for anybody else; each with a way
+back (the previous page of this site, else the panel's start page). A 500 page shows no traceback.
+
+Non-HTML answers are left alone: an exception that carries its own response keeps it, and a client
+that asks for JSON rather than HTML gets ``{"error": code, "message": ...}``.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..uow import discard
+
+log = logging.getLogger(__name__)
+
+#: status → (title, message), translated when the page is drawn.
+MESSAGES = {
+    403: (_l("Access denied"), _l("You do not have the right to open this page or to do this action.")),
+    404: (_l("Page not found"),
+          _l("There is no such page, or the record does not exist or lies outside your area of responsibility.")),
+    405: (_l("Action not allowed here"), _l("This page cannot be used in this way (the request method is not allowed).")),
+    500: (_l("Something went wrong"),
+          _l("The server could not complete the request. Nothing was saved; try again later or contact the administrator.")),
+}
+
+
+def _back_url() -> str | None:
+    """The previous page, when it is a page of this site other than the failing one."""
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or path == request.full_path.rstrip("?"):
+        return None
+    return path
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_page(exc: HTTPException):
+    code = exc.code or 500
+    if code not in MESSAGES:
+        return exc
+    if exc.response is not None:  # a view built its own answer (a file download's, an API's)
+        return exc
+    title, message = MESSAGES[code]
+    if _wants_json():
+        resp = jsonify(error=code, message=str(message))
+        resp.status_code = code
+        return resp
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]  # 405 keeps its Allow
+    context = {"code": code, "title": title, "message": message, "back_url": _back_url(),
+               "home_url": url_for("admin.index")}
+    body = None
+    try:
+        if getattr(current_user, "is_authenticated", False) and getattr(current_user, "active", False):
+            admin = current_app.extensions["profreg_admin"]
+            body = admin.index_view.render("errors/panel.html", **context)
+    except Exception:  # noqa: BLE001 - the panel itself failed (a broken session): the plain page
+        log.exception("error page inside the panel failed; plain page instead")
+        discard()
+    if body is None:
+        try:
+            body = render_template("errors/plain.html", **context)
+        except Exception:  # noqa: BLE001 - last resort: no template at all
+            log.exception("plain error page failed")
+            body = f"<!DOCTYPE html><title>{code}</title><h1>{code}</h1><p><a href=\"/admin/\">/admin/</a></p>"
+    return body, code, headers
+
+
+def internal_error(exc):
+    """An unhandled exception (500): logged with its traceback, shown without it."""
+    original = getattr(exc, "original_exception", None) or exc
+    if not isinstance(original, HTTPException):
+        log.error("unhandled exception on %s %s", request.method, request.path, exc_info=original)
+    discard()
+    return error_page(exc if isinstance(exc, HTTPException) else InternalServerError())
+
+
+def register(app: Flask) -> None:
+    for code in (403, 404, 405):
+        app.register_error_handler(code, error_page)
+    app.register_error_handler(500, internal_error)
