@@ -13,7 +13,6 @@ from . import clock
 from .access import Role
 from .auth.models import User
 from .auth.services import create_user
-from .certificates.jobs import run_sweep
 from .certificates.services import block_expired
 from .cli_options import parse_date
 from .demo import showcase
@@ -104,10 +103,9 @@ def demo_cmd(workers, seed, today):
     with unit_of_work():
         period, region, _report = showcase.monthly_report()
     click.echo(f"Monthly report {period} of {region.name_en}: submitted")
-    sweep = run_sweep(deliver=False)
-    click.echo(f"Certificate sweep {clock.today().isoformat()}: warned {sweep['warned']:,}, "
-               f"blocked {sweep['blocked']:,}, unblocked {sweep['unblocked']:,}, "
-               f"notifications {sweep['notifications']:,}, mails queued {sweep['mails_queued']:,}")
+    # The daily sweep, run by the certificates domain's own command (``profreg sweep --no-mail``: run_sweep,
+    # one unit of work per step; mails stay queued in the outbox). Not imported here: cli <- app <- jobs.
+    click.get_current_context().invoke(profreg_cli.commands["sweep"], today=None, enqueue=False, no_mail=True)
     hr = db.session.execute(select(User).where(User.email == "hr@profreg.kz")).scalar_one()
     click.echo(f"  unread notifications of hr@profreg.kz: {unread_count(hr):,}")
     click.echo(f"Done in {time.perf_counter() - t0:.1f} s. Demo logins (password: {DEMO_PASSWORD}):")

@@ -27,7 +27,7 @@ def test_demo_shows_everything(app, db, tmp_path):
     assert m and m.group(1) == README_BIN, res.output
     assert "training list 2027Q1: approved" in res.output and "training list 2027Q2: draft" in res.output
     assert "Monthly report 2026-10 of Astana: submitted" in res.output
-    assert re.search(r"Certificate sweep 2026-11-25: warned [1-9]", res.output), res.output
+    assert re.search(r"sweep 2026-11-25 \(run \d+\):\s+warned: [1-9]", res.output), res.output
 
     # the sweep ran as the daily job runs it (a finished job_run), and the demo HR has notices
     assert db.session.execute(select(func.count()).select_from(JobRun)
@@ -57,5 +57,5 @@ def test_demo_shows_everything(app, db, tmp_path):
     # a second run adds nothing and fails on nothing
     res = runner.invoke(args=["profreg", "demo", "--workers", "300", "--today", TODAY])
     assert res.exit_code == 0, res.output
-    assert "already holds workers" in res.output and "warned 0" in res.output
+    assert "already holds workers" in res.output and "warned: 0" in res.output
     assert db.session.execute(select(func.count()).select_from(TrainingList)).scalar() == 2
