@@ -11,13 +11,16 @@ from sqlalchemy import select
 
 from . import clock
 from .access import Role
+from .auth.models import User
 from .auth.services import create_user
 from .certificates.services import block_expired
 from .cli_options import parse_date
+from .demo import showcase
 from .demo.generator import DEMO_PASSWORD, create_demo_users, echo_progress, generate
 from .domains import modules
 from .extensions import db
 from .i18n_cli import i18n_group
+from .notifications.services import unread_count
 from .orgs.models import Organization
 from .reference.models import AdminUnit, Specialty
 from .reference.services import load_districts, load_reference
@@ -57,20 +60,29 @@ def demo_cmd(workers, seed, today):
     if today:
         clock.set_today(today)
     t0 = time.perf_counter()
-    # Several units: reference data, the synthetic country, the blocks of the day, the demo users.
+    # Several units: reference data, the synthetic country, the demo users, the blocks of the day, the
+    # training lists and the monthly report, then the certificate sweep (the daily job, one unit per step).
     with unit_of_work():
         load_reference()
-    if db.session.execute(select(Worker.id).limit(1)).first():
+    fresh = not db.session.execute(select(Worker.id).limit(1)).first()
+    if not fresh:
         click.echo("The register already holds workers: synthetic data not added again.")
     else:
         click.echo(f"Generating {workers:,} workers (seed {seed})...")
         with unit_of_work():
             counts = generate(workers=workers, seed=seed, progress=echo_progress)
+            org = showcase.demo_organization()
+            if org is not None:  # the demo HR must have a warning to see
+                showcase.ensure_expiring_certificate(org)
         if db.engine.dialect.name == "postgresql":
             # Planner statistics of the freshly loaded tables first: without them PostgreSQL takes them for
             # empty and plans the blocking step's per-post probes as nested full scans (minutes, not seconds).
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("ANALYZE")
+    # The users before the blocks: the block notices then reach the demo organization's HR.
+    with unit_of_work():
+        users = create_demo_users()
+    if fresh:
         with unit_of_work():
             blocked = block_expired()
         if db.engine.dialect.name == "postgresql":
@@ -81,11 +93,28 @@ def demo_cmd(workers, seed, today):
         for k, v in counts.items():
             click.echo(f"  {k}: {v:,}")
         click.echo(f"  blocked (no valid certificate): {blocked:,}")
+    org = showcase.demo_organization()
+    if org is not None:
+        with unit_of_work():
+            lists = showcase.training_lists(org)
+        click.echo(f"Demo organization: {org.name_en} (BIN {org.bin})")
+        for info in lists:
+            click.echo(f"  training list {info.period}: {info.status}, {info.workers:,} workers")
     with unit_of_work():
-        users = create_demo_users()
+        period, region, _report = showcase.monthly_report()
+    click.echo(f"Monthly report {period} of {region.name_en}: submitted")
+    # The daily sweep, run by the certificates domain's own command (``profreg sweep --no-mail``: run_sweep,
+    # one unit of work per step; mails stay queued in the outbox). Not imported here: cli <- app <- jobs.
+    click.get_current_context().invoke(profreg_cli.commands["sweep"], today=None, enqueue=False, no_mail=True)
+    hr = db.session.execute(select(User).where(User.email == "hr@profreg.kz")).scalar_one()
+    click.echo(f"  unread notifications of hr@profreg.kz: {unread_count(hr):,}")
     click.echo(f"Done in {time.perf_counter() - t0:.1f} s. Demo logins (password: {DEMO_PASSWORD}):")
     for email, role in users:
         click.echo(f"  {role:<12} {email}")
+    if org is not None and lists:
+        click.echo("Export the approved training list:")
+        click.echo(f"  flask --app app profreg export training-list --org {org.bin} --period {lists[0].period} "
+                   f"--format xlsx --out training-list.xlsx")
 
 
 @profreg_cli.group("users")
