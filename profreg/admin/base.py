@@ -34,6 +34,7 @@ from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
+from .choices import ChoosePlaceholder
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
@@ -42,11 +43,13 @@ log = logging.getLogger(__name__)
 PANEL_SESSION = PanelSession()
 
 
-class PanelForm(InputHygiene, FlaskForm):
+class PanelForm(InputHygiene, ChoosePlaceholder, FlaskForm):
     """FlaskForm (CSRF through Flask-WTF's CSRFProtect) that also remembers the edited object, as
     Flask-Admin's own BaseForm does: its ``Unique`` validator compares against ``form._obj``, and
     without it every edit of a row with a unique column (IIN, BIN, e-mail) fails "Already exists".
-    ``InputHygiene``: no field, inline forms included, takes control characters or non-finite numbers."""
+    ``InputHygiene``: no field, inline forms included, takes control characters or non-finite numbers.
+    ``ChoosePlaceholder``: selects start on a translated "— choose —", never on ``__None`` or on their
+    first option (``admin/choices.py``)."""
 
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
