@@ -67,6 +67,15 @@ def parse_iin(value: str) -> IinInfo:
     return IinInfo(value, born, sex, True)
 
 
+def iin_rule() -> dict:
+    """The decoding rule of ``parse_iin`` as data, for the worker form's script that fills the date of
+    birth and the sex as an IIN is typed (``templates/workers/_iin_fill.html``): that script mirrors
+    ``check_digit`` and ``parse_iin`` and takes their weights and century table from here, so this
+    module stays the one source of truth (the server checks again on save)."""
+    return {"weights": [list(W1), list(W2)],
+            "century": {str(digit): [century, sex] for digit, (century, sex) in CENTURY.items()}}
+
+
 def validate_iin(value: str, *, birth_date: date | None = None, sex: str | None = None,
                  citizenship_code: str | None = None) -> IinInfo:
     """Full check of an IIN against the worker's other data.

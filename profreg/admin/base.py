@@ -34,6 +34,7 @@ from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
+from .choices import ChoosePlaceholder
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
@@ -42,15 +43,41 @@ log = logging.getLogger(__name__)
 PANEL_SESSION = PanelSession()
 
 
-class PanelForm(InputHygiene, FlaskForm):
+class PanelForm(InputHygiene, ChoosePlaceholder, FlaskForm):
     """FlaskForm (CSRF through Flask-WTF's CSRFProtect) that also remembers the edited object, as
     Flask-Admin's own BaseForm does: its ``Unique`` validator compares against ``form._obj``, and
     without it every edit of a row with a unique column (IIN, BIN, e-mail) fails "Already exists".
-    ``InputHygiene``: no field, inline forms included, takes control characters or non-finite numbers."""
+    ``InputHygiene``: no field, inline forms included, takes control characters or non-finite numbers.
+    ``ChoosePlaceholder``: selects start on a translated "— choose —", never on ``__None`` or on their
+    first option (``admin/choices.py``)."""
 
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
+        self._later_errors: dict = {}
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+    def validate(self, extra_validators=None):
+        """Also the errors a validator of one field found about another (``later_error``): shown
+        under that other field, added once every field was validated (a field's own validation
+        starts by clearing its errors)."""
+        self._later_errors = {}
+        valid = super().validate(extra_validators=extra_validators)
+        for name, messages in self._later_errors.items():
+            field = self[name]
+            field.errors = [*field.errors, *(m for m in messages if m not in field.errors)]
+        return valid and not self._later_errors
+
+
+def later_error(form, name: str, message) -> None:
+    """Show ``message`` under ``form``'s field ``name`` (from a validator of another field)."""
+    if name not in form._fields:
+        return
+    later = getattr(form, "_later_errors", None)
+    if later is None:  # a form that is not a PanelForm: at once (may be cleared if the field comes later)
+        field = form[name]
+        field.errors = [*field.errors, str(message)]
+        return
+    later.setdefault(name, []).append(str(message))
 
 
 class HiddenTag(rules.BaseRule):

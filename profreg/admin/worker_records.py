@@ -27,6 +27,7 @@ from ..extensions import db
 from ..workers import search
 from ..workers.models import Worker, WorkerRecord
 from .base import ScopedAjaxLoader
+from .choices import InlineForm
 from .formatting import blocked_badge, blocked_export, iin_formatter
 
 WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
@@ -123,7 +124,8 @@ def inline_models() -> tuple:
     """Flask-Admin ``inline_models`` of the worker form, in their declared order."""
     out = []
     for spec in sorted(_INLINES.values(), key=lambda s: s.position):
-        inline = InlineFormAdmin(spec.model, form_columns=("id", *spec.columns), column_labels=spec.labels)
+        inline = InlineFormAdmin(spec.model, form_columns=("id", *spec.columns), column_labels=spec.labels,
+                                 form_base_class=InlineForm)  # selects start on "— choose —" (admin/choices.py)
         if spec.choices:
             inline.form_choices = spec.choices
         out.append(inline)

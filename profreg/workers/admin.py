@@ -1,9 +1,10 @@
 """Admin views for workers and employment episodes (thin: columns, filters, forms; rules in services)."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form import rules
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FormError
 
 from .. import access, clock
-from ..admin.base import HiddenTag, PanelForm, ScopedModelView
+from ..admin.base import HiddenTag, PanelForm, ScopedModelView, later_error
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.record_actions import RecordPage, describe_changes
 from ..admin.worker_records import (
@@ -34,6 +35,7 @@ from ..certificates.models import warning_months
 from ..certificates.services import block_reasons
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..identity import iin_rule
 from ..reference import models as ref
 from ..reference.models import AdminUnit, EmploymentEndReason, Position, Specialty
 from ..uow import show_error
@@ -104,8 +106,9 @@ class WorkerFormChecks:
         citizenship = form.citizenship.data if hasattr(form, "citizenship") else None
         errors = worker_errors(iin=field.data, birth_date=form.birth_date.data, sex=form.sex.data,
                                citizenship_code=getattr(citizenship, "code", None))
-        if "birth_date" in errors:
-            form.birth_date.errors = list(form.birth_date.errors) + [str(errors["birth_date"])]
+        for name in ("birth_date", "sex"):  # under the field they concern, once that field is validated
+            if name in errors:
+                later_error(form, name, errors[name])
         if getattr(form, "_obj", None) is None and iin_registered(field.data):
             # nothing more (not Flask-Admin's "Already exists" too): the registered worker is found by hiring
             raise StopValidation(str(IIN_TAKEN))
@@ -258,6 +261,7 @@ class WorkerView(ScopedModelView):
     list_template = "workers/list.html"  # adds "Hire a registered worker" to the list's tabs
     details_template = "workers/details.html"
     edit_template = "workers/edit.html"
+    create_template = "workers/create.html"  # the IIN fills birth date and sex (workers/_iin_fill.html)
     column_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "status")
     column_details_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place",
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
@@ -334,6 +338,37 @@ class WorkerView(ScopedModelView):
                 kwargs = {**unbound.kwargs, "validators": [*unbound.kwargs.get("validators", ()), RequiredAtEntry()]}
                 setattr(CreateForm, name, unbound.field_class(*unbound.args, **kwargs))
         return CreateForm
+
+    # after Create / Save: the worker's page, with a message that names the worker (not Flask-Admin's
+    # "Record was successfully created.")
+    def get_save_return_url(self, model, is_created=False):
+        return self.get_url(".details_view", id=model.id)
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        g.profreg_saved_worker = (model, is_created)
+
+    def _name_the_worker(self):
+        saved = g.pop("profreg_saved_worker", None)
+        if saved is None:
+            return
+        model, created = saved
+        generic = admin_gettext("Record was successfully created." if created else "Record was successfully saved.")
+        session["_flashes"] = [f for f in session.get("_flashes", []) if f[1] != generic]
+        flash(_("Worker %(name)s registered.", name=model.short_name) if created
+              else _("Worker %(name)s saved.", name=model.short_name), "success")
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        response = super().create_view()
+        self._name_the_worker()
+        return response
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        response = super().edit_view()
+        self._name_the_worker()
+        return response
 
     # search: case-folded, Kazakh-safe on SQLite (IIN / surname / certificate number)
     def _apply_search(self, query, count_query, joins, count_joins, search_text):
@@ -485,6 +520,8 @@ class WorkerView(ScopedModelView):
 
     def render(self, template, **kwargs):
         # the worker page: the sections every domain declares (admin/worker_records.py), through access
+        if template in (self.create_template, self.edit_template):
+            kwargs["iin_rule"] = iin_rule()
         if template in (self.details_template, self.edit_template) and kwargs.get("model") is not None:
             worker = kwargs["model"]
             kwargs["related"] = related_records(worker, current_user, edit_page=template == self.edit_template)

@@ -194,6 +194,12 @@ class Worker(db.Model):
         return " ".join(p for p in (self.surname, self.name, self.patronymic) if p)
 
     @property
+    def short_name(self) -> str:
+        """Surname and initials, as a message names the worker: "Ахметова А. Б."."""
+        initials = " ".join(f"{p.strip()[0]}." for p in (self.name, self.patronymic) if p and p.strip())
+        return f"{self.surname} {initials}".strip()
+
+    @property
     def is_blocked(self) -> bool:
         return self.status == STATUS_BLOCKED
 

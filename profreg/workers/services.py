@@ -40,14 +40,21 @@ from .models import TRANSFER_CANCELLED, TRANSFER_ENDED, TRANSFER_OPEN, Employmen
 
 def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
                   citizenship_code: str | None) -> dict:
-    """Field → message for the personal-data rules (empty when valid)."""
+    """Field → message for the personal-data rules (empty when valid). Each message is keyed by the
+    field it concerns, so that a form shows it there: a date of birth the IIN does not encode is the
+    date's error, a sex it does not encode the sex's; an IIN that is itself invalid is the IIN's."""
     errors: dict = {}
     if birth_date is not None and birth_date > clock.today():
         errors["birth_date"] = _l("The date of birth cannot be in the future.")
     try:
-        validate_iin(iin or "", birth_date=birth_date, sex=sex, citizenship_code=citizenship_code)
+        info = validate_iin(iin or "", citizenship_code=citizenship_code)
     except IdentityError as exc:
         errors["iin"] = exc.message
+        return errors
+    if info.resident and birth_date is not None and info.birth_date != birth_date:
+        errors.setdefault("birth_date", _l("IIN does not match the date of birth."))
+    if info.resident and sex is not None and info.sex != sex:
+        errors["sex"] = _l("IIN does not match the sex.")
     return errors
 
 

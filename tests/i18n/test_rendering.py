@@ -19,10 +19,14 @@ KNOWN = {
                "Professional Register"],
     },
     "form": {
-        # the IIN check digit error, a WTForms "required" error, form labels, Flask-Admin's Save button
-        "kk": ["ЖСН: бақылау цифры қате.", "Бұл өріс міндетті", "Тегі", "Әкесінің аты", "Сақтау"],
-        "ru": ["ИИН: неверная контрольная цифра.", "Обязательное поле", "Фамилия", "Отчество", "Сохранить"],
-        "en": ["IIN has a wrong check digit.", "This field is required.", "Surname", "Patronymic", "Save"],
+        # the IIN check digit error, a WTForms "required" error (surname), a required select left on its
+        # placeholder (position), form labels, Flask-Admin's Save button
+        "kk": ["ЖСН: бақылау цифры қате.", "Бұл өріс міндетті", "Тізімнен мәнді таңдаңыз.", "Тегі", "Әкесінің аты",
+               "Сақтау"],
+        "ru": ["ИИН: неверная контрольная цифра.", "Обязательное поле", "Выберите значение из списка.", "Фамилия",
+               "Отчество", "Сохранить"],
+        "en": ["IIN has a wrong check digit.", "This field is required.", "Choose a value from the list.",
+               "Surname", "Patronymic", "Save"],
     },
     "dashboard": {
         "kk": ["Көрсеткіштер тақтасы", "Белсенді қызметкерлер", "Бұғатталған қызметкерлер",
@@ -39,7 +43,7 @@ KNOWN = {
 }
 #: English labels that must not survive on a kk or ru page (the generic check below catches the rest).
 ENGLISH = ["Workers", "Surname", "Dashboard", "Sign out", "Date of birth", "Save", "Create", "List",
-           "Search", "Professional Register", "This field is required", "wrong check digit", "Active workers"]
+           "Search", "Professional Register", "This field is required", "Choose a value from", "wrong check digit", "Active workers"]
 LANGS = ("kk", "ru", "en")
 
 
@@ -64,7 +68,7 @@ def worker_form_with_error(client, lang, ref):
 
     token = csrf_token(client, "/admin/workers/new/")
     resp = client.post(f"/admin/workers/new/?lang={lang}", data={
-        "csrf_token": token, "iin": "850315300018", "surname": "Иванов", "name": "Иван", "sex": "M",
+        "csrf_token": token, "iin": "850315300018", "surname": "", "name": "Иван", "sex": "M",
         "birth_date": "1985-03-15", "birth_place": "Алматы", "citizenship": str(ref(Country, "KZ").id)})
     assert resp.status_code == 200
     return visible_text(resp.get_data(as_text=True))
