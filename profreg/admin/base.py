@@ -34,6 +34,7 @@ from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
+from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
@@ -273,7 +274,12 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         return obj
 
     def _relationship_query_factory(self, remote_model):
-        return lambda: access.options_scoped(db.session.query(remote_model), remote_model, current_user)
+        query = lambda: access.options_scoped(db.session.query(remote_model), remote_model, current_user)  # noqa: E731
+        if access.resource_of(remote_model) == "reference":
+            # classifiers (a few dozen rows): in the alphabetical order of the reader's language, the Kazakh
+            # alphabet's for kk (``sort_key``), not in the database's or the code's order
+            return lambda: sorted(query(), key=lambda row: sort_key(str(row)) or "")
+        return query
 
     def scaffold_form(self):
         form_class = super().scaffold_form()

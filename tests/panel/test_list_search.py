@@ -66,3 +66,18 @@ def test_the_association_finds_a_member_in_its_cpd_list_by_name(world, make_clie
     association = make_client(world.users["association"])  # NURSING: wA and wB
     count, html = _listed(association, "cpd", world.wB.surname)
     assert count == _rows_of(CpdRecord, world.wB) and world.wA.surname not in html
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_reference_dropdowns_are_in_the_alphabetical_order_of_the_readers_language(world, make_client, lang):
+    """The specialty options of the certificate form: sorted as the reader's alphabet sorts them (for kk
+    the Kazakh alphabet: Ә after А, Қ after К, Ө after О, І after Ы), not by code or id."""
+    from profreg.workers.models import sort_key
+
+    html = make_client(world.users["hr"]).get(f"/admin/certificates/new/?lang={lang}").get_data(as_text=True)
+    select_html = html[html.index('name="specialty"'):]
+    select_html = select_html[:select_html.index("</select>")]
+    labels = [re.sub(r"\s+", " ", t).strip() for t in re.findall(r"<option[^>]*value=\"\d+\"[^>]*>([^<]*)</option>",
+                                                                  select_html)]
+    assert len(labels) > 10
+    assert labels == sorted(labels, key=sort_key), labels[:10]
