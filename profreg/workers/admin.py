@@ -59,17 +59,12 @@ from .services import (
     worker_errors,
 )
 from .views import HISTORY_LABELS, register_worker_pages, worker_history
+from .views import LABELS as PERSONAL_LABELS
 
 WORKER_LABELS = {
-    "iin": _l("IIN"), "surname": _l("Surname"), "name": _l("Name"), "patronymic": _l("Patronymic"),
-    "sex": _l("Sex"), "birth_date": _l("Date of birth"), "birth_place": _l("Place of birth"),
-    "citizenship": _l("Citizenship"), "id_doc_type": _l("Identity document"),
-    "id_doc_number": _l("Document number"), "id_doc_issuer": _l("Issued by"),
-    "id_doc_issued": _l("Date of issue"), "id_doc_expires": _l("Valid until"),
-    "residence_address": _l("Place of residence"), "registration_place": _l("Place of registration"),
-    "registration_date": _l("Date of registration"), "email": _l("E-mail"), "phone": _l("Phone"),
+    **PERSONAL_LABELS,  # the personal-data fields, labelled once (workers/views.py)
     "status": _l("Status"), "blocked_reason": _l("Reason for blocking"), "blocked_at": _l("Blocked at"),
-    "locale": _l("Language"), "surname_folded": _l("Surname"),
+    "surname_folded": _l("Surname"),
     "education_documents": _l("Education documents"), "certificates": _l("Specialist certificates"),
     "cpd_records": _l("Professional development"), "qualification_categories": _l("Qualification categories"),
     "hire_position": _l("Position"), "hire_specialty": _l("Specialty"), "hire_date": _l("Hire date"),
