@@ -70,6 +70,10 @@ class DefaultConfig:
     EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
     EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "72"))
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE / "exports"))
+    # Operations (docs/operations.md): request log lines as JSON or text, the scraper's token for /metrics.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") == "1"
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     TESTING = False
 
 
@@ -79,6 +83,7 @@ class ProductionConfig(DefaultConfig):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
 
 class TestingConfig(DefaultConfig):
@@ -91,6 +96,7 @@ class TestingConfig(DefaultConfig):
     MAIL_SERVER = None
     WTF_CSRF_ENABLED = True
     LOGIN_LOCKOUT_MINUTES = 15
+    REQUEST_LOG = False
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
 
 

@@ -411,6 +411,11 @@ def may_see_record_history(user, model) -> bool:
 VALIDITY_ROLES = frozenset({Role.REGION, Role.MINISTRY})
 
 
+def may_operate(user) -> bool:
+    """Operators' pages (``/metrics``): the system administrator only (docs/operations.md)."""
+    return can(user, "job_history", LIST) and _role(user) is Role.ADMIN
+
+
 def may_extend_validity(user) -> bool:
     """May ``user`` extend or empty a certificate's ``valid_until`` in a correction?"""
     return _role(user) in VALIDITY_ROLES and can(user, "worker_record", CORRECT)
