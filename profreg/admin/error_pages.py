@@ -1,4 +1,4 @@
-"""403, 404, 405 and 500 as pages in the user's language, for the whole app (Flask error handlers,
+"""403, 404, 405, 500 and 503 (the database went away) as pages in the user's language, for the whole app (Flask error handlers,
 so Flask-Admin's ``abort(403)`` / ``abort(404)`` too): inside the panel's layout for a signed-in
 user, a plain page with the panel's look (the sign-in page's) for anybody else; each with a way
 back (the previous page of this site, else the panel's start page). A 500 page shows no traceback.
@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request, url_for
+import psycopg
+from flask import Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..extensions import login_manager
 from ..uow import discard
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,8 @@ MESSAGES = {
     404: (_l("Page not found"),
           _l("There is no such page, or the record does not exist or lies outside your area of responsibility.")),
     405: (_l("Action not allowed here"), _l("This page cannot be used in this way (the request method is not allowed).")),
+    503: (_l("The register is briefly unavailable"),
+          _l("The register's database does not answer right now. Nothing was saved; try again in a minute.")),
     500: (_l("Something went wrong"),
           _l("The server could not complete the request. Nothing was saved; try again later or contact the administrator.")),
 }
@@ -90,7 +95,45 @@ def internal_error(exc):
     return error_page(exc if isinstance(exc, HTTPException) else InternalServerError())
 
 
+def database_unavailable(exc):
+    """The database went away (a restart, a failover, the network): 503 at once, in the user's
+    language, without touching the database again (the plain page: the panel's layout reads the
+    user's notices). The pool's pre-ping (``pool_pre_ping``) replaces the dead connections on the next
+    request, so the app recovers by itself when the database is back."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__)
+    try:
+        discard()
+    except Exception:  # noqa: BLE001 - the rollback itself needs the lost connection
+        log.debug("rollback after a lost connection failed", exc_info=True)
+    g._login_user = login_manager.anonymous_user()  # the page must not load the user (that needs the database)
+    title, message = MESSAGES[503]
+    headers = [("Retry-After", "30")]
+    if _wants_json():
+        resp = jsonify(error=503, message=str(message))
+        resp.status_code = 503
+        resp.headers.update(headers)
+        return resp
+    context = {"code": 503, "title": title, "message": message, "back_url": _back_url(), "home_url": url_for("admin.index")}
+    return render_template("errors/plain.html", **context), 503, headers
+
+
+def _unavailable(exc) -> bool:
+    """Is ``exc`` a lost or refused database connection (rather than a broken query)?"""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, InterfaceError)) and isinstance(
+        getattr(exc, "orig", None), (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def internal_or_unavailable(exc):
+    original = getattr(exc, "original_exception", None) or exc
+    if _unavailable(original):
+        return database_unavailable(original)
+    return internal_error(exc)
+
+
 def register(app: Flask) -> None:
     for code in (403, 404, 405):
         app.register_error_handler(code, error_page)
-    app.register_error_handler(500, internal_error)
+    app.register_error_handler(500, internal_or_unavailable)
