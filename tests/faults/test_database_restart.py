@@ -45,5 +45,13 @@ def test_requests_fail_fast_while_postgresql_is_down_and_recover_after(private_p
         after = [hr.request(path)[0] for path in PAGES for _ in range(4)]
         assert after == [200] * len(after), after
         say(f"after the restart: {len(after)} requests, all 200 ({time.monotonic() - t0:.2f} s), the session kept")
+
+        # A restart nobody noticed (no request while it was down): every pooled connection is dead, and
+        # only the pre-ping keeps the first request of each worker from failing on one.
+        pg.stop("fast")
+        pg.start()
+        quiet = [hr.request(path)[0] for path in PAGES for _ in range(4)]
+        assert quiet == [200] * len(quiet), f"first requests after an unnoticed restart: {quiet}"
+        say(f"after an unnoticed restart: {len(quiet)} requests, all 200 (pool pre-ping)")
     finally:
         stop(proc)
