@@ -18,8 +18,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from rq import get_current_job
 from sqlalchemy import delete, inspect, select
@@ -30,7 +31,7 @@ from ..auth.models import User
 from ..exports import Sheet, send_tempfile, write_csv, write_xlsx
 from ..extensions import db
 from ..jobs.models import DONE, FAILED, RUNNING, ExportFile
-from ..jobs.queue import enqueue, get_queue
+from ..jobs.queue import enqueue, get_queue, job_exists, queue_available
 from ..notifications.models import EXPORT_READY, Notice, Notification
 from ..uow import after_commit, unit_of_work
 
@@ -130,11 +131,42 @@ def start_background(view, export_type: str, count: int) -> ExportFile:
     db.session.add(export)
     db.session.flush()
     export_id = export.id
-    if getattr(get_queue(), "is_async", True):
-        after_commit(lambda: enqueue(EXPORT_JOB, export_id, job_timeout=4 * 3600))
-    else:
+    if not getattr(get_queue(), "is_async", True):
         run_export(export_id)
+    elif queue_available():
+        after_commit(lambda: _enqueue(export_id))
+    else:  # kept, queued by ``resume_exports`` (cron) once Redis is back: nothing asked is lost
+        flash(_("The job queue is unavailable right now. Your export is saved and starts as soon as the "
+                "queue is back; it will appear here."), "warning")
     return export
+
+
+def _job_id(export_id: int) -> str:
+    return f"export-{export_id}"
+
+
+def _enqueue(export_id: int):
+    return enqueue(EXPORT_JOB, export_id, job_id=_job_id(export_id), job_timeout=4 * 3600)
+
+
+#: A queued export without its RQ job this long after it was asked for is queued again.
+RESUME_AFTER = timedelta(minutes=2)
+
+
+def resume_exports(now=None) -> int:
+    """Queue again the exports asked for while the queue was unreachable (or whose job RQ lost): queued,
+    older than ``RESUME_AFTER``, and without their job in RQ. Returns how many. (A job whose worker was
+    killed is RQ's: it retries it with the job's ``Retry``.)"""
+    now = now or clock.utcnow_naive()
+    waiting = db.session.execute(select(ExportFile.id).where(
+        ExportFile.state == "queued", ExportFile.created_at < now - RESUME_AFTER,
+        ExportFile.expires_at >= now)).scalars().all()
+    resumed = 0
+    for export_id in waiting:
+        if not job_exists(_job_id(export_id)):
+            _enqueue(export_id)
+            resumed += 1
+    return resumed
 
 
 def keep_hours() -> int:
@@ -168,6 +200,7 @@ def run_export(export_id: int) -> ExportFile:
             export.state, export.started_at = RUNNING, clock.utcnow_naive()
             export.rq_job_id = job.id if job is not None else None
         path = export_folder() / f"export-{export.id}{SUFFIX[export.export_type]}"
+        part = path.with_name(path.name + ".part")  # renamed once whole: a killed job leaves no file to offer
         try:
             count, query = list_query(view)
 
@@ -175,9 +208,10 @@ def run_export(export_id: int) -> ExportFile:
                 with unit_of_work():
                     export.rows_done, export.rows_total = done, max(count, done)
 
-            rows = write_list(view, export.export_type, path, query, progress)
+            rows = write_list(view, export.export_type, part, query, progress)
+            os.replace(part, path)
         except Exception as exc:
-            path.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
             with unit_of_work():
                 export.state, export.error, export.finished_at = FAILED, str(exc)[:500], clock.utcnow_naive()
             raise
@@ -209,4 +243,5 @@ def purge_expired(now=None) -> int:
     return len(expired)
 
 
-__all__ = ["EXPORT_JOB", "SUFFIX", "keep_hours", "list_export", "list_query", "list_rows", "purge_expired", "run_export", "write_file"]
+__all__ = ["EXPORT_JOB", "SUFFIX", "keep_hours", "list_export", "list_query", "list_rows", "purge_expired", "resume_exports",
+           "run_export", "write_file"]

@@ -5,7 +5,8 @@ Cron fields are evaluated in the cron process's local time zone, hence ``TZ=Asia
   ``Retry``, so cron enqueues ``trigger_sweep``, a tiny job that enqueues the real sweep with
   ``Retry`` (back-off) on the same queue;
 * the mail outbox every ``MAIL_OUTBOX_MINUTES`` minutes (default 10): failed mails are retried;
-* expired background exports (files and records) removed every hour at minute 17.
+* expired background exports (files and records) removed every hour at minute 17;
+* exports asked for while Redis was unreachable queued every 5 minutes (docs/operations.md).
 Settings come from the environment, like the rest of the configuration (``config/``).
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from rq import cron
 
 from ..certificates.jobs import deliver_mail, trigger_sweep
-from .exports import purge_exports
+from .exports import purge_exports, resume_queued_exports
 
 QUEUE = os.environ.get("RQ_QUEUE", "profreg")
 SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
@@ -27,3 +28,5 @@ cron.register(deliver_mail, queue_name=QUEUE, cron=f"*/{MAIL_OUTBOX_MINUTES} * *
               job_timeout=1800, failure_ttl=30 * 24 * 3600)
 cron.register(purge_exports, queue_name=QUEUE, cron="17 * * * *", name="profreg-export-purge", job_timeout=600,
               failure_ttl=30 * 24 * 3600)
+cron.register(resume_queued_exports, queue_name=QUEUE, cron="*/5 * * * *", name="profreg-export-resume",
+              job_timeout=300, failure_ttl=30 * 24 * 3600)

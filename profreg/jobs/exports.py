@@ -1,7 +1,7 @@
 """RQ entry point of background list exports (``admin/exporting.py``)."""
 from __future__ import annotations
 
-from ..admin.exporting import purge_expired, run_export
+from ..admin.exporting import purge_expired, resume_exports, run_export
 from ..uow import unit_of_work
 from .runtime import job_context
 
@@ -18,4 +18,10 @@ def purge_exports() -> int:
         return purge_expired()
 
 
-__all__ = ["export_job", "purge_exports"]
+def resume_queued_exports() -> int:
+    """Queue the exports asked for while Redis was unreachable (cron, every 5 minutes); returns how many."""
+    with job_context(), unit_of_work():
+        return resume_exports()
+
+
+__all__ = ["export_job", "purge_exports", "resume_queued_exports"]

@@ -7,7 +7,10 @@ import uuid
 
 from flask import current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,29 @@ class InlineQueue:
 
 
 def redis_connection(url: str | None = None):
-    return Redis.from_url(url or current_app.config["REDIS_URL"])
+    # Short timeouts: a Redis that went away must cost a request a second or two, not a minute.
+    return Redis.from_url(url or current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10)
+
+
+def queue_available() -> bool:
+    """Can jobs be queued now? True without Redis (they run inline); else Redis answers a PING."""
+    if not current_app.config.get("REDIS_URL"):
+        return True
+    try:
+        return bool(redis_connection().ping())
+    except RedisError:
+        log.warning("the job queue (Redis) is unreachable")
+        return False
+
+
+def job_exists(job_id: str) -> bool:
+    """Does RQ still hold the job ``job_id`` (queued, scheduled for a retry, running or failed)? A job
+    whose worker was killed stays "started" until RQ's maintenance retries it (``Retry``) or fails it."""
+    try:
+        Job.fetch(job_id, connection=redis_connection())
+    except NoSuchJobError:
+        return False
+    return True
 
 
 def get_queue(name: str | None = None):

@@ -217,3 +217,31 @@ def serve(env: dict, log: Path, app_spec: str = APP_SPEC, workers: int = 2) -> t
 def app_env(database_url: str, **extra) -> dict:
     return {"DATABASE_URL": database_url, "PROFREG_CONFIG": "production", "SECRET_KEY": "fault-tests-" + "k" * 40,
             "PYTHONUNBUFFERED": "1", "REQUEST_LOG": "0", **extra}
+
+
+@pytest.fixture
+def fresh_database():
+    """An empty database on the machine's PostgreSQL (127.0.0.1:5432), dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    server = os.environ.get("FAULT_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+    admin = create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+                          isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at {server} is not reachable: {exc}")
+    name = f"profreg_fault_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{server}/{name}"
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def demo_register(database_url: str, workers: int = 20) -> None:
+    env = app_env(database_url)
+    run([str(BIN / "flask"), "--app", "app", "db", "upgrade"], env)
+    run([str(BIN / "flask"), "--app", "app", "profreg", "demo", "--workers", str(workers)], env)
