@@ -40,6 +40,8 @@ class DefaultConfig:
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    # A failed mail is tried again after this many seconds, then twice as long each time (max one day).
+    MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", "300"))
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "ru")
     BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")

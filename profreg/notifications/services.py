@@ -246,5 +246,7 @@ def mark_read(user, ids=None) -> int:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Delay before the next delivery attempt: 5 min, 10, 20, ... capped at one day."""
-    return timedelta(minutes=min(5 * 2 ** max(attempts - 1, 0), 24 * 60))
+    """Delay before the next delivery attempt: ``MAIL_RETRY_SECONDS`` (default 5 min), then twice as
+    long after each failure (10, 20, …), capped at one day."""
+    first = int(current_app.config.get("MAIL_RETRY_SECONDS", 300))
+    return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), 24 * 3600))
