@@ -29,6 +29,9 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "profreg")
+    # Back-off of failed jobs (seconds, comma-separated; default 60,600,3600): RQ retries a job that
+    # raised, or whose worker died, after each interval in turn (needs ``rq worker --with-scheduler``).
+    JOB_RETRY_INTERVALS = [int(x) for x in os.environ.get("JOB_RETRY_INTERVALS", "").split(",") if x.strip()] or None
     SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
     TIMEZONE = "Asia/Almaty"
     CERT_WARNING_MONTHS = int(os.environ.get("CERT_WARNING_MONTHS", "2"))
