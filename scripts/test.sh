@@ -11,7 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist worksteal --ignore=tests/e2e "$@"
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist worksteal --ignore=tests/e2e --ignore=tests/faults "$@"
+# Fault tests (scripts/faults.sh: real PostgreSQL/Redis/rq/SMTP processes broken on purpose): FAULTS=1
+# runs them after the unit suite, FAULTS=0 (default) leaves them to `bash scripts/faults.sh` and CI.
+[ "${FAULTS:-0}" = 0 ] || FAULTS_SKIP_INSTALL=1 bash scripts/faults.sh
 case "${E2E:-auto}" in
   0) ;;
   auto)

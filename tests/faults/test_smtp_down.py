@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, text
 
 from .conftest import BIN, app_env, demo_register, environ, free_port, run, say, stop
 
-
 RETRY = 20  # seconds before the first retry (MAIL_RETRY_SECONDS; production: 300)
 
 
