@@ -49,6 +49,9 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("kk", "ru", "en")
+    # A report's deadline (the 10th) on a non-working day moves to the next working day (general rule on
+    # time limits); "0" keeps the literal date (docs/monitoring.md).
+    DEADLINES_MOVE_TO_WORKING_DAY = os.environ.get("DEADLINES_MOVE_TO_WORKING_DAY", "1") == "1"
     LOGIN_MAX_FAILURES = 10
     # argon2 cost of new password hashes: a name in ``argon2.profiles`` (hashes made under any profile
     # still verify: argon2 stores its parameters in the hash).

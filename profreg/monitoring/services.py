@@ -59,7 +59,7 @@ from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
-from ..workdays.services import WorkingCalendar, late_entry_clause
+from ..workdays.services import WorkingCalendar, due_day, late_entry_clause
 from ..workers.models import TRANSFER_CANCELLED, Employment, Transfer, Worker
 from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
 from .sql import AGE_GROUPS, age_group_case
@@ -133,10 +133,11 @@ def parse_period(period: str) -> tuple[date, date]:
 
 
 def due_date(period: str) -> date:
-    """The report for ``period`` is due on the 10th of the following month."""
+    """The report for ``period`` is due on the 10th of the following month, moved to the next working
+    day when the 10th is not one (``workdays.services.due_day``)."""
     _start, end = parse_period(period)
     nxt = end + timedelta(days=1)
-    return nxt.replace(day=DUE_DAY)
+    return due_day(nxt.replace(day=DUE_DAY))
 
 
 def previous_period(today: date | None = None) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import holidays
+from flask import current_app
 from sqlalchemy import Date, DateTime, Select, and_, column, exists, false, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -56,6 +57,12 @@ class WorkingCalendar:
     def holiday_name(self, d: date) -> str | None:
         return self._hol.get(d)
 
+    def on_or_after(self, d: date) -> date:
+        """``d`` when it is a working day, else the next working day."""
+        while not self.is_working_day(d):
+            d += timedelta(days=1)
+        return d
+
     def nth_working_day(self, start: date, n: int) -> date:
         """The n-th working day after ``start`` (``start`` itself not counted), n >= 1."""
         if n < 1:
@@ -66,6 +73,17 @@ class WorkingCalendar:
             if self.is_working_day(d):
                 left -= 1
         return d
+
+
+def due_day(literal: date, calendar: WorkingCalendar | None = None) -> date:
+    """The deadline of a report, forecast or request whose rule names ``literal`` (e.g. the 10th of the
+    month): by the general rule on time limits, a deadline that falls on a non-working day moves to the
+    next working day. ``DEADLINES_MOVE_TO_WORKING_DAY = False`` keeps the literal date (a ministry
+    decision). The one place every deadline of the register is computed (the 3-working-day entry rule
+    counts working days itself, so its deadline is always a working day)."""
+    if not current_app.config.get("DEADLINES_MOVE_TO_WORKING_DAY", True):
+        return literal
+    return (calendar or WorkingCalendar.load()).on_or_after(literal)
 
 
 def entry_deadline(hired_on: date, calendar: WorkingCalendar | None = None) -> date:

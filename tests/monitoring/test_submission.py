@@ -75,7 +75,7 @@ def test_on_time_and_late_against_the_tenth(setup, db):
     S.generate_draft("2026-03", scope, setup["reg_user"])
     rep = S.submit("2026-03", scope, setup["reg_user"])
     assert S.submission_status(rep, "2026-03")["status"] == S.ON_TIME
-    clock.set_today(date(2026, 5, 11))  # April's report submitted on 11 May: late
+    clock.set_today(date(2026, 5, 13))  # 10 May 2026 is a Sunday, the 11th the observed Victory Day: due the 12th
     S.generate_draft("2026-04", scope, setup["reg_user"])
     rep = S.submit("2026-04", scope, setup["reg_user"])
     assert S.submission_status(rep, "2026-04")["status"] == S.LATE
@@ -114,3 +114,23 @@ def test_scoping_of_reports(setup, factory, db):
     assert not S.authorize(assoc, S.Scope("country"))
     with pytest.raises(NotAllowed):
         S.generate_draft("2026-03", S.Scope("region", other.id), reg_user)
+
+
+def test_a_deadline_on_a_holiday_moves_to_the_next_working_day(setup, app, db):
+    """10.05.2027 is the observed Victory Day holiday: April 2027's report submitted on 11.05.2027, the
+    next working day, is on time; with the setting that keeps the literal date it is late."""
+    scope = S.Scope("region", setup["region"].id)
+    clock.set_today(date(2027, 5, 11))
+    S.generate_draft("2027-04", scope, setup["reg_user"])
+    rep = S.submit("2027-04", scope, setup["reg_user"])
+    assert S.due_date("2027-04") == date(2027, 5, 11)
+    assert S.submission_status(rep, "2027-04")["status"] == S.ON_TIME
+    app.config["DEADLINES_MOVE_TO_WORKING_DAY"] = False
+    try:
+        assert S.due_date("2027-04") == date(2027, 5, 10)
+        assert S.submission_status(rep, "2027-04")["status"] == S.LATE
+    finally:
+        app.config["DEADLINES_MOVE_TO_WORKING_DAY"] = True
+    # a working day stays as it is; a weekend moves to Monday
+    assert S.due_date("2027-05") == date(2027, 6, 10)  # Thursday
+    assert S.due_date("2026-12") == date(2027, 1, 11)  # the 10th is a Sunday
