@@ -27,6 +27,7 @@ class DefaultConfig:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _db_url(f"sqlite:///{INSTANCE / 'profreg.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    POSTGRES_JIT = os.environ.get("POSTGRES_JIT", "0") == "1"  # off: see profreg._postgres_settings
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "profreg")
     # Back-off of failed jobs (seconds, comma-separated; default 60,600,3600): RQ retries a job that

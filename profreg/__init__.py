@@ -28,6 +28,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     elif isinstance(config, dict):
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _postgres_settings(app)
 
     # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a
     # migration, a benchmark) must not load every model and the whole panel, and they import ``profreg``.
@@ -53,6 +54,20 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     init_admin(app)
     app.cli.add_command(profreg_cli)
     return app
+
+
+def _postgres_settings(app: Flask) -> None:
+    """PostgreSQL sessions without JIT compilation (``POSTGRES_JIT = False``, the default): the
+    register's queries are index-backed or hash joins that finish in well under a second, and JIT
+    spent longer compiling the analytics queries (seconds, at 300,000 workers) than running them
+    (docs/performance.md)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") or app.config.get("POSTGRES_JIT", False):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 _PRAGMAS_ON = False

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import String, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import String, and_, exists, func, or_, select
 
 from .. import clock
 from ..certificates.models import Certificate
@@ -69,16 +69,25 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     today = today or clock.today()
     since_day = add_months(today, -months)
     since = datetime.combine(since_day, time(0, 0))
-    w = Employment.worker_id
-    no_end = exists().where(Certificate.worker_id == w, Certificate.in_force, Certificate.open_ended)
+    # One row per (organization, worker) in post today, then one pass per organization: no DISTINCT
+    # aggregates, and the two "has a record" flags as hash joins over the in-force rows instead of a
+    # probe per worker (the whole country: ~300,000 pairs; docs/performance.md).
+    held = (select(Employment.organization_id.label("org_id"), Employment.worker_id.label("worker_id"))
+            .where(Employment.running_on(today), scope.covers(Employment.organization_id))
+            .distinct().subquery("held"))
+    educated = select(EducationDocument.worker_id).where(EducationDocument.in_force).distinct().subquery("educated")
+    open_cert = (select(Certificate.worker_id).where(Certificate.in_force, Certificate.open_ended)
+                 .distinct().subquery("open_cert"))
+    missing = or_(*(_lacks(c) for c in MANDATORY), educated.c.worker_id.is_(None))
     rows = db.session.execute(
-        select(Employment.organization_id, func.count(distinct(w)),
-               func.count(distinct(case((_touched_since(since), w)))),
-               func.count(distinct(case((_missing_clause(), w)))),
-               func.count(distinct(case((no_end, w)))))
-        .select_from(Employment).join(Worker, Worker.id == w)
-        .where(Employment.running_on(today), scope.covers(Employment.organization_id))
-        .group_by(Employment.organization_id)).all()
+        select(held.c.org_id, func.count(),
+               func.count().filter(_touched_since(since)),
+               func.count().filter(missing),
+               func.count().filter(open_cert.c.worker_id.isnot(None)))
+        .select_from(held).join(Worker, Worker.id == held.c.worker_id)
+        .outerjoin(educated, educated.c.worker_id == held.c.worker_id)
+        .outerjoin(open_cert, open_cert.c.worker_id == held.c.worker_id)
+        .group_by(held.c.org_id)).all()
     entries = late_entries_by_org(scope, since_day, today)
     orgs = {o.id: o for o in db.session.execute(
         select(Organization).where(Organization.id.in_([r[0] for r in rows] + list(entries)))).scalars()}
