@@ -70,11 +70,11 @@ def build(n: int, org_bin: str, institution: str, *, bad: bool = True, start: in
 
 def write_xlsx(path, workers, certs, edu, *, headers=None) -> None:
     wb = Workbook()
-    ws = wb.active
-    ws.title = "workers"
-    for title, keys, rows, ws in (("workers", WORKER_KEYS, workers, ws),
-                                  ("certificates", CERT_KEYS, certs, wb.create_sheet("certificates")),
-                                  ("education", EDU_KEYS, edu, wb.create_sheet("education"))):
+    first = wb.active
+    first.title = "workers"
+    for keys, rows, ws in ((WORKER_KEYS, workers, first),
+                           (CERT_KEYS, certs, wb.create_sheet("certificates")),
+                           (EDU_KEYS, edu, wb.create_sheet("education"))):
         ws.append([(headers or {}).get(k, k) for k in keys])
         for row in rows:
             ws.append([row.get(k) for k in keys])
