@@ -22,14 +22,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import login_user
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import access, clock
 from ..audit.services import log_event
 from ..audit.services import reason as audit_reason
+from ..auth.models import User
 from ..certificates.models import Certificate
 from ..education.models import EDUCATION_KINDS, EducationDocument
 from ..errors import DomainError, Refusal
@@ -649,3 +652,56 @@ def execute(run: ImportRun, actor, *, report_path=None, progress: Callable[[int,
 
 __all__ = ["CREATE", "REJECTED", "STATUS_LABELS", "UNCHANGED", "UPDATE", "Outcomes", "Result", "execute",
            "process", "process_worker", "start", "write_report"]
+
+
+# ------------------------------------------------------------------------------ panel and background
+def import_folder() -> Path:
+    folder = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def inline_limit() -> int:
+    return int(current_app.config.get("IMPORT_INLINE_MAX_ROWS", 2000))
+
+
+def estimated_rows(path, file_name: str) -> int:
+    """The rows of a file as far as known without reading them (0 when it cannot be opened: the run
+    itself then reports why)."""
+    try:
+        return sum(sheet.estimate() for sheet in open_book(path, file_name).sheets)
+    except FileRefused:
+        return 0
+
+
+def run_as_user(run_id: int) -> int:
+    """Execute a recorded run as its user (a background job): the user signed in for the audit trail,
+    the run's language, progress committed per chunk of workers (each chunk's workers are written
+    for good; an atomic import validates the whole file first)."""
+    run = db.session.get(ImportRun, run_id)
+    user = db.session.get(User, run.user_id)
+    with current_app.test_request_context("/"), force_locale(run.locale or "ru"):
+        login_user(user)
+        report = import_folder() / f"import-{run.id}-report.xlsx"
+        try:
+            def progress(done, total):
+                with unit_of_work():
+                    run.rows_done, run.rows_total = done, max(done, total)
+
+            with unit_of_work():
+                execute(run, user, report_path=report, progress=progress)
+        except Exception as exc:
+            with unit_of_work():
+                run.state, run.error, run.finished_at = FAILED, str(exc)[:500], clock.utcnow_naive()
+            raise
+    return run.rows_done
+
+
+def runs_query(user):
+    """The imports ``user`` may see: those of the organizations in scope (``access.scoped``) and their own."""
+    in_scope = access.scoped(select(ImportRun.id), ImportRun, user)
+    return select(ImportRun).where(or_(ImportRun.user_id == user.id, ImportRun.id.in_(in_scope)))
+
+
+def get_run(user, run_id: int) -> ImportRun | None:
+    return db.session.execute(runs_query(user).where(ImportRun.id == run_id)).scalar_one_or_none()
