@@ -86,7 +86,7 @@ def parse_sex(value) -> str | None:
         return None
     sex = SEX_WORDS.get(norm(value).rstrip("."))
     if sex is None:
-        raise BadValue(_l("Sex must be M or F (м/ж, ер/әйел): %(value)s.", value=value))
+        raise BadValue(_l("Sex must be M or F: %(value)s.", value=value))
     return sex
 
 
