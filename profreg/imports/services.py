@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
@@ -34,6 +35,7 @@ from ..audit.services import log_event
 from ..audit.services import reason as audit_reason
 from ..auth.models import User
 from ..certificates.models import Certificate
+from ..certificates.services import admission_refused
 from ..education.models import EDUCATION_KINDS, EducationDocument
 from ..errors import DomainError, Refusal
 from ..exports import Sheet, write_xlsx
@@ -42,7 +44,7 @@ from ..identity import IdentityError, parse_iin
 from ..reference.models import Country
 from ..training.models import CpdRecord
 from ..uow import unit_of_work
-from ..workers.models import Worker
+from ..workers.models import Employment, Worker
 from ..workers.records import IMMUTABLE
 from ..workers.services import (
     IIN_TAKEN,
@@ -392,6 +394,124 @@ def _create_worker(ctx: Context, iin: str, wrow: Row, org, children: list[Row]) 
     wrow.status = CREATE
 
 
+def create_batch(ctx: Context, groups) -> set:
+    """The bulk path of new workers (the first import of an organization): the same checks as
+    ``_create_worker`` — ``worker_errors``, ``worker_entry_errors``, ``employment_errors``, the scope of the
+    organization, the certificate numbers — per worker in Python, then the records of all the chunk's
+    workers flushed at once (the ORM batches the INSERTs), the admission rule asked once for every post
+    (``certificates.services.admission_refused``, the set form of ``clinical_admission_error``) and the
+    episodes added the way ``workers.services.hire`` adds them (a new worker has no episode elsewhere, so
+    no transfer opens). All inside one SAVEPOINT: a worker refused by the admission rule sends the chunk
+    back and is retried alone. Returns the (iin, row) of the groups left to ``process_worker``: registered
+    workers, records without a worker row, and every worker the bulk checks refused (so that its
+    reasons come from the one-worker path)."""
+    single = {(iin, wrow) for iin, wrow, _kids in groups}
+    new = [(iin, wrow, kids) for iin, wrow, kids in groups if wrow is not None]
+    if len(new) < 2:
+        return single
+    existing = set(db.session.execute(select(Worker.iin).where(Worker.iin.in_([g[0] for g in new]))).scalars())
+    numbers = [r.raw.get("number") for _i, _w, kids in new for r in kids if r.kind == CERTIFICATES]
+    taken = set(db.session.execute(select(Certificate.number).where(
+        Certificate.number.in_([parse_text(n) for n in numbers if n]), Certificate.in_force)).scalars())
+    scope: dict = {}
+    ready = []
+    for iin, wrow, kids in new:
+        if iin in existing:
+            continue
+        rows = [wrow, *kids]
+        for row in rows:
+            parse_row(ctx, row)
+        if any(row.reasons for row in rows):
+            for row in rows:  # parsed again, with their reasons, by the one-worker path
+                row.reasons, row.values = [], {}
+            continue
+        org = wrow.values.get("org_bin") or ctx.default_org
+        if org is None or not scope.setdefault(org.id, access.org_in_scope(ctx.actor, org.id)):
+            continue
+        certs = [r for r in kids if r.kind == CERTIFICATES]
+        if any(r.values["number"] in taken or (r.values.get("valid_until") and r.values["valid_until"] <
+                                               r.values["issued_on"]) for r in certs):
+            continue
+        if any(r.kind == CPD and r.values["end_date"] < r.values["start_date"] for r in kids):
+            continue
+        worker = Worker(iin=iin, **_personal(wrow, iin))
+        for row in kids:
+            if row.kind == EDUCATION:
+                _education(ctx, worker, row, org)
+        errors = worker_errors(iin=iin, birth_date=worker.birth_date, sex=worker.sex,
+                               citizenship_code=getattr(worker.citizenship, "code", None))
+        errors.update(worker_entry_errors(worker))
+        errors.update(employment_errors(birth_date=worker.birth_date, hire_date=wrow.values["hired_on"],
+                                        end_date=None))
+        if errors:
+            for row in kids:
+                if row.kind == EDUCATION:
+                    row.values = {}
+            worker.education_documents = []
+            continue
+        taken.update(r.values["number"] for r in certs)
+        ready.append((iin, wrow, kids, worker, org))
+    while ready:
+        refused: set = set()
+        savepoint = db.session.begin_nested()
+        try:
+            with db.session.no_autoflush:
+                for _iin, _wrow, kids, worker, org in ready:
+                    db.session.add(worker)
+                    for row in kids:
+                        if row.kind == CERTIFICATES:
+                            db.session.add(_certificate(worker, row, org))
+                        elif row.kind == CPD:
+                            db.session.add(_cpd(worker, row, org))
+            db.session.flush()
+            posts = [(n, worker.id, wrow.values["position"], wrow.values.get("specialty"))
+                     for n, (_iin, wrow, _kids, worker, _org) in enumerate(ready)]
+            days = {n: max(ctx.today, ready[n][1].values["hired_on"]) for n in range(len(ready))}
+            for day in set(days.values()):
+                refused |= admission_refused([p for p in posts if days[p[0]] == day], day)
+            if refused:
+                raise RowRefused({})
+            for _iin, wrow, _kids, worker, org in ready:
+                args = _hire_args(wrow)
+                db.session.add(Employment(worker=worker, organization=org, position=args["position"],
+                                          specialty=args["specialty"], hire_date=args["hire_date"],
+                                          fte=args["fte"] if args["fte"] is not None else Decimal("1.00"),
+                                          department=args["department"], order_number=args["order_number"],
+                                          concurrent=False, is_main=True))
+            db.session.flush()
+        except (RowRefused, IntegrityError, Refusal):
+            savepoint.rollback()
+            if not refused:  # an unexpected refusal: every worker of the chunk goes the one-worker way
+                refused = set(range(len(ready)))
+            for n in refused:
+                for row in ready[n][2]:
+                    row.values, row.reasons = {}, []
+                ready[n][1].values, ready[n][1].reasons = {}, []
+            ready = [_rebuild(ctx, g) for n, g in enumerate(ready) if n not in refused]
+            continue
+        if ctx.write:
+            savepoint.commit()
+        else:
+            savepoint.rollback()
+        for iin, wrow, kids, _worker, _org in ready:
+            single.discard((iin, wrow))
+            for row in (wrow, *kids):
+                row.status = CREATE
+        break
+    return single
+
+
+def _rebuild(ctx: Context, group):
+    """A worker of a chunk sent back by the admission rule: fresh objects for the next attempt (those of
+    the rolled-back SAVEPOINT are expunged)."""
+    iin, wrow, kids, _worker, org = group
+    worker = Worker(iin=iin, **_personal(wrow, iin))
+    for row in kids:
+        if row.kind == EDUCATION:
+            _education(ctx, worker, row, org)
+    return iin, wrow, kids, worker, org
+
+
 def _check_number(row: Row) -> Certificate | None:
     """The saved certificate (in force) with the row's number, if any."""
     return db.session.execute(select(Certificate).where(Certificate.number == row.values["number"],
@@ -524,8 +644,10 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
     def run_chunk(groups):
         nonlocal done
         with unit_of_work():
+            single = create_batch(ctx, groups)
             for iin, wrow, kids in groups:
-                process_worker(ctx, iin, wrow, kids)
+                if (iin, wrow) in single:
+                    process_worker(ctx, iin, wrow, kids)
                 for row in ([wrow] if wrow is not None else []) + kids:
                     outcomes.add(row)
                     done += 1
