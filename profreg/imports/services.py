@@ -426,7 +426,9 @@ def create_batch(ctx: Context, groups) -> set:
                 row.reasons, row.values = [], {}
             continue
         org = wrow.values.get("org_bin") or ctx.default_org
-        if org is None or not scope.setdefault(org.id, access.org_in_scope(ctx.actor, org.id)):
+        if org is not None and org.id not in scope:
+            scope[org.id] = access.org_in_scope(ctx.actor, org.id)
+        if org is None or not scope[org.id]:
             continue
         certs = [r for r in kids if r.kind == CERTIFICATES]
         if any(r.values["number"] in taken or (r.values.get("valid_until") and r.values["valid_until"] <

@@ -212,3 +212,29 @@ def test_the_audit_names_the_importer_and_the_file(db, factory, institution, run
 
 def test_bad_list_is_complete():
     assert len(BAD) == 5
+
+
+def test_new_workers_take_the_bulk_path(db, factory, institution, run_import, tmp_path, today):
+    """A first import of 40 workers reads the database a few times per chunk, not ~15 times per worker
+    (the one-worker path): the admission rule is asked once per specialty, the scope once per organization.
+    (How many INSERTs it takes depends on the driver: the ORM batches them on PostgreSQL.)"""
+    from sqlalchemy import event
+
+    org, hr, workers, certs, edu, _bad = _world(factory, institution, n=40, bad=False)
+    write_xlsx(tmp_path / "staff.xlsx", workers, certs, edu)
+    statements = []
+    engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement[:60])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        code, out = run_import(tmp_path / "staff.xlsx", hr.email, tmp_path / "r.xlsx")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert code == 0 and "workers: create 40" in out
+    from collections import Counter
+
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) < 40, Counter(reads).most_common(8)  # the one-worker path reads ~15 times per worker
