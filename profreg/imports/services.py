@@ -127,11 +127,11 @@ class Row:
     changes: list = field(default_factory=list)
 
 
-class RowRefused(Exception):
+class RowRefused(DomainError):
     """Rows refused while a worker's rows are applied: {row: [messages]} (the savepoint rolls back)."""
 
     def __init__(self, reasons: dict):
-        super().__init__("row refused")
+        super().__init__()
         self.reasons = reasons
 
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..education.models import EducationInstitution
+from ..errors import DomainError
 from ..extensions import db
 from ..hygiene import number_error
 from ..orgs.models import Organization
@@ -22,10 +23,8 @@ _DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
 
 
-class BadValue(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class BadValue(DomainError):
+    """A cell that is not a value of its column (translated message)."""
 
 
 def parse_date(value) -> date | None:
