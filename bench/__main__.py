@@ -27,7 +27,8 @@ def _optional(module: str):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "load"], nargs="?",
+    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "load", "import"],
+                   nargs="?",
                    default="all", help="'plans' prints EXPLAIN ANALYZE of the list and search queries (not in 'all')")
     p.add_argument("--workers", type=int, default=300_000, help="size of the national dataset")
     p.add_argument("--small", type=int, default=3_000, help="size of the small dataset (scaling ratio)")
@@ -35,11 +36,16 @@ def main(argv=None) -> int:
     p.add_argument("--rebuild", action="store_true", help="regenerate the datasets")
     p.add_argument("--users", type=int, default=50, help="load: simultaneous users")
     p.add_argument("--duration", type=int, default=120, help="load: seconds of the mixed workload as people use it")
+    p.add_argument("--rows", type=int, default=100_000, help="workers in the import benchmark's file ('import')")
     a = p.parse_args(argv)
     if a.what == "load":  # its own run (not in 'all'): bench/load.py
         from .load import run as run_load
 
         return run_load(a.workers, a.users, a.duration)
+    if a.what == "import":  # its own databases: no national dataset needed
+        from .imports import run as run_import
+
+        return run_import(a.rows)
     t_start = time.perf_counter()
     table = Table()
     print(f"profreg benchmark — {platform.node()} {platform.processor() or platform.machine()}, "

@@ -80,33 +80,35 @@ def _rights(*actions) -> frozenset:
 # employment, personnel_document, organization, staffing, reference, user, audit; training_list,
 # monitoring (reports and forecasts), job_history, cpd_assessment, notification (one's own), calendar (the
 # working-day calendar's transferred days off, entered by the ministry from government decrees),
-# transfer (a hire elsewhere of a worker whose episode here is still open).
+# transfer (a hire elsewhere of a worker whose episode here is still open), import (bulk imports of
+# spreadsheets: C runs one, L/D read the history; each row is still checked against the row's organization).
 # docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
 _COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
             "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
-            "notification", "calendar", "transfer")
+            "notification", "calendar", "transfer", "import")
 _OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
 # Records are added, corrected and annulled, never edited in place or deleted.
 _RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
 _HR_WORKER = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, CORRECT, CONFIRM)
 _HR_EPISODES = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, END, CORRECT)
+_IMPORTS = _rights(LIST, DETAILS, CREATE)  # run a bulk import (rows checked per organization), read the history
 _ROWS = {
     Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
                     ALL, READ, ALL, NONE, READ,
-                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ),
+                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ, _IMPORTS),
     Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
                   _rights(READ, CORRECT, ANNUL), READ, READ, NONE, NONE, READ,
-                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
+                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
     Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
-                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ),
+                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ, NONE),
     Role.HR_CHIEF: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ, ALL, NONE, NONE, READ,
-                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
+                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
     Role.HR: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ - {EXPORT}, READ, NONE, NONE, NONE,
-              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END)),
+              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
-                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE),
+                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE, NONE),
     Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
-                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE),
+                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE, NONE),
 }
 MATRIX: dict[str, dict[str, frozenset]] = {
     role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}

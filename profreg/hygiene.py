@@ -32,6 +32,12 @@ def text_error(value) -> str | None:
     return None
 
 
+def strip_control(value: str) -> str:
+    """``value`` without the control characters of ``CONTROL_CHARS``: what an import keeps of a cell
+    (a spreadsheet cannot show them, and a form would refuse them)."""
+    return CONTROL_CHARS.sub("", value)
+
+
 def number_error(value) -> str | None:
     """The error of a number (None when it is acceptable): infinity, NaN, or beyond a float's range."""
     if isinstance(value, bool) or not isinstance(value, (float, Decimal)):
@@ -95,4 +101,4 @@ class InputHygiene:
         return _walk(self._fields.values()) and ok
 
 
-__all__ = ["CONTROL_CHARS", "InputHygiene", "field_errors", "number_error", "text_error"]
+__all__ = ["CONTROL_CHARS", "InputHygiene", "field_errors", "number_error", "strip_control", "text_error"]

@@ -102,11 +102,23 @@ def _org_region(session, obj, worker_id, actor):
                     .order_by(Employment.end_date.desc(), Employment.id.desc()).limit(1)).scalar()
     region_id = None
     if org_id is not None:
-        with session.no_autoflush:
-            region_id = session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+        region_id = _region_of(session, org_id)
     elif name == "Organization":
         region_id = obj.region_id
     return org_id, region_id
+
+
+_REGIONS = "profreg_audit_regions"
+
+
+def _region_of(session, org_id):
+    """The region of an organization, read once per flush (a flush of many rows of one organization, a
+    bulk import, asks it for every row)."""
+    memo = session.info.setdefault(_REGIONS, {})
+    if org_id not in memo:
+        with session.no_autoflush:
+            memo[org_id] = session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+    return memo[org_id]
 
 
 def _actor_scope(session, actor):
@@ -117,8 +129,7 @@ def _actor_scope(session, actor):
     org_id = getattr(actor, "organization_id", None)
     if org_id is None:
         return None, getattr(actor, "region_id", None)
-    with session.no_autoflush:
-        return org_id, session.execute(select(Organization.region_id).where(Organization.id == org_id)).scalar()
+    return org_id, _region_of(session, org_id)
 
 
 _REASON = "profreg_audit_reason"
@@ -225,6 +236,7 @@ def _before_flush(session, _ctx, _instances):
 
 def _after_flush_postexec(session, _ctx):
     """New rows get their ids during the flush: copy them into their 'create' entries."""
+    session.info.pop(_REGIONS, None)
     pending = session.info.pop("audit_pending", [])
     for entry, obj in pending:
         ident = inspect(obj).identity

@@ -28,7 +28,18 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, String, and_, cast, event, exists, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    event,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
@@ -228,6 +239,26 @@ def clinical_admission_error(worker, position, specialty, on_date: date | None =
                  "none. Register the certificate first.", date=fmt_date(on_date))
     return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
              date=fmt_date(on_date), specialty=str(specialty))
+
+
+def admission_refused(posts, on_date: date) -> set:
+    """The set form of ``clinical_admission_error`` for many posts at once (a bulk import): ``posts`` are
+    ``(key, worker_id, position, specialty)``; returns the keys of the clinical posts whose worker holds no
+    certificate valid on ``on_date`` admitting to the specialty (``admits_clause``, the one rule). One
+    query per specialty; the caller asks ``clinical_admission_error`` for the message of the few refused."""
+    by_specialty: dict = {}
+    for key, worker_id, position, specialty in posts:
+        if position is not None and getattr(position, "is_clinical", False):
+            by_specialty.setdefault(getattr(specialty, "id", specialty), {}).setdefault(worker_id, []).append(key)
+    refused = set()
+    for specialty_id, workers in by_specialty.items():
+        ids = sorted(workers)
+        for start in range(0, len(ids), 1000):
+            query = select(Worker.id).where(Worker.id.in_(ids[start:start + 1000]),
+                                            ~admits_clause(Worker.id, literal(specialty_id, type_=Integer), on_date))
+            for worker_id in db.session.execute(query).scalars():
+                refused.update(workers[worker_id])
+    return refused
 
 
 def block_reasons(worker, on_date: date | None = None) -> list[str]:
@@ -523,7 +554,7 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
     return db.session.execute(q).all()
 
 
-__all__ = ["EXPIRED", "EXPIRING", "VALID", "block_expired", "block_step", "clinical_admission_error",
+__all__ = ["EXPIRED", "EXPIRING", "VALID", "admission_refused", "block_expired", "block_step", "clinical_admission_error",
            "admits_clause", "admitted_clause", "block_reasons", "digest_step", "episodes_to_block", "episodes_to_unblock",
            "expiring_certificates", "has_valid_certificate", "holds_valid_certificate", "install_save_hook",
            "mark_episodes",

@@ -1,0 +1,154 @@
+"""The columns of each kind of import file: canonical key, label (the template's header, translated),
+type and, for reference values, the classifier. Headers are matched on the key or on the label in
+any of kk/ru/en (docs/import.md)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from ..cli_options import LANGUAGES
+
+TEXT, DATE, DECIMAL, INT, SEX, REF, ORG, INSTITUTION, KIND = (
+    "text", "date", "decimal", "int", "sex", "ref", "org", "institution", "kind")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: object  # lazy string
+    type: str = TEXT
+    ref: str | None = None  # reference model name (REF)
+    required: bool = False
+    example: object = None
+    max_length: int | None = None
+
+
+WORKERS, EDUCATION, CERTIFICATES, CPD = "workers", "education", "certificates", "cpd"
+KINDS = (WORKERS, EDUCATION, CERTIFICATES, CPD)
+KIND_LABELS = {WORKERS: _l("Workers"), EDUCATION: _l("Education"), CERTIFICATES: _l("Certificates"),
+               CPD: _l("CPD")}
+
+IIN = Column("iin", _l("IIN"), required=True, example="870412400014", max_length=12)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    WORKERS: (
+        IIN,
+        Column("surname", _l("Surname"), required=True, example="Қасымова", max_length=100),
+        Column("name", _l("Name"), required=True, example="Айгүл", max_length=100),
+        Column("patronymic", _l("Patronymic"), example="Серікқызы", max_length=100),
+        Column("sex", _l("Sex"), SEX, example="F"),
+        Column("birth_date", _l("Date of birth"), DATE, example="12.04.1987"),
+        Column("birth_place", _l("Place of birth"), required=True, example="г. Алматы", max_length=255),
+        Column("citizenship", _l("Citizenship"), REF, "Country", example="KZ"),
+        Column("id_doc_type", _l("Identity document"), REF, "IdentityDocumentType", example="ID_CARD"),
+        Column("id_doc_number", _l("Document number"), example="045612378", max_length=32),
+        Column("id_doc_issuer", _l("Issued by"), example="МВД РК", max_length=255),
+        Column("id_doc_issued_on", _l("Date of issue"), DATE, example="01.01.2020"),
+        Column("id_doc_valid_until", _l("Valid until"), DATE, example="01.01.2030"),
+        Column("residence", _l("Place of residence"), example="Астана, ул. Сарыарка 1", max_length=255),
+        Column("registration_place", _l("Place of registration"), example="Астана", max_length=255),
+        Column("registration_date", _l("Date of registration"), DATE, example="01.09.2019"),
+        Column("email", _l("E-mail"), example="aigul@example.kz", max_length=255),
+        Column("phone", _l("Phone"), example="+77011234567", max_length=32),
+        Column("org_bin", _l("Organization BIN"), ORG, example="150440000019"),
+        Column("position", _l("Position"), REF, "Position", required=True, example="NURSE"),
+        Column("specialty", _l("Specialty"), REF, "Specialty", example="NURSING"),
+        Column("hired_on", _l("Hire date"), DATE, required=True, example="10.01.2020"),
+        Column("fte", _l("FTE"), DECIMAL, example="1"),
+        Column("department", _l("Department"), example="Терапия", max_length=255),
+        Column("order_number", _l("Order number"), example="15-к", max_length=64),
+    ),
+    CERTIFICATES: (
+        IIN,
+        Column("number", _l("Certificate number"), required=True, example="KZ-12345678", max_length=64),
+        Column("specialty", _l("Specialty"), REF, "Specialty", required=True, example="NURSING"),
+        Column("issuer", _l("Issued by"), example="НЦНЭ", max_length=255),
+        Column("issued_on", _l("Date of issue"), DATE, required=True, example="01.02.2022"),
+        Column("valid_until", _l("Valid until"), DATE, example="01.02.2027"),
+    ),
+    EDUCATION: (
+        IIN,
+        Column("kind", _l("Kind of education"), KIND, required=True, example="general"),
+        Column("level", _l("Level of education"), REF, "EducationLevel", required=True, example="TVET"),
+        Column("institution", _l("Education institution"), INSTITUTION, required=True,
+               example="Медицинский колледж Астана"),
+        Column("specialty", _l("Specialty"), REF, "Specialty", example="NURSING"),
+        Column("qualification", _l("Qualification"), example="Медицинская сестра", max_length=255),
+        Column("series", _l("Series"), example="ТКБ", max_length=16),
+        Column("number", _l("Diploma number"), required=True, example="0012345", max_length=32),
+        Column("issued_on", _l("Date of issue"), DATE, example="30.06.2008"),
+        Column("graduation_year", _l("Year of graduation"), INT, example="2008"),
+    ),
+    CPD: (
+        IIN,
+        Column("activity_type", _l("Type of activity"), REF, "TrainingActivityType", required=True,
+               example="SEMINAR"),
+        Column("provider", _l("Provider"), required=True, example="НЦРЗ", max_length=255),
+        Column("topic", _l("Topic"), required=True, example="Неотложная помощь", max_length=255),
+        Column("start_date", _l("Start date"), DATE, required=True, example="01.03.2024"),
+        Column("end_date", _l("End date"), DATE, required=True, example="05.03.2024"),
+        Column("hours", _l("Hours"), DECIMAL, required=True, example="36"),
+        Column("credits", _l("Credits"), DECIMAL, example="2"),
+        Column("certificate_number", _l("Certificate number"), example="СПК-001", max_length=64),
+    ),
+}
+
+EDUCATION_KIND_LABELS = {"general": _l("General"), "additional": _l("Additional"),
+                         "postgraduate": _l("Postgraduate")}
+
+_SPACES = re.compile(r"\s+")
+
+
+def norm(value) -> str:
+    """The form in which headers and reference values are compared: Unicode NFC, case-folded, spaces
+    collapsed. Letters are never folded into others: Kazakh ә, і, ү, ұ, қ, ғ, ң, ө, һ stay distinct
+    from Russian а, и, у, к, г, н, о, х and from Latin look-alikes."""
+    text = unicodedata.normalize("NFC", str(value or ""))
+    return _SPACES.sub(" ", text).strip().strip("*").strip().casefold()
+
+
+def label(column: Column, lang: str) -> str:
+    with force_locale(lang):
+        return str(column.label)
+
+
+def kind_label(kind: str, lang: str) -> str:
+    with force_locale(lang):
+        return str(KIND_LABELS[kind])
+
+
+def header_map(kind: str) -> dict[str, str]:
+    """norm(header) → canonical key, for the key and the label in every language."""
+    out: dict[str, str] = {}
+    for column in COLUMNS[kind]:
+        out[norm(column.key)] = column.key
+        for lang in LANGUAGES:
+            out.setdefault(norm(label(column, lang)), column.key)
+    return out
+
+
+def sheet_kind(name: str) -> str | None:
+    """The kind a sheet name stands for (the canonical kind or its label in any language)."""
+    n = norm(name)
+    for kind in KINDS:
+        if n == kind or any(n == norm(kind_label(kind, lang)) for lang in LANGUAGES):
+            return kind
+    return None
+
+
+def guess_kind(headers: list[str]) -> str | None:
+    """The kind whose columns the headers match best (a sheet with another name, a csv file)."""
+    best, score = None, 0
+    normed = [norm(h) for h in headers]
+    for kind in KINDS:
+        hm = header_map(kind)
+        s = sum(1 for h in normed if h in hm)
+        required = {c.key for c in COLUMNS[kind] if c.required}
+        found = {hm[h] for h in normed if h in hm}
+        if required <= found and s > score:
+            best, score = kind, s
+    return best
