@@ -10,16 +10,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..admin.base import ReadOnlyModelView
-from ..admin.record_actions import describe_changes, field_labels, table_labels
+from ..admin.record_actions import ACTION_LABELS, describe_changes, detail_label, table_labels
 from ..admin.worker_records import WorkerSearchMixin
 from ..extensions import db
 from ..workers.models import Worker
 from .models import AuditLog
 
-ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
-           "export": _l("Exported"), "download": _l("Downloaded"), "block": _l("Blocked"),
-           "unblock": _l("Unblocked"), "confirm": _l("Confirmed as current"),
-           "hire_lookup": _l("Searched for a registered worker")}
+ACTIONS = ACTION_LABELS
 
 
 def _changes(view, context, model, name):
@@ -27,7 +24,7 @@ def _changes(view, context, model, name):
     technical columns (keys, hashes, internal ids) summed up as "Other data" (``describe_changes``)."""
     rows = g.get("profreg_audit_changes", {}).get(model.id)
     if rows is None:
-        rows = describe_changes([model], field_labels()).get(model.id, [])
+        rows = describe_changes([model]).get(model.id, [])
     return Markup("").join(Markup("<div>{}: {} → {}</div>").format(label, old or "—", new or "—")
                            if (old or new) else Markup("<div>{}</div>").format(label) for label, old, new in rows)
 
@@ -56,6 +53,7 @@ class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
                       FilterEqual(AuditLog.table_name, _l("Table")))
     column_formatters = {"changes": _changes, "worker_id": _worker, "table_name": _table,
                          "action": lambda v, c, m, n: ACTIONS.get(m.action, m.action),
+                         "detail": lambda v, c, m, n: detail_label(m.detail),
                          "user": lambda v, c, m, n: m.user.email if m.user else _l("system")}
     column_formatters_export = {"changes": lambda v, c, m, n: json.dumps(m.changes or {}, ensure_ascii=False),
                                 "user": lambda v, c, m, n: m.user.email if m.user else "system"}
@@ -66,7 +64,7 @@ class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
         ids = {m.worker_id for m in data if m.worker_id is not None}
         g.profreg_audit_workers = dict(db.session.execute(
             select(Worker.id, Worker.surname + " " + Worker.name).where(Worker.id.in_(ids))).all()) if ids else {}
-        g.profreg_audit_changes = describe_changes(data, field_labels())
+        g.profreg_audit_changes = describe_changes(data)
         return super().list_rows(data, list_columns, keep_models)
 
 

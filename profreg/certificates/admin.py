@@ -13,8 +13,8 @@ COLUMNS = ("number", "specialty", "issuer", "issue_date", "valid_until")
 LABELS = {"number": _l("Certificate number"), "specialty": _l("Specialty"), "issuer": _l("Issued by"),
           "issue_date": _l("Date of issue"), "valid_until": _l("Valid until")}
 
-worker_section("certificates", _l("Certificates"), Certificate, "issue_date", "certificates/_section.html",
-               position=30)
+worker_section("certificates", _l("Specialist certificates"), Certificate, "issue_date", "certificates/_section.html",
+               position=30, tab_label=_l("Certificates and admission"))
 worker_inline(Certificate, COLUMNS, LABELS, position=20)
 
 

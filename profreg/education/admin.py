@@ -46,10 +46,12 @@ EDUCATION_COLUMNS = ("kind", "level", "institution", "specialty", "qualification
 QUALIFICATION_COLUMNS = ("category", "specialty", "award_date", "valid_until", "order_number")
 
 # This domain's parts of the worker page and of the worker's form (admin/worker_records.py).
-worker_section("education", _l("Education"), EducationDocument, "issue_date", "education/_section_education.html",
-               position=20)
+# one tab of the worker card: education documents, then qualification categories
+EDUCATION_TAB = _l("Education and qualifications")
+worker_section("education", _l("Education documents"), EducationDocument, "issue_date",
+               "education/_section_education.html", position=20, tab="education", tab_label=EDUCATION_TAB)
 worker_section("qualifications", _l("Qualification categories"), QualificationCategory, "award_date",
-               "education/_section_qualifications.html", position=40)
+               "education/_section_qualifications.html", position=21, tab="education")
 worker_inline(EducationDocument, EDUCATION_COLUMNS, LABELS, {"kind": KIND_CHOICES}, position=10)
 worker_inline(QualificationCategory, QUALIFICATION_COLUMNS, LABELS, position=40)
 
