@@ -60,8 +60,8 @@ from .services import (
     register_worker,
     worker_errors,
 )
-from .views import register_worker_pages, worker_history
 from .views import LABELS as PERSONAL_LABELS
+from .views import register_worker_pages, worker_history
 
 WORKER_LABELS = {
     **PERSONAL_LABELS,  # the personal-data fields, labelled once (workers/views.py)
