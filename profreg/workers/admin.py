@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError as FormError
 
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView, later_error
+from ..admin.filters import ClauseFilter, ReferenceFilter, date_range, reference_options, sorted_options
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.record_actions import ACTION_LABELS, RecordPage, describe_changes, detail_label, table_labels
 from ..admin.worker_records import (
@@ -156,16 +157,13 @@ def _options(loader):
 
 
 def _regions():
-    rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars()
-    return [(str(r.id), r.name) for r in rows]
+    """The regions by name in the reader's language, in its alphabet's order."""
+    rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)).scalars()
+    return sorted_options((r.id, r.name) for r in rows)
 
 
 def _ref_options(model_name):
-    def load():
-        model = getattr(ref, model_name)
-        rows = db.session.execute(select(model).where(model.is_active.is_(True)).order_by(model.code)).scalars()
-        return [(str(r.id), r.name) for r in rows]
-    return load
+    return reference_options(getattr(ref, model_name))
 
 
 class WorkerClauseFilter(BaseSQLAFilter):
@@ -191,8 +189,8 @@ def worker_filters(path=None):
     return [
         WorkerClauseFilter(_l("Organization (BIN)"), search.by_org_bin),
         WorkerClauseFilter(_l("Region"), search.by_region, options=_options(_regions)),
-        WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_options(_ref_options("Specialty"))),
-        WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
+        WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_ref_options("Specialty")),
+        WorkerClauseFilter(_l("Position"), search.by_position, options=_ref_options("Position")),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
         WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
                            options=_options(_cert_status_choices)),
@@ -589,6 +587,15 @@ def _pending_transfer(view, context, model, name):
     return pending_badge(model.id in pending)
 
 
+def _episode_state(value, today):
+    """Current (``Employment.current_on``) or ended episodes."""
+    if value == "current":
+        return Employment.current_on(today)
+    if value == "ended":
+        return Employment.end_date < today
+    return None
+
+
 class EmploymentView(WorkerSearchMixin, ScopedModelView):
     column_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty", "fte",
                    "hire_date", "end_date", "end_reason", "pending_transfer")
@@ -610,6 +617,13 @@ class EmploymentView(WorkerSearchMixin, ScopedModelView):
                     "end_date", "end_reason", "order_number", "concurrent")
     form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
+    column_filters = [ReferenceFilter(Employment.position_id, _l("Position"), Position),
+                      ReferenceFilter(Employment.specialty_id, _l("Specialty"), Specialty),
+                      ClauseFilter(Employment.end_date, _l("Employment"), _episode_state,
+                                   options=lambda: [("current", str(_l("Current"))), ("ended", str(_l("Ended")))]),
+                      *date_range(Employment.hire_date, _l("Hire date")),
+                      *date_range(Employment.end_date, _l("End date")),
+                      ReferenceFilter(Employment.end_reason_id, _l("Reason for leaving"), EmploymentEndReason)]
 
     actor_organization_field = "organization"
 
