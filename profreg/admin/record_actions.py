@@ -370,10 +370,58 @@ def table_labels() -> dict:
     return names
 
 
-def describe_changes(entries, labels: dict) -> dict[int, list[tuple[str, str, str]]]:
+#: What an audit entry's action is called on a page (the audit list, the worker card's history).
+ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
+                 "export": _l("Exported"), "download": _l("Downloaded"), "block": _l("Blocked"),
+                 "unblock": _l("Unblocked"), "confirm": _l("Confirmed as current"),
+                 "hire_lookup": _l("Searched for a registered worker")}
+
+
+#: Stored codes the register writes itself (the certificate sweep), by their label: a worker's status and
+#: the reason of a block, in a change and as an entry's detail.
+CODE_LABELS = {"status": {"active": _l("Active"), "blocked": _l("Blocked")},
+               "blocked_reason": {"certificate_expired": _l("No valid specialist certificate")}}
+DETAIL_LABELS = {"certificate_expired": _l("No valid specialist certificate"),
+                 "certificate_renewed": _l("A valid specialist certificate is on file")}
+
+
+def detail_label(detail: str | None) -> str:
+    """An audit entry's detail as a reader sees it: a reason typed by a user as typed, a code the
+    register wrote by its label."""
+    if not detail:
+        return ""
+    return str(DETAIL_LABELS.get(detail, detail))
+
+
+def _table_vocabulary(table_name: str) -> tuple[dict, dict]:
+    """(column → label, column → {stored value → label}) for the fields of one table: its own view's
+    labels over every view's (``field_labels``), so "number" of a personnel document is not called a
+    certificate number, and its form's choices (sex, kind of education: never the stored code)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("profreg_table_vocabulary", {})
+    found = cache.get(table_name)
+    if found is None:
+        labels, choices = dict(field_labels()), dict(CODE_LABELS)
+        for view in app.extensions["profreg_admin"]._views:
+            model = getattr(view, "model", None)
+            if model is not None and getattr(model, "__tablename__", None) == table_name:
+                labels.update({k: v for k, v in (view.column_labels or {}).items() if "." not in k})
+                choices.update({k: dict(v) for k, v in (getattr(view, "form_choices", None) or {}).items()})
+                break
+        found = cache[table_name] = (labels, choices)
+    return found
+
+
+def table_field_labels(table_name: str) -> dict:
+    """Column → label for the fields of one table (``_table_vocabulary``)."""
+    return _table_vocabulary(table_name)[0]
+
+
+def describe_changes(entries, labels: dict | None = None) -> dict[int, list[tuple[str, str, str]]]:
     """Audit entry id → (label, old, new) of its changes: each column by its label (a foreign key by
     its relationship's label, its ids by the related rows' names); columns without a label are
-    summed up as "Other data" rather than shown by their internal names."""
+    summed up as "Other data" rather than shown by their internal names. Without ``labels``, each
+    entry's fields are named by its table's view (``table_field_labels``)."""
     out: dict[int, list] = {}
     names: dict[tuple, str] = {}
 
@@ -389,22 +437,26 @@ def describe_changes(entries, labels: dict) -> dict[int, list[tuple[str, str, st
     for entry in entries:
         model = _model_of_table(entry.table_name)
         mapper = inspect(model) if model is not None else None
+        own_labels, choices = _table_vocabulary(entry.table_name)
+        entry_labels = labels if labels is not None else own_labels
         rows = []
         for key, pair in (entry.changes or {}).items():
             old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            target, label = None, (None if key in TECHNICAL_COLUMNS else labels.get(key))
+            target, label = None, (None if key in TECHNICAL_COLUMNS else entry_labels.get(key))
             if mapper is not None and key in mapper.columns:
                 fks = list(mapper.columns[key].foreign_keys)
                 if fks:
                     target = _model_of_table(fks[0].column.table.name)
                     rel = next((r for r in mapper.relationships
                                 if any(c.key == key for c in r.local_columns)), None)
-                    label = label or (labels.get(rel.key) if rel is not None else None)
+                    label = label or (entry_labels.get(rel.key) if rel is not None else None)
             if label is None:
                 rows.append((_("Other data"), "", ""))
                 continue
             if target is not None:
                 old, new = name_of(target, old), name_of(target, new)
+            elif key in choices:
+                old, new = (str(choices[key].get(v, v)) if v is not None else None for v in (old, new))
             rows.append((str(label), _plain(old), _plain(new)))
         # one "Other data" line at most
         seen, kept = False, []
@@ -436,5 +488,5 @@ def _plain(value) -> str:
     return str(value)
 
 
-__all__ = ["RECORD_VIEWS", "RecordActionsMixin", "field_labels", "table_labels", "RecordPage", "RecordReasonForm", "RecordRowAction",
+__all__ = ["ACTION_LABELS", "detail_label", "RECORD_VIEWS", "table_field_labels", "RecordActionsMixin", "field_labels", "table_labels", "RecordPage", "RecordReasonForm", "RecordRowAction",
            "describe_changes", "display", "refusal_message"]

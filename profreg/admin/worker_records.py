@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app, request, url_for
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import access
@@ -50,6 +52,18 @@ class WorkerSearchMixin:
 
     #: turns Flask-Admin's search box on; the terms go through ``_apply_search`` below
     column_searchable_list = ("worker_id",)
+
+    def create_form(self, obj=None):
+        """The create form opened from a worker card ("Add", ``add_url``) starts with that worker, read
+        through the user's scope (an id outside it leaves the field empty)."""
+        form = super().create_form(obj)
+        raw = request.args.get("worker", "") if request.method == "GET" else ""
+        if raw.isdigit() and hasattr(form, "worker"):
+            worker = db.session.execute(access.scoped(select(Worker).where(Worker.id == int(raw)), Worker,
+                                                      current_user)).scalar_one_or_none()
+            if worker is not None:
+                form.worker.data = worker
+        return form
 
     def search_placeholder(self):
         return str(_l("IIN, surname or certificate number"))
@@ -82,8 +96,10 @@ def worker_record_attrs(cols, labels=None) -> dict:
 # ------------------------------------------------------------------------ the worker page's registry
 @dataclass(frozen=True)
 class WorkerSection:
-    """A tab of the worker page: ``rows`` of ``model`` for the worker, ``template`` renders them
-    (it receives ``rows`` and ``today``); ``position`` orders the tabs."""
+    """A part of the worker card: ``rows`` of ``model`` for the worker, ``template`` renders them
+    (it receives ``rows`` and ``today``); ``position`` orders the sections. Sections with the same
+    ``tab`` share one tab of the card (education documents and qualification categories), whose label
+    is the ``tab_label`` of its first section (else that section's ``label``)."""
 
     key: str
     label: object
@@ -92,6 +108,8 @@ class WorkerSection:
     template: str
     position: int
     on_edit_page: bool = False
+    tab: str = ""
+    tab_label: object = None
 
 
 @dataclass(frozen=True)
@@ -110,9 +128,10 @@ _INLINES: dict[type, WorkerInline] = {}
 
 
 def worker_section(key: str, label, model, order_by: str, template: str, position: int,
-                   on_edit_page: bool = False) -> None:
-    """Declare a tab of the worker page (see the module docstring)."""
-    _SECTIONS[key] = WorkerSection(key, label, model, order_by, template, position, on_edit_page)
+                   on_edit_page: bool = False, tab: str | None = None, tab_label=None) -> None:
+    """Declare a section of the worker page (see the module docstring and ``WorkerSection``)."""
+    _SECTIONS[key] = WorkerSection(key, label, model, order_by, template, position, on_edit_page,
+                                   tab or key, tab_label)
 
 
 def worker_inline(model, columns, labels=None, choices=None, position: int = 0) -> None:
@@ -153,5 +172,51 @@ def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerS
     return out
 
 
-__all__ = ["WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerSearchMixin", "WorkerInline", "WorkerSection", "inline_models",
+@dataclass
+class CardTab:
+    """A tab of the worker card: its sections (``(section, rows, older)`` of ``related_records``) and,
+    per section, the link that adds a row of that kind for the worker (None where the reader may not)."""
+
+    key: str
+    label: object
+    sections: list
+    add_links: dict
+
+    @property
+    def count(self) -> int:
+        return sum(len(rows) for _section, rows, _older in self.sections)
+
+
+def _create_view_of(model):
+    """The panel's model view whose list and form are ``model``'s (the one "Add" opens)."""
+    for view in current_app.extensions["profreg_admin"]._views:
+        if getattr(view, "model", None) is model and hasattr(view, "create_view"):
+            return view
+    return None
+
+
+def add_url(model, worker, return_url: str | None = None) -> str | None:
+    """The create form of a ``model`` row prefilled with ``worker`` (``WorkerSearchMixin.create_form``),
+    for a reader who may create such rows (the view's ``can_create``: ``access``), else None."""
+    view = _create_view_of(model)
+    if view is None or not view.is_accessible() or not view.can_create:
+        return None
+    return url_for(f"{view.endpoint}.create_view", worker=worker.id, url=return_url)
+
+
+def card_tabs(related, worker, card_url) -> list[CardTab]:
+    """The record tabs of the worker card, in the sections' order, each with its "Add" links; the
+    return address of an "Add" is the card on that tab (``card_url(tab_key)``)."""
+    tabs: dict[str, CardTab] = {}
+    for item in related:
+        section = item[0]
+        tab = tabs.get(section.tab)
+        if tab is None:
+            tab = tabs[section.tab] = CardTab(section.tab, section.tab_label or section.label, [], {})
+        tab.sections.append(item)
+        tab.add_links[section.key] = add_url(section.model, worker, card_url(section.tab))
+    return list(tabs.values())
+
+
+__all__ = ["CardTab", "add_url", "card_tabs", "WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerSearchMixin", "WorkerInline", "WorkerSection", "inline_models",
            "related_records", "worker_ajax_ref", "worker_inline", "worker_record_attrs", "worker_section"]

@@ -9,10 +9,12 @@ from markupsafe import Markup
 from wtforms import FileField
 
 from ..admin.base import ScopedModelView
+from ..admin.filters import ReferenceFilter, date_range
 from ..admin.record_actions import RecordActionsMixin
 from ..admin.worker_records import WorkerSearchMixin, worker_record_attrs, worker_section
 from ..audit.services import log_read
 from ..errors import InvalidInput
+from ..reference.models import PersonnelDocumentType
 from .models import PersonnelDocument
 from .services import attach_file, file_path, set_organization
 
@@ -39,6 +41,8 @@ class PersonnelDocumentView(WorkerSearchMixin, RecordActionsMixin, ScopedModelVi
                      "size": _l("Size, bytes"), "uploaded_at": _l("Uploaded at"), "content_type": _l("File type"),
                      "sha256": "SHA-256", "file": _l("File (PDF, PNG or JPEG)")}
     form_columns = ("worker", "doc_type", "number", "doc_date", "file")
+    column_filters = [ReferenceFilter(PersonnelDocument.doc_type_id, _l("Document type"), PersonnelDocumentType),
+                      *date_range(PersonnelDocument.doc_date, _l("Date"))]
     form_extra_fields = {"file": FileField(_l("File (PDF, PNG or JPEG)"))}
     column_formatters = {**worker_record_attrs(_COLS)["column_formatters"], "original_name": _download_link}
 

@@ -4,7 +4,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError as FormError
 
 from ..admin.base import ScopedModelView
+from ..admin.filters import ReferenceFilter, date_range
 from ..identity import IdentityError, validate_bin
+from ..reference.models import Position, Specialty
 from .models import Organization, StaffingPosition
 from .services import set_region
 
@@ -44,6 +46,9 @@ class StaffingView(ScopedModelView):
     column_export_list = column_list
     form_columns = column_list
     actor_organization_field = "organization"
+    column_filters = [ReferenceFilter(StaffingPosition.position_id, _l("Position"), Position),
+                      ReferenceFilter(StaffingPosition.specialty_id, _l("Specialty"), Specialty),
+                      *date_range(StaffingPosition.valid_from, _l("Valid from"))]
 
 
 def register_views(admin):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import ScopedModelView
+from ..admin.filters import ReferenceFilter, date_range
 from ..admin.record_actions import RecordActionsMixin
 from ..admin.worker_records import WorkerSearchMixin, worker_inline, worker_record_attrs, worker_section
+from ..reference.models import Specialty, TrainingActivityType
 from .models import CpdRecord
 from .views import register as register_training_views
 
@@ -24,6 +26,9 @@ worker_inline(CpdRecord, COLUMNS, LABELS, position=30)
 class CpdView(WorkerSearchMixin, RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
     column_default_sort = ("end_date", True)
+    column_filters = [ReferenceFilter(CpdRecord.activity_type_id, _l("Activity type"), TrainingActivityType),
+                      ReferenceFilter(CpdRecord.specialty_id, _l("Specialty"), Specialty),
+                      *date_range(CpdRecord.end_date, _l("End date"))]
 
 
 def register_views(admin):

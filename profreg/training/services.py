@@ -36,6 +36,7 @@ from ..identity import mask_iin
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
 from ..workers.models import Employment, Worker
+from ..workers.search import matching_worker_ids
 from .models import LIST_APPROVED, LIST_DRAFT, CpdRecord, TrainingList, TrainingListItem
 
 NOMINAL_CYCLE_DAYS = 5 * 365 + 1
@@ -647,6 +648,7 @@ class AssessmentFilters:
     region_id: int | None = None
     specialty_id: int | None = None
     deficit: bool | None = None  # True: only with a deficit; False: only without; None: all
+    search: str = ""  # surnames (prefix, any case) or IINs, as the worker lists search (workers.search)
 
 
 def assessment_specialties(user) -> list[int] | None:
@@ -666,8 +668,24 @@ def _assessment_certs(user, f: AssessmentFilters, today: date):
     specs = assessment_specialties(user)
     if f.specialty_id:
         specs = [f.specialty_id] if specs is None or f.specialty_id in specs else []
-    certs = current_certificates(today, specialty_ids=specs)
+    terms = assessment_terms(user, f.search)
+    workers = None
+    if terms:  # the workers the search finds (each term narrows), probed through their own indexes
+        workers = select(Worker.id).where(*(Worker.id.in_(matching_worker_ids(t)) for t in terms))
+    elif terms is None:
+        workers = []
+    certs = current_certificates(today, worker_ids=workers, specialty_ids=specs)
     return certs
+
+
+def assessment_terms(user, text: str) -> list[str] | None:
+    """The search terms of the assessment: each a surname prefix or an IIN prefix, as every worker list
+    searches. A reader who sees IINs masked (``access.mask_for``: associations) searches by a whole IIN
+    only, so that prefixes cannot spell out the digits the mask hides; None: a term that finds nobody."""
+    terms = (text or "").split()
+    if access.mask_for(user) and any(t.isdigit() and len(t) != 12 for t in terms):
+        return None
+    return terms
 
 
 def assessment_page(user, f: AssessmentFilters, page: int = 1, per_page: int = 50,

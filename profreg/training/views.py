@@ -21,6 +21,7 @@ from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Specialty, TrainingActivityType
 from ..uow import show_error
+from ..workers.models import sort_key
 from . import exports, services
 from .forms import AddForm, BuildForm, CompleteForm, RemoveForm
 from .models import CpdRecord, TrainingList, TrainingListItem
@@ -229,7 +230,8 @@ def _assessment_filters() -> services.AssessmentFilters:
             return None
 
     deficit = {"1": True, "0": False}.get(request.args.get("deficit", ""))
-    return services.AssessmentFilters(region_id=as_int("region"), specialty_id=as_int("specialty"), deficit=deficit)
+    return services.AssessmentFilters(region_id=as_int("region"), specialty_id=as_int("specialty"), deficit=deficit,
+                                      search=(request.args.get("q") or "").strip()[:100])
 
 
 class CpdAssessmentView(ProtectedBaseView):
@@ -243,12 +245,13 @@ class CpdAssessmentView(ProtectedBaseView):
         page = _page()
         rows, total = services.assessment_page(current_user, f, page=page, per_page=PER_PAGE)
         specs = services.assessment_specialties(current_user)
-        sq = select(Specialty.id, Specialty.name_column()).order_by(Specialty.name_column())
+        sq = select(Specialty.id, Specialty.name_column())
         if specs is not None:
             sq = sq.where(Specialty.id.in_(specs))
-        specialties = db.session.execute(sq).all()
-        regions = db.session.execute(select(AdminUnit.id, AdminUnit.name_column()).where(AdminUnit.level == 1)
-                                     .order_by(AdminUnit.name_column())).all()
+        # by name in the reader's language, in its alphabet's order (the Kazakh one for kk)
+        specialties = sorted(db.session.execute(sq).all(), key=lambda r: sort_key(r[1]) or "")
+        regions = sorted(db.session.execute(select(AdminUnit.id, AdminUnit.name_column())
+                                            .where(AdminUnit.level == 1)).all(), key=lambda r: sort_key(r[1]) or "")
         return self.render("training/assessment.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            filters=f, specialties=specialties, regions=regions,
                            spec_names=dict(specialties), can_export=_can(access.EXPORT, "cpd_assessment"))

@@ -22,10 +22,12 @@ from wtforms.validators import ValidationError as FormError
 
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView, later_error
+from ..admin.filters import ClauseFilter, ReferenceFilter, date_range, reference_options, sorted_options
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
-from ..admin.record_actions import RecordPage, describe_changes
+from ..admin.record_actions import ACTION_LABELS, RecordPage, describe_changes, detail_label, table_labels
 from ..admin.worker_records import (
     WorkerSearchMixin,
+    card_tabs,
     inline_models,
     related_records,
     worker_ajax_ref,
@@ -35,6 +37,7 @@ from ..certificates.models import warning_months
 from ..certificates.services import block_reasons
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..i18n import fmt_date
 from ..identity import iin_rule
 from ..reference import models as ref
 from ..reference.models import AdminUnit, EmploymentEndReason, Position, Specialty
@@ -58,8 +61,8 @@ from .services import (
     register_worker,
     worker_errors,
 )
-from .views import HISTORY_LABELS, register_worker_pages, worker_history
 from .views import LABELS as PERSONAL_LABELS
+from .views import register_worker_pages, worker_history
 
 WORKER_LABELS = {
     **PERSONAL_LABELS,  # the personal-data fields, labelled once (workers/views.py)
@@ -154,16 +157,13 @@ def _options(loader):
 
 
 def _regions():
-    rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1).order_by(AdminUnit.code)).scalars()
-    return [(str(r.id), r.name) for r in rows]
+    """The regions by name in the reader's language, in its alphabet's order."""
+    rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)).scalars()
+    return sorted_options((r.id, r.name) for r in rows)
 
 
 def _ref_options(model_name):
-    def load():
-        model = getattr(ref, model_name)
-        rows = db.session.execute(select(model).where(model.is_active.is_(True)).order_by(model.code)).scalars()
-        return [(str(r.id), r.name) for r in rows]
-    return load
+    return reference_options(getattr(ref, model_name))
 
 
 class WorkerClauseFilter(BaseSQLAFilter):
@@ -189,8 +189,8 @@ def worker_filters(path=None):
     return [
         WorkerClauseFilter(_l("Organization (BIN)"), search.by_org_bin),
         WorkerClauseFilter(_l("Region"), search.by_region, options=_options(_regions)),
-        WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_options(_ref_options("Specialty"))),
-        WorkerClauseFilter(_l("Position"), search.by_position, options=_options(_ref_options("Position"))),
+        WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_ref_options("Specialty")),
+        WorkerClauseFilter(_l("Position"), search.by_position, options=_ref_options("Position")),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
         WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
                            options=_options(_cert_status_choices)),
@@ -240,16 +240,26 @@ class HireRegisteredForm(PanelForm):
     concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
 
-def _block_reason(view, context, model, name):
-    """Why the worker is blocked, in the reader's language: each blocked post with its specialty and the
-    certificate that expired (rule 14.5); never the stored reason code."""
-    if model.status != "blocked":
+def status_sentence(worker, today=None) -> str:
+    """The worker's status in words (rule 14.5): "Blocked since 01.12.2026: <post>: certificate № …
+    expired on 30.11.2026", each blocked post with its certificate (``block_reasons``); never the stored
+    reason code. Empty for a worker who is not blocked (no "blocked at" next to Active)."""
+    if worker.status != "blocked":
         return ""
-    lines = block_reasons(model)
-    if not lines:
-        return _("No valid specialist certificate.") if model.blocked_reason == "certificate_expired" \
-            else _("Blocked by the register.")
-    return Markup("<br>").join(lines)
+    since = fmt_date(worker.blocked_at) if worker.blocked_at else "—"
+    lines = block_reasons(worker, today)
+    if lines:
+        return _("Blocked since %(date)s: %(reasons)s", date=since, reasons="; ".join(lines))
+    if worker.blocked_reason == "certificate_expired":
+        return _("Blocked since %(date)s: no valid specialist certificate.", date=since)
+    return _("Blocked since %(date)s by the register.", date=since)
+
+
+def _status_detail(view, context, model, name):
+    """The worker page's status: the badge, and for a blocked worker why and since when."""
+    sentence = status_sentence(model)
+    return Markup("{} {}").format(blocked_badge(view, context, model, name), sentence) if sentence \
+        else blocked_badge(view, context, model, name)
 
 
 class WorkerView(ScopedModelView):
@@ -261,7 +271,7 @@ class WorkerView(ScopedModelView):
     column_details_list = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place",
                            "citizenship", "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued",
                            "id_doc_expires", "residence_address", "registration_place", "registration_date",
-                           "email", "phone", "status", "blocked_reason", "blocked_at", "updated_at", "confirmed_at")
+                           "email", "phone", "status", "updated_at", "confirmed_at")
     column_export_list = tuple(col.key for col, *_ in worker_exports.COLUMNS)
     column_labels = WORKER_LABELS
     column_default_sort = ("surname_key", False)  # Kazakh alphabetical order (models.sort_key)
@@ -276,7 +286,9 @@ class WorkerView(ScopedModelView):
     form_args = {"iin": {"validators": [WorkerFormChecks()]}}
     inline_models: tuple = ()  # set in register_views: the record forms other domains declare
     column_formatters = {"sex": lambda v, c, m, n: sex_label(m.sex),
-                         "status": blocked_badge, "iin": iin_formatter, "blocked_reason": _block_reason}
+                         "status": blocked_badge, "iin": iin_formatter}
+    # the card's status explains itself (``status_sentence``); the list keeps the badge
+    column_formatters_detail = {**column_formatters, "status": _status_detail}
     # the list's export and ``profreg export workers`` have the same columns, labels and cells
     # (``workers/exports.py``): sex and status in the reader's language
     column_formatters_export = {"status": lambda v, c, m, n: worker_exports.labels()["status"].get(m.status, m.status),
@@ -529,10 +541,35 @@ class WorkerView(ScopedModelView):
                 e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
             kwargs["record_page"] = RecordPage(current_user, kwargs["related"])
             kwargs["block_reasons"] = block_reasons(worker, kwargs["today"]) if worker.is_blocked else []
-            if template == self.details_template:  # the changes of the personal data, for who reads the audit trail
-                kwargs["history"] = worker_history(worker, current_user)
-                kwargs["history_changes"] = describe_changes(kwargs["history"], HISTORY_LABELS)
+            if template == self.details_template:  # the card: its tabs, its history
+                self._card(worker, kwargs)
         return super().render(template, **kwargs)
+
+
+    # the worker card (workers/details.html): identity, the record tabs every domain declares, history
+    def _card(self, worker, kwargs):
+        def card_url(tab):
+            return url_for(".details_view", id=worker.id, tab=tab)
+
+        tabs = card_tabs(kwargs["related"], worker, card_url)
+        keys = {"identity", "history", *(t.key for t in tabs)}
+        kwargs["card_tabs"] = tabs
+        kwargs["card_url"] = card_url
+        kwargs["active_tab"] = request.args.get("tab") if request.args.get("tab") in keys else "identity"
+        kwargs["status_sentence"] = status_sentence(worker, kwargs["today"])
+        # who changed what and when: every write on the worker's record and his rows the reader may see
+        # (access.worker_history_scoped), described as the audit list describes it (one source)
+        kwargs["history"] = worker_history(worker, current_user, actions=CARD_HISTORY_ACTIONS)
+        kwargs["history_changes"] = describe_changes(kwargs["history"])
+        kwargs["history_tables"] = table_labels()
+        kwargs["history_actions"] = ACTION_LABELS
+        kwargs["history_detail"] = detail_label
+        kwargs["audit_url"] = (url_for("audit.index_view", search=worker.iin)
+                               if access.can(current_user, "audit", access.LIST) else None)
+
+
+#: The audit entries the worker card's history shows: writes, not reads (views, exports, downloads).
+CARD_HISTORY_ACTIONS = ("create", "update", "delete", "block", "unblock", "confirm")
 
 
 def pending_badge(pending: bool):
@@ -548,6 +585,15 @@ def _pending_transfer(view, context, model, name):
     if pending is None:
         pending = pending_transfer_ids([model.id])
     return pending_badge(model.id in pending)
+
+
+def _episode_state(value, today):
+    """Current (``Employment.current_on``) or ended episodes."""
+    if value == "current":
+        return Employment.current_on(today)
+    if value == "ended":
+        return Employment.end_date < today
+    return None
 
 
 class EmploymentView(WorkerSearchMixin, ScopedModelView):
@@ -571,6 +617,13 @@ class EmploymentView(WorkerSearchMixin, ScopedModelView):
                     "end_date", "end_reason", "order_number", "concurrent")
     form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
+    column_filters = [ReferenceFilter(Employment.position_id, _l("Position"), Position),
+                      ReferenceFilter(Employment.specialty_id, _l("Specialty"), Specialty),
+                      ClauseFilter(Employment.end_date, _l("Employment"), _episode_state,
+                                   options=lambda: [("current", str(_l("Current"))), ("ended", str(_l("Ended")))]),
+                      *date_range(Employment.hire_date, _l("Hire date")),
+                      *date_range(Employment.end_date, _l("End date")),
+                      ReferenceFilter(Employment.end_reason_id, _l("Reason for leaving"), EmploymentEndReason)]
 
     actor_organization_field = "organization"
 

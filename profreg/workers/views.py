@@ -226,13 +226,13 @@ def _changes(form, obj, names) -> dict:
     return out
 
 
-def worker_history(worker, user, limit: int = 50) -> list:
+def worker_history(worker, user, limit: int = 50, actions=("update",)) -> list:
     """The corrections and other changes of the worker's record ``user`` may read
     (``access.worker_history_scoped``: the audit trail's readers in their scope, an organization's HR
     for a worker it employs), newest first: the departed-worker correction page and the worker page
     show them (``workers/_history.html``)."""
     q = access.worker_history_scoped(select(AuditLog), worker, user).where(AuditLog.worker_id == worker.id,
-                                                                          AuditLog.action == "update")
+                                                                          AuditLog.action.in_(actions))
     return db.session.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).scalars().all()
 
 
