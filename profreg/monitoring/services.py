@@ -503,6 +503,12 @@ def submission_status(report: MonitoringReport | None, period: str, today: date 
     return {"status": ON_TIME if first <= due else LATE, "overdue": False, "due": due, "submitted_on": first}
 
 
+def status_label(code: str) -> str:
+    """A submission status in the reader's language."""
+    return {NOT_STARTED: _("Not started"), DRAFT: _("Draft"), ON_TIME: _("Submitted on time"),
+            LATE: _("Submitted late")}.get(code, code)
+
+
 def region_statuses(period: str, user, today: date | None = None) -> list[dict]:
     """Each region's report status for ``period``: every region for ministry, its own for region."""
     parse_period(period)
