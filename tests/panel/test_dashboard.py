@@ -166,3 +166,51 @@ def test_a_tile_never_widens_the_list(desk, make_client):
     c = make_client(desk.users["hr"])
     assert _listed(c, f"/admin/workers/?tile=blocked&tile_org={desk.orgB.id}") == set()
     assert _listed(c, "/admin/workers/?tile=active") <= {"Қасымова", "Мерзімова", "Кешікова", "Ортақова"}
+
+
+# ------------------------------------------------------------------------ notices reach who must act
+def _notice_links(client) -> list[str]:
+    page = client.get("/admin/notifications/").get_data(as_text=True)
+    return [html.unescape(u) for u in re.findall(r'class="notice-link" href="([^"]+)"', page)]
+
+
+def test_notices_reach_heads_and_coordinators_and_link_to_the_record(world, today, make_client):
+    from profreg.certificates import services as certs
+    from profreg.notifications.models import REPORT_DUE, WORKER_BLOCKED, Notice, Notification
+    from profreg.uow import unit_of_work
+
+    f = world.factory
+    lapsed = f.worker(world.orgA, surname="Мерзімі", certificate_until=today - timedelta(days=1))
+    expiring = f.worker(world.orgA, surname="Ескертілген", certificate_until=today + timedelta(days=20))
+    db.session.commit()
+    counts = certs.sweep(today, each_step=unit_of_work)
+    assert counts.blocked == 1 and counts.warned >= 1 and counts.reports_due == 1  # R1 (R2 has no coordinator)
+
+    def kinds(user):
+        return set(db.session.execute(
+            db.select(Notice.kind).join(Notification, Notification.notice_id == Notice.id)
+            .where(Notification.user_id == user.id)).scalars())
+
+    users = world.users
+    assert WORKER_BLOCKED in kinds(users["org_head"])  # the head of the blocked worker's organization
+    assert "cert_expiring" not in kinds(users["org_head"])  # the certificate warnings stay with HR
+    assert {"cert_expiring", WORKER_BLOCKED} <= kinds(users["hr"]) and REPORT_DUE not in kinds(users["hr"])
+    assert kinds(users["region"]) == {REPORT_DUE}  # the coordinator of R1: its October report is due
+    assert kinds(users["ministry"]) == set()
+
+    head = make_client(users["org_head"])
+    links = _notice_links(head)
+    assert f"/admin/workers/details/?id={lapsed.id}" in links
+    assert all(head.get(u).status_code == 200 for u in links)
+    hr = make_client(users["hr"])
+    links = _notice_links(hr)
+    cert_id = expiring.certificates[0].id
+    assert f"/admin/certificates/details/?id={cert_id}" in links
+    assert all(hr.get(u).status_code == 200 for u in links)
+    region = make_client(users["region"])
+    links = _notice_links(region)
+    assert links == [f"/admin/monitoring/?period=2026-10&scope=region:{world.R1.id}"]
+    page = region.get(links[0])
+    assert page.status_code == 200
+    # a second sweep the same day tells nobody anything again (one notice per event)
+    assert certs.sweep(today, each_step=unit_of_work).notifications == 0
