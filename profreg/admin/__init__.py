@@ -57,5 +57,6 @@ def init_admin(app: Flask) -> Admin:
         # client inside an already pushed app context), the answers must not.
         g.pop("profreg_memo", None)
         g.pop("profreg_filter_states", None)
+        g.pop("profreg_tile_counts", None)  # the dashboard's counts (admin/dashboard.py)
 
     return admin

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import has_request_context, request, url_for
+from flask import g, has_app_context, has_request_context, request, url_for
 from flask_babel import format_date, format_decimal, lazy_ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -162,8 +162,13 @@ def _listed(model, user, *columns):
 
 
 def _tile_count(tile: Tile, user, today: date, org_id: int | None = None) -> int:
-    q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
-    return db.session.execute(q).scalar() or 0
+    """The tile's count (once per request: the tiles and the worklist show some of the same counts)."""
+    memo = g.setdefault("profreg_tile_counts", {}) if has_app_context() else {}
+    key = (tile.key, user.id, today, org_id)
+    if key not in memo:
+        q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
+        memo[key] = db.session.execute(q).scalar() or 0
+    return memo[key]
 
 
 def tile_url(key: str, org_id: int | None = None) -> str:
@@ -344,7 +349,7 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
     blocked = monthly(AuditLog.at, AuditLog.action == "block", AuditLog.table_name == "worker",
                       *in_orgs(AuditLog.organization_id))
     series = [(_("Workers in post"), stock), (_("Hires"), hires), (_("Dismissals"), dismissals),
-              (_("Blocked"), blocked)]
+              (_("Blocked in the month"), blocked)]
     month_names = [format_date(s, "LLL yy") for s in starts]
     return {"months": month_names, "series": [{"name": n, "values": v, "svg": sparkline(n, month_names, v)}
                                               for n, v in series]}
