@@ -331,11 +331,13 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
     def in_orgs(col):
         return [col.in_(ids)] if ids is not None else []
 
-    stock = []
-    for me in ends:  # one index-backed count per month end
-        stock.append(db.session.execute(
-            select(func.count(func.distinct(Employment.worker_id)))
-            .where(Employment.held_at_end_of(me), *in_orgs(Employment.organization_id))).scalar() or 0)
+    # workers in post at each month end (``Employment.held_at_end_of``, as the monthly report and the
+    # charts count them): one pass over the episodes that can be held at any of those ends
+    stock = list(db.session.execute(
+        select(*(func.count(func.distinct(Employment.worker_id)).filter(Employment.held_at_end_of(me)) for me in ends))
+        .where(Employment.hire_date <= ends[-1], Employment.current_on(ends[0] + timedelta(days=1)),
+               *in_orgs(Employment.organization_id))).one())
+    stock = [int(n or 0) for n in stock]
     labels = [f"{s:%Y-%m}" for s in starts]
 
     def monthly(col, *where):
