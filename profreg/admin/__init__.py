@@ -22,9 +22,9 @@ LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "E
 class DashboardView(ProtectedIndexView):
     @expose("/")
     def index(self):
-        user = current_user
-        return self.render("admin/index.html", cards=dashboard.dashboard_cards(user),
-                           worklist=dashboard.worklist(user), org_table=dashboard.organization_table(user),
+        user, memo = current_user, {}  # the tiles and the worklist share some counts: counted once
+        return self.render("admin/index.html", cards=dashboard.dashboard_cards(user, memo),
+                           worklist=dashboard.worklist(user, memo), org_table=dashboard.organization_table(user),
                            region_reports=dashboard.region_reports(user), trend=dashboard.trend(user),
                            scope_label=dashboard.scope_label(user), masked_iins=access.mask_for(user))
 
@@ -57,6 +57,5 @@ def init_admin(app: Flask) -> Admin:
         # client inside an already pushed app context), the answers must not.
         g.pop("profreg_memo", None)
         g.pop("profreg_filter_states", None)
-        g.pop("profreg_tile_counts", None)  # the dashboard's counts (admin/dashboard.py)
 
     return admin

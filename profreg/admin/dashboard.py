@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import g, has_app_context, has_request_context, request, url_for
+from flask import has_request_context, request, url_for
 from flask_babel import format_date, format_decimal, lazy_ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -161,9 +161,9 @@ def _listed(model, user, *columns):
     return q.where(in_lists()) if in_lists is not None else q
 
 
-def _tile_count(tile: Tile, user, today: date, org_id: int | None = None) -> int:
-    """The tile's count (once per request: the tiles and the worklist show some of the same counts)."""
-    memo = g.setdefault("profreg_tile_counts", {}) if has_app_context() else {}
+def _tile_count(tile: Tile, user, today: date, org_id: int | None = None, memo: dict | None = None) -> int:
+    """The tile's count; ``memo`` (one page's) spares counting twice what the tiles and the worklist share."""
+    memo = {} if memo is None else memo
     key = (tile.key, user.id, today, org_id)
     if key not in memo:
         q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
@@ -175,9 +175,9 @@ def tile_url(key: str, org_id: int | None = None) -> str:
     return url_for(TILES[key].endpoint, tile=key, tile_org=org_id)
 
 
-def _card(key: str, user, today: date) -> dict:
+def _card(key: str, user, today: date, memo: dict | None = None) -> dict:
     tile = TILES[key]
-    return {"key": key, "label": tile.label(), "value": _tile_count(tile, user, today), "danger": tile.danger,
+    return {"key": key, "label": tile.label(), "value": _tile_count(tile, user, today, memo=memo), "danger": tile.danger,
             "url": tile_url(key)}
 
 
@@ -196,10 +196,10 @@ def _transfers(user, today: date) -> dict | None:
             "url": url_for("transfers.index", show="open" if own else "overdue")}
 
 
-def dashboard_cards(user) -> list[dict]:
+def dashboard_cards(user, memo: dict | None = None) -> list[dict]:
     """The headline tiles of ``user``'s role, each with the link to its list."""
     today = clock.today()
-    cards = [_card(k, user, today) for k in ("active", "blocked", "expiring", "hires", "late") if _visible(user, k)]
+    cards = [_card(k, user, today, memo) for k in ("active", "blocked", "expiring", "hires", "late") if _visible(user, k)]
     transfers = _transfers(user, today)
     if transfers is not None:
         cards.append(transfers)
@@ -245,13 +245,13 @@ def _approval_item(user) -> dict | None:
             "danger": False, "url": url_for("training_lists.index")}
 
 
-def worklist(user) -> list[dict]:
+def worklist(user, memo: dict | None = None) -> list[dict]:
     """What needs the user's attention (HR, heads, region): late entries, expiring certificates, blocked
     workers, incomplete records, transfers to close, and the reports or approvals due."""
     if user.role not in (*access.ORG_ROLES, access.Role.REGION):
         return []
     today = clock.today()
-    items = [_card(k, user, today) for k in WORKLIST_TILES if _visible(user, k)]
+    items = [_card(k, user, today, memo) for k in WORKLIST_TILES if _visible(user, k)]
     for extra in (_transfers(user, today), _report_item(user, today), _approval_item(user)):
         if extra is not None:
             items.append(extra)
