@@ -14,6 +14,7 @@ The clauses are the register's vocabulary, never re-implemented here: expiring c
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -325,6 +326,37 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
         return None
     today = clock.today()
     starts = _month_starts(today, months)
+    values = _cached((access.default_report_scope(user), today, months),
+                     lambda: _trend_values(user, today, starts))
+    month_names = [format_date(s, "LLL yy") for s in starts]
+    names = (_("Workers in post"), _("Hires"), _("Dismissals"), _("Blocked in the month"))
+    return {"months": month_names, "series": [{"name": n, "values": v, "svg": sparkline(n, month_names, v)}
+                                              for n, v in zip(names, values, strict=True)]}
+
+
+#: The trend is history (a whole scan of the episodes for the ministry): kept this long per scope and
+#: day in each process; the tiles and the worklist are always counted live.
+TREND_SECONDS = 600
+_TREND_CACHE: dict = {}
+
+
+def _cached(key, compute):
+    now = time.monotonic()
+    hit = _TREND_CACHE.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    if len(_TREND_CACHE) > 500:
+        _TREND_CACHE.clear()
+    value = compute()
+    _TREND_CACHE[key] = (now + TREND_SECONDS, value)
+    return value
+
+
+def forget_trends() -> None:
+    _TREND_CACHE.clear()
+
+
+def _trend_values(user, today: date, starts: list[date]) -> tuple[list[int], ...]:
     ends = [min(add_months(s, 1) - timedelta(days=1), today) for s in starts]
     ids = access.org_ids_select(user)
 
@@ -350,11 +382,7 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
     dismissals = monthly(Employment.end_date, Employment.annulled_at.is_(None), *in_orgs(Employment.organization_id))
     blocked = monthly(AuditLog.at, AuditLog.action == "block", AuditLog.table_name == "worker",
                       *in_orgs(AuditLog.organization_id))
-    series = [(_("Workers in post"), stock), (_("Hires"), hires), (_("Dismissals"), dismissals),
-              (_("Blocked in the month"), blocked)]
-    month_names = [format_date(s, "LLL yy") for s in starts]
-    return {"months": month_names, "series": [{"name": n, "values": v, "svg": sparkline(n, month_names, v)}
-                                              for n, v in series]}
+    return stock, hires, dismissals, blocked
 
 
 def sparkline(title: str, labels: list[str], values: list[int], width: int = 240, height: int = 64) -> Markup:
