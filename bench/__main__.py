@@ -27,8 +27,8 @@ def _optional(module: str):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "load", "import"],
-                   nargs="?",
+    p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "dashboard", "load",
+                                    "import"], nargs="?",
                    default="all", help="'plans' prints EXPLAIN ANALYZE of the list and search queries (not in 'all')")
     p.add_argument("--workers", type=int, default=300_000, help="size of the national dataset")
     p.add_argument("--small", type=int, default=3_000, help="size of the small dataset (scaling ratio)")
@@ -74,6 +74,11 @@ def main(argv=None) -> int:
             k = f"list_{role}"
             table.add(f"list p95 / floor p95 as {role} ({a.workers // 1000}k)",
                       f"{big[k][1] / big['floor'][1]:.2f}x", "target <= 2x")
+
+    if a.what in ("all", "dashboard"):
+        from .dashboard import run as run_dashboard
+
+        run_dashboard(table, url, a.workers)
 
     if a.what == "plans":
         from .plans import run as run_plans

@@ -232,10 +232,12 @@ def _assert_starting_state(db) -> None:
 
 def _forget_caches() -> None:
     """Module-level caches that outlive a test."""
+    from profreg.admin.dashboard import forget_trends
     from profreg.admin.listing import forget_estimates, invalidate_filter_options
 
     invalidate_filter_options()  # cached list filters name reference rows of the previous test
     forget_estimates()  # and cached planner estimates describe its data
+    forget_trends()  # and the dashboard's trends
 
 
 def _wipe(db):

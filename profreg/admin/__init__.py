@@ -11,8 +11,8 @@ from .. import access
 from ..domains import ROOT, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
+from . import dashboard
 from .base import ProtectedIndexView
-from .dashboard import dashboard_cards, scope_label
 from .error_pages import register as register_error_pages
 from .exports_page import register_views as register_exports_page
 
@@ -22,8 +22,11 @@ LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "E
 class DashboardView(ProtectedIndexView):
     @expose("/")
     def index(self):
-        return self.render("admin/index.html", cards=dashboard_cards(current_user),
-                           scope_label=scope_label(current_user), masked_iins=access.mask_for(current_user))
+        user, memo = current_user, {}  # the tiles and the worklist share some counts: counted once
+        return self.render("admin/index.html", cards=dashboard.dashboard_cards(user, memo),
+                           worklist=dashboard.worklist(user, memo), org_table=dashboard.organization_table(user),
+                           region_reports=dashboard.region_reports(user), trend=dashboard.trend(user),
+                           scope_label=dashboard.scope_label(user), masked_iins=access.mask_for(user))
 
 
 def init_admin(app: Flask) -> Admin:
@@ -36,7 +39,8 @@ def init_admin(app: Flask) -> Admin:
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(ROOT / "translations" / "admin"),
     )
-    app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
+    app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
+                                 active_tile=dashboard.active_tile)  # a list opened from a dashboard tile
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
 
     # Every domain's admin module is imported before any view is built: importing one declares its

@@ -36,6 +36,7 @@ from ..hygiene import InputHygiene
 from ..uow import PanelSession, show_error
 from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
+from .dashboard import apply_tile
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
@@ -211,7 +212,8 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         """Everyday lists leave out superseded and annulled entries (``in_lists`` of the model); the
         details page of one of them still opens (``get_one``) and the worker page shows the history."""
         in_lists = getattr(self.model, "in_lists", None)
-        return query.filter(in_lists()) if in_lists is not None else query
+        query = query.filter(in_lists()) if in_lists is not None else query
+        return apply_tile(self.model, query, current_user)  # a dashboard tile's rows (``?tile=``)
 
     # per-request permissions from the matrix
     def _allowed(self, action):

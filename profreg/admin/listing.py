@@ -29,6 +29,7 @@ from sqlalchemy import distinct, func, select, text
 from .. import access, clock, signals
 from ..extensions import db
 from ..workers.models import Employment, Worker
+from .dashboard import requested_tile
 
 _ESTIMATES: dict = {}
 ESTIMATE_SECONDS = 60
@@ -238,7 +239,7 @@ class ListingMixin:
     # exact scoped count runs as usual.
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         fast = None
-        if execute and not search and not filters:
+        if execute and not search and not filters and requested_tile(self.model) is None:
             fast = self.fast_count()
         if fast is None:
             return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)

@@ -54,6 +54,12 @@ def _missing_clause():
     return or_(*(_lacks(c) for c in MANDATORY), ~_has_education())  # NOT EXISTS: index probe, not NOT IN
 
 
+def incomplete_clause():
+    """SQL on ``Worker``: the record lacks a field rule 8 requires at entry or an education document in
+    force ("incomplete" of the data-currency figures; the dashboard's worklist counts the same)."""
+    return _missing_clause()
+
+
 def _missing(worker, has_education: bool) -> list[str]:
     """The entry fields ``worker`` lacks (column names, and ``EDUCATION``)."""
     out = [c for c in MANDATORY if getattr(worker, c) is None or str(getattr(worker, c)).strip() == ""]

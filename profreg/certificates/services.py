@@ -48,6 +48,7 @@ from ..audit.models import AuditLog
 from ..clock import day_start_utc
 from ..extensions import db
 from ..i18n import fmt_date
+from ..monitoring.services import reports_due_step
 from ..notifications import services as notify
 from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, MailOutbox, Notice
 from ..orgs.models import Organization
@@ -293,6 +294,7 @@ class Counts:
     episodes_unblocked: int = 0
     notifications: int = 0
     mails_queued: int = 0
+    reports_due: int = 0  # regions whose report of the last month is not submitted (their coordinators told)
     batches: list[str] = field(default_factory=list)
 
     def add(self, other: dict):
@@ -433,7 +435,8 @@ def digest_step(today: date | None = None) -> dict:
 
 #: The sweep, in order. ``unblock`` runs before ``block`` so a renewal on file never causes a
 #: block/unblock pair on the same day. The job commits after each step.
-STEPS = (("unblock", unblock_step), ("block", block_step), ("warn", warn_step), ("digest", digest_step))
+STEPS = (("unblock", unblock_step), ("block", block_step), ("warn", warn_step),
+         ("reports", reports_due_step), ("digest", digest_step))
 
 
 def sweep(today: date | None = None, each_step=contextlib.nullcontext) -> Counts:

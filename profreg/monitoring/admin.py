@@ -20,9 +20,7 @@ from .tables import heading_lines, report_tables, scope_label, tables_to_csv, ta
 CATEGORY = _l("Monitoring")
 
 
-def status_label(code: str) -> str:
-    return {S.NOT_STARTED: _("Not started"), S.DRAFT: _("Draft"), S.ON_TIME: _("Submitted on time"),
-            S.LATE: _("Submitted late")}.get(code, code)
+status_label = S.status_label  # the status in the reader's language (also on the dashboard)
 
 
 

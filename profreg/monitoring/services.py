@@ -51,11 +51,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..auth.models import User
 from ..certificates.models import Certificate, warning_months
 from ..clock import day_start_utc, local_date
 from ..dates import days_after
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
+from ..notifications import services as notify
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
@@ -502,6 +504,32 @@ def submission_status(report: MonitoringReport | None, period: str, today: date 
         return {"status": code, "overdue": today > due, "due": due, "submitted_on": None}
     first = local_date(report.first_submitted_at or report.submitted_at)
     return {"status": ON_TIME if first <= due else LATE, "overdue": False, "due": due, "submitted_on": first}
+
+
+def reports_due_step(today: date | None = None, batch: str | None = None) -> dict:
+    """Sweep step: from the 1st of a month until its submission, the coordinators of every region whose
+    report of the previous month is not submitted (and that has an active coordinator) get a notice (once per region and period; a
+    coordinator who joins later gets it on the next sweep). Returns {'reports_due': regions}."""
+    today = today or clock.today()
+    period = previous_period(today)
+    submitted = select(MonitoringReport.scope_id).where(MonitoringReport.period == period,
+                                                         MonitoringReport.scope == SCOPE_REGION,
+                                                         MonitoringReport.status == STATUS_SUBMITTED)
+    coordinated = select(User.region_id).where(User.role == access.Role.REGION, User.active.is_(True))
+    regions = db.session.execute(select(AdminUnit.id).where(AdminUnit.level == 1, AdminUnit.id.not_in(submitted),
+                                                            AdminUnit.id.in_(coordinated))
+                                 .order_by(AdminUnit.id)).scalars().all()
+    n = 0
+    for region_id in regions:
+        notify.notify_report_due(period, region_id)
+        n += 1
+    return {"reports_due": n}
+
+
+def status_label(code: str) -> str:
+    """A submission status in the reader's language."""
+    return {NOT_STARTED: _("Not started"), DRAFT: _("Draft"), ON_TIME: _("Submitted on time"),
+            LATE: _("Submitted late")}.get(code, code)
 
 
 def region_statuses(period: str, user, today: date | None = None) -> list[dict]:

@@ -3,7 +3,8 @@
 * ``Notice``: one row per event ("certificate 123 enters the warning window", "worker 45 blocked at
   ..."), unique on (kind, event_key). It is the anchor of idempotency: every job inserts notices with
   ``ON CONFLICT DO NOTHING`` and fans out only the notices of its own batch.
-* ``Notification``: the in-app copy of a notice for one panel user (HR of the worker's organization),
+* ``Notification``: the in-app copy of a notice for one panel user (those who must act on it: HR of the
+  worker's organization; for a block also its head; for a report due the region's coordinators),
   unique on (notice_id, user_id); ``read_at`` marks it read.
 * ``MailOutbox``: every e-mail to send, with its delivery state. Worker mails (and the transfer mails
   to HR users) are unique on (notice_id, recipient); the HR daily digest is unique on (kind, user_id,
@@ -27,7 +28,10 @@ WORKER_UNBLOCKED = "worker_unblocked"
 # by mail to each of them, not to the worker). ``event_key`` is ``transfer:<id>``.
 TRANSFER_OPENED = "transfer_opened"
 EXPORT_READY = "export_ready"  # a background list export is ready (in-app only, never in a digest)
-NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY)
+# A region's monthly report of the last month is not submitted yet: its coordinators are told (in-app and
+# in their digest). ``event_key`` is ``report:<YYYY-MM>:<admin_unit id>``.
+REPORT_DUE = "report_due"
+NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY, REPORT_DUE)
 # outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 

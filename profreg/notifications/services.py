@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, literal, select, true, update
+from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +25,7 @@ from .models import (
     EXPORT_READY,
     HR_DIGEST,
     PENDING,
+    REPORT_DUE,
     TRANSFER_OPENED,
     WORKER_BLOCKED,
     WORKER_UNBLOCKED,
@@ -34,6 +35,14 @@ from .models import (
 )
 
 HR_ROLES = (Role.HR, Role.HR_CHIEF)  # receive the certificate notices of their organization
+#: A block (and its lifting) stops a worker's clinical work: the organization's head must know too.
+HEAD_KINDS = (WORKER_BLOCKED, WORKER_UNBLOCKED)
+
+
+def _recipient_role():
+    """SQL on ``Notice`` and ``User``: the user's role must act on the notice's kind (HR always; the
+    head of the organization for blocks and unblocks)."""
+    return or_(User.role.in_(HR_ROLES), and_(Notice.kind.in_(HEAD_KINDS), User.role == Role.ORG_HEAD))
 
 
 def _insert(model):
@@ -58,12 +67,13 @@ def default_locale() -> str:
 
 def fan_out(batch: str, today: date, now: datetime) -> dict:
     """Notices of ``batch`` → in-app notifications for the HR users (roles hr, hr_chief, active) of
-    every organization where the worker has a current episode, and a mail to the worker when the record
+    every organization where the worker has a current episode (and its head, ``org_head``, for a block
+    or an unblock), and a mail to the worker when the record
     has an e-mail address. Returns {'notifications': n, 'mails_queued': m} (rows actually inserted)."""
     hr = (select(Notice.id, User.id, literal(now))
           .select_from(Notice)
           .join(Employment, and_(Employment.worker_id == Notice.worker_id, Employment.current_on(today)))
-          .join(User, and_(User.organization_id == Employment.organization_id, User.role.in_(HR_ROLES),
+          .join(User, and_(User.organization_id == Employment.organization_id, _recipient_role(),
                            User.active.is_(True)))
           .where(Notice.batch == batch).distinct())
     n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"], hr)
@@ -118,9 +128,38 @@ def notify_transfer(transfer, now: datetime | None = None) -> dict:
     return {"notifications": n_inapp, "mails_queued": n_mail}
 
 
+def report_key(period: str, region_id: int) -> str:
+    """The ``event_key`` of a region's report-due notice."""
+    return f"report:{period}:{region_id}"
+
+
+def report_of(notice: Notice) -> tuple[str, int] | None:
+    """(period, region id) a ``report_due`` notice is about."""
+    parts = (notice.event_key or "").split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2])
+
+
+def notify_report_due(period: str, region_id: int, now: datetime | None = None) -> int:
+    """The region's report for ``period`` is not submitted: one notice (idempotent),
+    an in-app notification for each active coordinator of the region (also one who joined since).
+    Returns the notifications inserted; flushes, never commits."""
+    now = now or clock.utcnow_naive()
+    key = report_key(period, region_id)
+    db.session.execute(_insert(Notice).values(kind=REPORT_DUE, event_key=key, batch=key, created_at=now)
+                       .on_conflict_do_nothing())
+    notice_id = db.session.execute(select(Notice.id).where(Notice.kind == REPORT_DUE,
+                                                           Notice.event_key == key)).scalar_one()
+    coordinators = and_(User.role == Role.REGION, User.region_id == region_id, User.active.is_(True))
+    return insert_select(Notification, ["notice_id", "user_id", "created_at"],
+                         select(literal(notice_id), User.id, literal(now)).where(coordinators))
+
+
 def _in_digests(notification):
-    """Notifications a digest mail carries: all but the in-app-only kinds (an export is ready)."""
-    return notification.notice_id.in_(select(Notice.id).where(Notice.kind != EXPORT_READY))
+    """Notifications a digest mail carries: all but the in-app-only kinds (an export is ready, a
+    region's report is due: the digest is about certificates)."""
+    return notification.notice_id.in_(select(Notice.id).where(Notice.kind.not_in((EXPORT_READY, REPORT_DUE))))
 
 
 def queue_digests(today: date) -> dict:
@@ -179,6 +218,10 @@ def notice_text(notice: Notice) -> str:
         return _("%(worker)s is blocked: no valid specialist certificate.", worker=w.full_name)
     if notice.kind == WORKER_UNBLOCKED:
         return _("%(worker)s is unblocked: a valid specialist certificate is on file.", worker=w.full_name)
+    if notice.kind == REPORT_DUE:
+        about = report_of(notice)
+        if about is not None:
+            return _("The monthly report of your region for %(period)s is not submitted yet.", period=about[0])
     if notice.kind == TRANSFER_OPENED:
         transfer = transfer_of(notice)
         if transfer is not None:

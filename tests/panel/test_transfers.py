@@ -169,7 +169,8 @@ def test_a_transfer_from_a_to_b_end_to_end(move, make_client, today):
 def _tile(client, url):
     """The dashboard value linked to ``url``."""
     page = client.get("/admin/").get_data(as_text=True)
-    return re.search(rf'<a href="{re.escape(url)}">([^<]*)</a>', page.replace("&amp;", "&")).group(1)
+    return re.search(rf'href="{re.escape(url)}"[^>]*>.*?dashboard-value[^>]*>([^<]*)<', page.replace("&amp;", "&"),
+                     re.S).group(1)
 
 
 def test_before_it_is_ended_the_worker_counts_once(move, make_client, today):

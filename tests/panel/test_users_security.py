@@ -98,9 +98,10 @@ def test_dashboard_counts_per_role(world, make_client, today):
 
     def cards(role):
         html = make_client(world.users[role]).get("/admin/").get_data(as_text=True)
-        labels = re.findall(r'<div class="small text-muted">([^<]+)</div>', html)
-        values = [re.sub(r"<[^>]+>", "", v).strip() for v in
-                  re.findall(r'<div class="h3 mb-0 dashboard-value">(.*?)</div>', html, re.S)]
+        tiles = re.findall(r'<a class="card dashboard-tile.*?</a>', html, re.S)
+        labels = [re.search(r'<div class="small text-muted">([^<]+)</div>', t).group(1) for t in tiles]
+        values = [re.sub(r"<[^>]+>", "", re.search(r'dashboard-value[^>]*>(.*?)</div>', t, re.S).group(1)).strip()
+                  for t in tiles]
         return dict(zip(labels, values, strict=True))
 
     hr = cards("hr_chief")
