@@ -13,6 +13,7 @@ from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
 from .dashboard import dashboard_cards, scope_label
+from .dateinput import calendar_locale
 from .error_pages import register as register_error_pages
 from .exports_page import register_views as register_exports_page
 
@@ -36,7 +37,8 @@ def init_admin(app: Flask) -> Admin:
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(ROOT / "translations" / "admin"),
     )
-    app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
+    app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
+                                 calendar_locale=calendar_locale)
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
 
     # Every domain's admin module is imported before any view is built: importing one declares its
