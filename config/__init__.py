@@ -42,7 +42,9 @@ class DefaultConfig:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "ru")
     BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
-    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    # the package's catalogs (profreg/translations: a link to translations/ in a checkout, the files in an
+    # installed copy), so that a plain ``pip install .`` serves kk and ru
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "profreg" / "translations")
     LANGUAGES = ("kk", "ru", "en")
     LOGIN_MAX_FAILURES = 10
     # argon2 cost of new password hashes: a name in ``argon2.profiles`` (hashes made under any profile

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access
-from ..domains import ROOT, modules
+from ..domains import TRANSLATIONS, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from .base import ProtectedIndexView
@@ -35,7 +35,7 @@ def init_admin(app: Flask) -> Admin:
         name=_l("Professional Register"),
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="profreg/layout.html"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
-        translations_path=str(ROOT / "translations" / "admin"),
+        translations_path=str(TRANSLATIONS / "admin"),
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
                                  calendar_locale=calendar_locale)
