@@ -48,7 +48,9 @@ class DefaultConfig:
     MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", "300"))
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "ru")
     BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
-    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    # the package's catalogs (profreg/translations: a link to translations/ in a checkout, the files in an
+    # installed copy), so that a plain ``pip install .`` serves kk and ru
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "profreg" / "translations")
     LANGUAGES = ("kk", "ru", "en")
     # A report's deadline (the 10th) on a non-working day moves to the next working day (general rule on
     # time limits); "0" keeps the literal date (docs/monitoring.md).

@@ -12,6 +12,11 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The package's own folder: what an installed copy has (templates, static files, seeds, catalogs).
+PACKAGE = Path(__file__).resolve().parent
+#: The compiled catalogs the app serves: inside the package (in a checkout a link to ROOT/translations,
+#: where they are edited; in a wheel the files themselves), so ``pip install .`` serves kk and ru.
+TRANSLATIONS = PACKAGE / "translations"
 
 DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
            "documents", "audit", "notifications", "monitoring", "analytics", "jobs", "imports", "ops")

@@ -1,15 +1,17 @@
 """Locale helpers shared by models and views (the locale selector itself lives here too)."""
 from __future__ import annotations
 
-import functools
-from datetime import datetime
+import re
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date as babel_format_date
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal, format_percent
 from flask import current_app, g, has_request_context, request, request_started, session
-from flask_babel import format_date, format_time, get_locale, refresh
+from flask_babel import get_locale, gettext, refresh, to_user_timezone
 from flask_login import current_user
 
 
@@ -69,32 +71,67 @@ def remember_language(response):
     return response
 
 
-# --- locale-aware display of dates and numbers (Flask-Admin lists and details, templates) ----------
+# --- how values are shown: ONE set of functions for pages, reports, charts and exports ---------------
+# (docs/formats.md). Dates are dd.mm.yyyy in every language (kk, ru and en alike: the register is
+# Kazakhstan's, and one format everywhere is what its readers asked for); moments are dd.mm.yyyy HH:MM
+# in the user's time zone (Asia/Almaty, BABEL_DEFAULT_TIMEZONE; stored values are naive UTC); months and
+# quarters are worded by the locale ("ноябрь 2026 г.", "2026 ж. қараша", "November 2026"; "I квартал
+# 2027 г.", "2027 ж. I тоқсан", "Q1 2027"); numbers carry the locale's separators ("1 234,5" in kk and
+# ru, "1,234.5" in en). Templates use them as Jinja filters, Python code imports them from here.
+
+DATE_FORMAT = "%d.%m.%Y"
+DATETIME_FORMAT = "%d.%m.%Y %H:%M"
+_ZONE = ZoneInfo("Asia/Almaty")
+ROMAN = ("I", "II", "III", "IV")
+
+
+def _lang() -> str:
+    try:
+        loc = get_locale()
+    except Exception:  # outside an app context
+        loc = None
+    return str(loc) if loc is not None else "ru"
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored moment (naive = UTC) in the user's time zone (Asia/Almaty unless configured)."""
+    try:
+        return to_user_timezone(value)
+    except RuntimeError:  # outside an app context
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(_ZONE)
+
 
 def fmt_date(value) -> str:
-    """A date (or the date part of a datetime, in the user's time zone) in the current locale:
-    kk "2026 ж. 22 нау.", ru "22 мар. 2026 г.", en "Mar 22, 2026"."""
-
-    if value is None:
+    """A date as dd.mm.yyyy (a datetime: its day in the user's time zone); '' for None. Text that is
+    an ISO date (a snapshot's) is shown the same way; other text passes through."""
+    if value is None or value == "":
         return ""
-    if isinstance(value, datetime):  # Flask-Babel moves it to the user's time zone first
-        return format_date(value, "medium")
-    # A plain date: Babel's own formatting, remembered per locale and date (a list page formats one
-    # date per row; Flask-Babel looks the locale and pattern up again for each).
-    return _medium_date(str(get_locale() or "ru"), value)
-
-
-@functools.lru_cache(maxsize=65536)
-def _medium_date(locale: str, value) -> str:
-    return babel_format_date(value, "medium", locale=locale)
+    if isinstance(value, datetime):
+        return local_time(value).strftime(DATE_FORMAT)
+    if isinstance(value, date):
+        return value.strftime(DATE_FORMAT)
+    if isinstance(value, str):
+        try:
+            return (datetime.fromisoformat(value) if "T" in value or " " in value
+                    else date.fromisoformat(value)).strftime(DATE_FORMAT)
+        except ValueError:
+            return value
+    return str(value)
 
 
 def fmt_datetime(value) -> str:
-    """A timestamp (naive values are UTC, shown in Asia/Almaty) as medium date + short time."""
-
-    if value is None:
+    """A moment as dd.mm.yyyy HH:MM in the user's time zone; a plain date as dd.mm.yyyy."""
+    if value is None or value == "":
         return ""
-    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return local_time(value).strftime(DATETIME_FORMAT)
+    return fmt_date(value)
 
 
 def fmt_decimal(value) -> str:
@@ -103,7 +140,7 @@ def fmt_decimal(value) -> str:
 
     if value is None:
         return ""
-    return format_decimal(value, locale=get_locale() or "ru", decimal_quantization=False)
+    return format_decimal(value, locale=_lang(), decimal_quantization=False)
 
 
 def fmt_number(value) -> str:
@@ -117,6 +154,64 @@ def fmt_number(value) -> str:
     return fmt_decimal(value)
 
 
+def fmt_percent(value, digits: int = 1) -> str:
+    """A share given in percent (97.5) as the locale writes it: "97,5 %" (kk, ru), "97.5%" (en)."""
+    if value is None:
+        return ""
+    locale = Locale.parse(_lang())
+    pattern = locale.percent_formats[None].pattern  # "#,##0 %" (ru, kk), "#,##0%" (en)
+    if digits:
+        pattern = pattern.replace("0", "0." + "0" * digits, 1)
+    return format_percent(Decimal(str(value)) / 100, pattern, locale=locale)
+
+
+def fmt_month(value) -> str:
+    """A month ("2026-11", or a date in it) as the locale says it: "ноябрь 2026 г." (ru),
+    "2026 ж. қараша" (kk), "November 2026" (en)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        m = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+        if not m:
+            return value
+        value = date(int(m.group(1)), int(m.group(2)), 1)
+    return format_skeleton("yMMMM", value, locale=_lang())
+
+
+#: CLDR skeleton of a quarter per language: the short "Q1 2027" in English, the full name elsewhere
+_QUARTER_SKELETON = {"en": "yQ"}
+
+
+def fmt_quarter(year: int, quarter: int) -> str:
+    """A quarter as the locale says it, from Babel's CLDR data: "2027 ж. I тоқсан" (kk), "Q1 2027" (en),
+    "I квартал 2027 г." (ru: CLDR writes "1-й квартал"; the Russian official style numbers quarters in
+    Roman numerals, as the Kazakh data does, though with the Cyrillic letter "І": the number is always
+    the Latin Roman numeral)."""
+    lang = _lang()
+    locale = Locale.parse(lang)
+    text = format_skeleton(_QUARTER_SKELETON.get(locale.language, "yQQQQ"), date(year, 3 * quarter - 2, 1),
+                           locale=locale)
+    name = locale.quarters["format"]["wide"][quarter]
+    roman = re.sub(r"^\S+", ROMAN[quarter - 1], name)  # the name's first word is its number (kk: Cyrillic "І")
+    return text.replace(name, roman) if locale.language != "en" else text
+
+
+def fmt_period(value) -> str:
+    """A reporting or planning period in words: "2027Q1" → a quarter, "2026-11" → a month, "2027" →
+    the year; anything else unchanged."""
+    if value is None or value == "":
+        return ""
+    text = str(value).strip()
+    m = re.fullmatch(r"(\d{4})Q([1-4])", text)
+    if m:
+        return fmt_quarter(int(m.group(1)), int(m.group(2)))
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return fmt_month(text)
+    if re.fullmatch(r"\d{4}", text):
+        return gettext("%(year)s (year)", year=text)
+    return text
+
+
 def lang_url(code: str) -> str:
     """The current page in language ``code``: same path and query (filters, page, ``next``), new ``lang``."""
 
@@ -127,6 +222,8 @@ def lang_url(code: str) -> str:
 
 
 #: Jinja filters for templates: ``{{ d|fmt_date }}``, ``{{ ts|fmt_datetime }}``, ``{{ n|fmt_number }}``,
+#: ``{{ p|fmt_percent }}``, ``{{ '2026-11'|fmt_month }}``, ``{{ '2027Q1'|fmt_period }}``,
 #: ``{{ code|lang_url }}`` (the language switcher's links).
 jinja_filters = {"fmt_date": fmt_date, "fmt_datetime": fmt_datetime, "fmt_number": fmt_number,
+                 "fmt_percent": fmt_percent, "fmt_month": fmt_month, "fmt_period": fmt_period,
                  "lang_url": lang_url}

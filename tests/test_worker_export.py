@@ -98,7 +98,7 @@ def test_csv_cells_survive_any_text(app, people, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert rows[0][0] == "IIN"
-    expected = [tuple("" if v is None else (v.isoformat() if isinstance(v, date) else v) for v in row)
+    expected = [tuple("" if v is None else (v.strftime("%d.%m.%Y") if isinstance(v, date) else v) for v in row)
                 for row in _expected(made + [outsider])]
     # csv keeps every character (it has no forbidden ones): compare against the stored text, neutralised
     stored = {w.iin: w for w in made + [outsider]}

@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access
-from ..domains import ROOT, modules
+from ..domains import TRANSLATIONS, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from . import dashboard
 from .base import ProtectedIndexView
+from .dateinput import calendar_locale
 from .error_pages import register as register_error_pages
 from .exports_page import register_views as register_exports_page
 
@@ -37,10 +38,11 @@ def init_admin(app: Flask) -> Admin:
         name=_l("Professional Register"),
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="profreg/layout.html"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
-        translations_path=str(ROOT / "translations" / "admin"),
+        translations_path=str(TRANSLATIONS / "admin"),
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
-                                 active_tile=dashboard.active_tile)  # a list opened from a dashboard tile
+                                 active_tile=dashboard.active_tile,  # a list opened from a dashboard tile
+                                 calendar_locale=calendar_locale)
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
 
     # Every domain's admin module is imported before any view is built: importing one declares its

@@ -37,6 +37,7 @@ from ..uow import PanelSession, show_error
 from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
 from .dashboard import apply_tile
+from .dateinput import DateConverter
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
 from .listing import ListingMixin
@@ -164,6 +165,8 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
     # Dates and numbers in the user's locale (Babel); exports keep ISO values.
     column_type_formatters = type_formatters
     column_type_formatters_detail = type_formatters_detail
+    # Every Date column of every form (inline record forms too) is typed dd.mm.yyyy (admin/dateinput.py).
+    model_form_converter = DateConverter
 
     def __init__(self, model, *args, **kwargs):
         self.resource = access.resource_of(model)  # the model's own: rows and rights never disagree

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask_admin.form import BaseForm
 from flask_admin.model.fields import AjaxSelectField
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms.validators import StopValidation
 
 CHOOSE = _l("— choose —")
@@ -55,6 +56,13 @@ class ChoosePlaceholder:
 
 class InlineForm(ChoosePlaceholder, BaseForm):
     """Base of the inline record forms of the worker form (Flask-Admin's own base, plus the above)."""
+
+    def hidden_tag(self):
+        """The record's own hidden fields (its id) only. Without this method Flask-Admin's
+        ``render_form_fields`` writes the page's ``csrf_token`` again inside every inline record, so
+        the worker form posted one token per record besides its own (issue 15, item 7)."""
+        return Markup("").join(field() for field in self
+                               if getattr(field.widget, "input_type", None) == "hidden")
 
 
 __all__ = ["CHOOSE", "ChoosePlaceholder", "Chosen", "InlineForm", "placeholder_selects"]

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, distinct, func, literal, select
 from .. import clock
 from ..dates import add_months
 from ..extensions import db
+from ..i18n import fmt_month, fmt_number, fmt_period
 from ..monitoring.services import Scope
 from ..monitoring.sql import minus_years, year_month
 from ..monitoring.tables import name_of
@@ -43,7 +44,7 @@ def _axes(ymax: float, title: str) -> list[str]:
         y = PAD_T + (H - PAD_T - PAD_B) * i / 4
         val = ymax * (4 - i) / 4
         parts.append(f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{W - 10}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{PAD_L - 5}" y="{y + 4:.1f}" text-anchor="end">{val:,.0f}</text>')
+        parts.append(f'<text x="{PAD_L - 5}" y="{y + 4:.1f}" text-anchor="end">{fmt_number(round(val))}</text>')
     return parts
 
 
@@ -78,7 +79,7 @@ def bars_svg(title: str, labels: list[str], series: list[tuple[str, list[float]]
             parts.append(f'<rect x="{x0 + bw * k:.1f}" y="{H - PAD_B - h:.1f}" width="{bw:.1f}" height="{h:.1f}" '
                          f'fill="{COLORS[k % 4]}"><title>{escape(lab)}: {vals[i]:,.1f}</title></rect>')
         parts.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{H - PAD_B + 14}" text-anchor="middle">'
-                     f'{escape(lab[:12])}</text>')
+                     f'{escape(lab[:18])}</text>')
     if len(series) > 1:
         parts.append(_legend([s[0] for s in series]))
     parts.append("</svg>")
@@ -100,12 +101,12 @@ def hbars_svg(title: str, labels: list[str], values: list[float], left: list[flo
         wv = span * values[i] / vmax
         parts.append(f'<rect x="{mid:.1f}" y="{y}" width="{wv:.1f}" height="{row_h - 4}" fill="{COLORS[1 if left is not None else 0]}">'
                      f'<title>{escape(lab)}: {values[i]:,.1f}</title></rect>')
-        parts.append(f'<text x="{mid + wv + 4:.1f}" y="{y + 13}">{values[i]:,.0f}</text>')
+        parts.append(f'<text x="{mid + wv + 4:.1f}" y="{y + 13}">{fmt_number(round(values[i]))}</text>')
         if left is not None:
             wl = span * left[i] / vmax
             parts.append(f'<rect x="{mid - wl:.1f}" y="{y}" width="{wl:.1f}" height="{row_h - 4}" fill="{COLORS[0]}">'
                          f'<title>{escape(lab)}: {left[i]:,.0f}</title></rect>')
-            parts.append(f'<text x="{mid - wl - 4:.1f}" y="{y + 13}" text-anchor="end">{left[i]:,.0f}</text>')
+            parts.append(f'<text x="{mid - wl - 4:.1f}" y="{y + 13}" text-anchor="end">{fmt_number(round(left[i]))}</text>')
             parts.append(f'<text x="10" y="{y + 13}">{escape(lab)}</text>')
         else:
             parts.append(f'<text x="{mid - 6:.1f}" y="{y + 13}" text-anchor="end">{escape(lab[:30])}</text>')
@@ -166,6 +167,10 @@ def age_label(band) -> str:
 def render_charts(data: dict) -> list[dict]:
     """[{title, svg, headers, rows}] for the template."""
     out = []
+    # months and quarters in words of the reader's language, short on the axes (issue 15, item 5)
+    data = {**data, "trend": [(fmt_month(m), n) for m, n in data["trend"]],
+            "flows": [(fmt_month(m), a, b) for m, a, b in data["flows"]],
+            "certificates": [(fmt_period(q), n) for q, n in data["certificates"]]}
     labels = [t[0] for t in data["trend"]]
     out.append({"title": _("Headcount at month end"),
                 "svg": line_svg(_("Headcount at month end"), labels, [(_("Headcount"), [t[1] for t in data["trend"]])]),

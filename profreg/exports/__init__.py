@@ -5,10 +5,14 @@ Every export in profreg goes through these functions:
 * ``safe(value)`` — a text cell starting with ``= + - @`` (or tab / carriage return) gets a leading
   apostrophe, so spreadsheet programs show it as text instead of running it (OWASP CSV injection).
 * ``csv_rows(headers, rows)`` — generator of UTF-8 (with BOM, so Excel opens Cyrillic) CSV chunks,
-  for streamed HTTP responses; ``write_csv(path, headers, rows)`` writes a file.
+  for streamed HTTP responses; ``write_csv(path, headers, rows)`` writes a file. The reader's language
+  (the request's, or the CLI's ``--lang``) sets the dialect Excel of that language opens without an
+  import dialog: ``;`` between cells and a decimal comma for kk and ru, ``,`` and a decimal point for
+  en (``csv_dialect``; docs/exports.md). Dates are dd.mm.yyyy, moments dd.mm.yyyy HH:MM in Almaty time.
 * ``write_xlsx(path, sheets)`` — xlsxwriter in constant-memory mode (rows are written in order and
-  flushed), with a title block, headers in bold, a frozen header row, column widths, totals and print
-  setup (A4 landscape, fit to width, header row repeated).
+  flushed), with a title block, headers in bold, a frozen header row, column widths, long text wrapped,
+  totals and print setup (A4 landscape, fit to one page wide, header row repeated on every page,
+  page numbers in the footer), and lines under the table (a signature block).
 * ``write_pdf(path, html)`` / ``render_pdf(template, **context)`` — WeasyPrint from a Jinja template;
   the templates pin DejaVu Sans, which has every Kazakh letter (ә ғ қ ң ө ұ ү һ і).
 """
@@ -28,6 +32,8 @@ import xlsxwriter
 from flask import after_this_request, render_template, send_file
 from weasyprint import HTML
 
+from ..i18n import current_lang, fmt_date, fmt_datetime, local_time
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -46,24 +52,44 @@ def xml_text(text: str) -> str:
     return text.translate(_XML_FORBIDDEN)
 
 
-def _csv_value(value):
+#: cell separator and decimal mark of a CSV file, by the reader's language: what Excel (and LibreOffice)
+#: set to that language open in columns with a double click (a Russian Excel splits on ";" and reads
+#: "1,5" as a number; an English one splits on "," and reads "1.5").
+CSV_DIALECTS = {"kk": (";", ","), "ru": (";", ","), "en": (",", ".")}
+
+
+def csv_dialect(lang: str | None = None) -> tuple[str, str]:
+    """(delimiter, decimal mark) of the CSV files for ``lang`` (the current language by default)."""
+    return CSV_DIALECTS.get(lang or current_lang(), CSV_DIALECTS["ru"])
+
+
+def _csv_value(value, decimal_mark: str = "."):
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return fmt_datetime(value)
     if isinstance(value, date):
-        return value.isoformat()
-    return safe(str(value)) if not isinstance(value, (int, float, Decimal)) else value
+        return fmt_date(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (float, Decimal)):
+        text = format(value, "f") if isinstance(value, Decimal) else repr(value)
+        return text.replace(".", decimal_mark) if decimal_mark != "." else text
+    if isinstance(value, int):
+        return value
+    return safe(str(value))
 
 
-def csv_rows(headers: Sequence, rows: Iterable[Sequence]) -> Iterator[bytes]:
-    """Stream CSV as UTF-8 with BOM, in chunks of about 64 KiB."""
+def csv_rows(headers: Sequence, rows: Iterable[Sequence], lang: str | None = None) -> Iterator[bytes]:
+    """Stream CSV as UTF-8 with BOM, in chunks of about 64 KiB, in the dialect of ``lang``'s readers
+    (the current language by default)."""
+    delimiter, decimal_mark = csv_dialect(lang)
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv.writer(buf, delimiter=delimiter)
     writer.writerow([safe(str(h)) for h in headers])
     first = True
     for row in rows:
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow([_csv_value(v, decimal_mark) for v in row])
         if buf.tell() > 65536:
             data = buf.getvalue()
             yield (("\ufeff" + data) if first else data).encode("utf-8")
@@ -74,8 +100,8 @@ def csv_rows(headers: Sequence, rows: Iterable[Sequence]) -> Iterator[bytes]:
     yield (("\ufeff" + data) if first else data).encode("utf-8")
 
 
-def write_csv(path: str | Path, headers: Sequence, rows: Iterable[Sequence]) -> int:
-    """Write a CSV file; returns the number of data rows written."""
+def write_csv(path: str | Path, headers: Sequence, rows: Iterable[Sequence], lang: str | None = None) -> int:
+    """Write a CSV file (the dialect of ``lang``'s readers); returns the number of data rows written."""
     count = 0
 
     def counted():
@@ -85,7 +111,7 @@ def write_csv(path: str | Path, headers: Sequence, rows: Iterable[Sequence]) -> 
             yield r
 
     with open(path, "wb") as fh:
-        for chunk in csv_rows(headers, counted()):
+        for chunk in csv_rows(headers, counted(), lang):
             fh.write(chunk)
     return count
 
@@ -124,15 +150,20 @@ def write_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
     bold = wb.add_format({"bold": True})
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
     title_fmt = wb.add_format({"bold": True, "font_size": 12})
-    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy"})
-    dt_fmt = wb.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy", "valign": "top"})
+    dt_fmt = wb.add_format({"num_format": "dd.mm.yyyy hh:mm", "valign": "top"})
+    # long text wraps inside its column (a reason, an address) instead of running over the next ones
+    text_fmt = wb.add_format({"text_wrap": True, "valign": "top"})
+    num_fmt = wb.add_format({"valign": "top"})
     used: set = set()
     counts = []
     for sheet in sheets:
         ws = wb.add_worksheet(_sheet_name(sheet.title, used))
         ws.set_landscape()
         ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(1, 0)  # one page wide, as many pages long as it takes
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        ws.set_footer("&C&P / &N")  # page numbers
         r = 0
         for i, line in enumerate(sheet.heading):
             ws.write_string(r, 0, str(line), title_fmt if i == 0 else bold)
@@ -152,16 +183,16 @@ def write_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
             for c, v in enumerate(row):
                 if v is None:
                     continue
-                if isinstance(v, datetime):
-                    ws.write_datetime(r, c, v, dt_fmt)
+                if isinstance(v, datetime):  # stored in UTC, read in Almaty time
+                    ws.write_datetime(r, c, local_time(v).replace(tzinfo=None), dt_fmt)
                 elif isinstance(v, date):
                     ws.write_datetime(r, c, datetime(v.year, v.month, v.day), date_fmt)
                 elif isinstance(v, bool):
                     ws.write_boolean(r, c, v)
                 elif isinstance(v, (int, float, Decimal)):
-                    ws.write_number(r, c, float(v))
+                    ws.write_number(r, c, float(v), num_fmt)
                 else:
-                    ws.write_string(r, c, xml_text(str(safe(str(v)))))
+                    ws.write_string(r, c, xml_text(str(safe(str(v)))), text_fmt)
             r += 1
             n += 1
         if sheet.totals is not None:

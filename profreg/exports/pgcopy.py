@@ -36,6 +36,8 @@ from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import Select
 
+from . import csv_dialect
+
 # The database escapes &, < and >. COPY's text format then escapes backslash and the control
 # characters \b \f \n \r \t \v itself and passes the others through raw; Python turns those escapes
 # into characters or references (``_unescape``) and drops the control characters XML 1.0 forbids.
@@ -250,7 +252,7 @@ def write_query_xlsx(path: str | Path, title: str, query: Select, columns: Seque
 
 def _csv_cell(col: Column):
     if col.kind == "date":
-        return func.to_char(col.expr, "YYYY-MM-DD")
+        return func.to_char(col.expr, "DD.MM.YYYY")  # as every page and export shows a date
     if col.kind == "number":
         return col.expr
     value = cast(col.expr, String)
@@ -264,14 +266,16 @@ def write_query_csv(path: str | Path, query: Select, columns: Sequence[Column], 
     """Write the rows of ``query`` (PostgreSQL; WHERE and ORDER BY kept, columns replaced by
     ``columns``) as CSV at ``path``; returns the number of data rows."""
 
+    delimiter, _decimal = csv_dialect()  # number columns are integers here
     stmt = query.with_only_columns(*[_csv_cell(c).label(f"c{i}") for i, c in enumerate(columns)])
     compiled = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
     head = io.StringIO()
-    csv.writer(head).writerow([safe_header(c.header) for c in columns])
+    csv.writer(head, delimiter=delimiter).writerow([safe_header(c.header) for c in columns])
     raw = session.connection().connection.dbapi_connection
     with open(path, "wb") as fh, raw.cursor() as cur:
         fh.write(("\ufeff" + head.getvalue()).encode("utf-8"))
-        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+        with cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, DELIMITER '{delimiter}')",
+                      compiled.params) as copy:
             for block in copy:
                 fh.write(block)
         return cur.rowcount  # from the COPY command tag

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from ..exports import Sheet, csv_rows, write_xlsx
-from ..i18n import current_lang
+from ..i18n import current_lang, fmt_date, fmt_month
 
 
 @dataclass
@@ -91,6 +91,8 @@ def report_tables(snap: dict) -> list[Table]:
     for r in rk["by_region"]:
         t_rk.rows.append([_("Region"), r["code"], name_of(r["names"], r["code"]), r["headcount"], r["fte"],
                           r.get("population"), r.get("density")])
+    # Only a region's code (KATO, the national classifier) is shown: the register's own codes of
+    # specialties, organization types, position groups, sexes and ages are never (issue 15, item 5).
     simple = (("by_org_type", _("Organization type"), lambda r: name_of(r["names"], r["code"])),
               ("by_specialty", _("Specialty"), lambda r: name_of(r["names"], r["code"])),
               ("by_position_group", _("Position group"), lambda r: position_group_label(r["code"])),
@@ -98,7 +100,7 @@ def report_tables(snap: dict) -> list[Table]:
               ("by_age_group", _("Age group"), lambda r: age_label(r["code"])))
     for key, label, item in simple:
         for r in rk[key]:
-            t_rk.rows.append([label, r["code"], item(r), r["headcount"], r["fte"], None, None])
+            t_rk.rows.append([label, "", item(r), r["headcount"], r["fte"], None, None])
     tot = rk["totals"]
     t_rk.totals = [_("Total"), "", "", tot["headcount"], tot["fte"], None, tot.get("density")]
 
@@ -113,10 +115,10 @@ def report_tables(snap: dict) -> list[Table]:
     out = snap["outflow"]
     t_out = Table("outflow", _("Outflow"), [_("Breakdown"), _("Code"), _("Item"), _("Workers")])
     for code in ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated"):
-        t_out.rows.append([_("Category"), code, outflow_label(code), out["totals"][code]])
+        t_out.rows.append([_("Category"), "", outflow_label(code), out["totals"][code]])
     for r in out["by_reason"]:
-        t_out.rows.append([_("Reason") + f" ({outflow_label(r['category'])})", r["code"],
-                           name_of(r["names"], r["code"]), r["count"]])
+        t_out.rows.append([_("Reason") + f" ({outflow_label(r['category'])})", "",
+                           name_of(r["names"], _("not stated")), r["count"]])
     t_out.totals = [_("Total"), "", outflow_label("total"), out["totals"]["total"]]
 
     cert = snap["certificates"]
@@ -134,8 +136,8 @@ def report_tables(snap: dict) -> list[Table]:
 
 
 def heading_lines(snap: dict, title: str, status_line: str | None = None) -> list[str]:
-    lines = [title, f"{_('Period')}: {snap['period']}  ·  {scope_label(snap['scope'])}",
-             f"{_('Due date')}: {snap['due_date']}"]
+    lines = [title, f"{_('Period')}: {fmt_month(snap['period'])}  ·  {scope_label(snap['scope'])}",
+             f"{_('Due date')}: {fmt_date(snap['due_date'])}"]
     if status_line:
         lines.append(status_line)
     return lines

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from .. import exports
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import fmt_date
+from ..i18n import fmt_date, fmt_period
 from ..reference.models import Specialty
 from ..workers.models import Worker
 from . import services
@@ -45,7 +45,7 @@ def list_rows(lst: TrainingList, names=None) -> list[list]:
 def list_heading(lst: TrainingList) -> list[str]:
     org = lst.organization
     lines = [org.name, _("BIN: %(bin)s", bin=org.bin),
-             _("List of employees for advanced training, period %(period)s", period=lst.period)]
+             _("List of employees for advanced training, period %(period)s", period=fmt_period(lst.period))]
     if lst.approved_at:
         lines.append(_("Approved on %(date)s", date=fmt_date(lst.approved_at)))
     else:
@@ -54,8 +54,11 @@ def list_heading(lst: TrainingList) -> list[str]:
 
 
 def signature_lines(lst: TrainingList) -> list[str]:
-    head = lst.approved_by.full_name or lst.approved_by.email if lst.approved_by else ""
-    return [_("Head of organization") + ": ____________________ " + (f"/ {head} /" if head else "/ ____________ /"),
+    """The signature block under the list: the head's name (``services.signatory``) beside the line
+    to sign on (the date is written by hand when signed)."""
+    head = services.signatory(lst)
+    name = (head.full_name or head.email) if head is not None else ""
+    return [_("Head of organization") + ": ____________________ " + (f"/ {name} /" if name else "/ ____________ /"),
             _("Date") + ": ____________"]
 
 
@@ -68,11 +71,11 @@ def write_list(lst: TrainingList, fmt: str, path: str | Path) -> int:
     completed = sum(1 for r in rows if r[7] is not None)
     hours = sum((r[8] or 0) for r in rows)
     if fmt == "csv":
-        exports.write_csv(path, headers, rows)
+        exports.write_csv(path, headers, rows)  # ';' and a decimal comma for kk/ru readers, ',' for en
     elif fmt == "xlsx":
         totals = [_("Total"), None, _("Workers: %(n)s", n=len(rows)), None, None, None, None,
                   _("Completed: %(n)s", n=completed), hours]
-        exports.write_xlsx(path, [exports.Sheet(title=lst.period, headers=headers, rows=rows,
+        exports.write_xlsx(path, [exports.Sheet(title=fmt_period(lst.period), headers=headers, rows=rows,
                                                 heading=list_heading(lst), totals=totals,
                                                 widths=[5, 14, 32, 24, 18, 24, 60, 12, 8],
                                                 footer=signature_lines(lst))])

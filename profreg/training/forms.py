@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..admin.dateinput import LocalDateField
 from ..hygiene import InputHygiene
 
 
@@ -50,8 +51,8 @@ class CompleteForm(FlaskForm):
     activity_type_id = SelectField(_l("Activity type"), coerce=int, validators=[DataRequired()])
     provider = StringField(_l("Provider"), validators=[DataRequired(), Length(max=255)])
     topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=255)])
-    start_date = DateField(_l("Start date"), validators=[DataRequired()])
-    end_date = DateField(_l("End date"), validators=[DataRequired()])
+    start_date = LocalDateField(_l("Start date"), validators=[DataRequired()])
+    end_date = LocalDateField(_l("End date"), validators=[DataRequired()])
     hours = DecimalField(_l("Hours"), places=1, validators=[DataRequired(), NumberRange(min=0.1, max=9999)])
     credits = DecimalField(_l("Credits"), places=1, validators=[Optional(), NumberRange(min=0, max=9999)])
     certificate_number = StringField(_l("Certificate number"), validators=[Optional(), Length(max=64)])

@@ -27,11 +27,12 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import access, clock
+from ..auth.models import User
 from ..certificates.models import Certificate
 from ..dates import add_months, days_after, days_between
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import fmt_date
+from ..i18n import fmt_date, fmt_number
 from ..identity import mask_iin
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
@@ -388,10 +389,10 @@ def _fmt_date(value: str | None) -> str:
 
 
 def _fmt_num(value) -> str:
+    """Hours or credits of a stored reason with the locale's decimal mark ("116,6" in kk/ru)."""
     if value is None:
         return "0"
-    d = Decimal(str(value)).normalize()
-    return format(d, "f")
+    return fmt_number(Decimal(str(value)).normalize())
 
 
 def reason_text(reason: dict, names: dict[tuple[str, int], str] | None = None) -> str:
@@ -570,6 +571,16 @@ def approve(lst: TrainingList, actor, now=None) -> TrainingList:
     lst.approved_at = now or clock.utcnow_naive()
     db.session.flush()
     return lst
+
+
+def signatory(lst: TrainingList):
+    """Who signs the list (rule 11: the first head of the organization): the head who approved it; a
+    draft, the organization's active head in the register's users (None when it has none)."""
+    if lst.approved_by is not None:
+        return lst.approved_by
+    return db.session.execute(
+        select(User).where(User.organization_id == lst.organization_id, User.role == access.Role.ORG_HEAD,
+                           User.active.is_(True)).order_by(User.id)).scalars().first()
 
 
 def delete_draft(lst: TrainingList, actor) -> None:

@@ -16,12 +16,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, DateField, DecimalField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView, later_error
+from ..admin.dateinput import LocalDateField
 from ..admin.filters import ClauseFilter, ReferenceFilter, date_range, reference_options, sorted_options
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.record_actions import ACTION_LABELS, RecordPage, describe_changes, detail_label, table_labels
@@ -213,7 +214,7 @@ def _end_reason_query():
 class EndEmploymentForm(PanelForm):
     """The last day of the employment in the actor's organization and the reason for leaving."""
 
-    end_date = DateField(_l("End date"), validators=[DataRequired()], default=clock.today)
+    end_date = LocalDateField(_l("End date"), validators=[DataRequired()], default=clock.today)
     end_reason = QuerySelectField(_l("Reason for leaving"), query_factory=_end_reason_query,
                                   validators=[DataRequired()])
 
@@ -228,12 +229,12 @@ class HireRegisteredForm(PanelForm):
 
     iin = StringField(_l("IIN"), validators=[DataRequired()])
     surname = StringField(_l("Surname"), validators=[DataRequired()])
-    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])
+    birth_date = LocalDateField(_l("Date of birth"), validators=[DataRequired()])
     position = QuerySelectField(_l("Position"), query_factory=_position_query,
                                 validators=[DataRequired()])
     specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
                                  blank_text="—")
-    hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
+    hire_date = LocalDateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
     fte = DecimalField(_l("FTE"), default=1, places=2, validators=[Optional(), NumberRange(min=0.01, max=2)])
     department = StringField(_l("Department"), validators=[Optional()])
     order_number = StringField(_l("Order number"), validators=[Optional()])
@@ -332,7 +333,7 @@ class WorkerView(ScopedModelView):
                                              validators=[DataRequired()])
             hire_specialty = QuerySelectField(_l("Specialty"), query_factory=_specialty_query, allow_blank=True,
                                               blank_text="—")
-            hire_date = DateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
+            hire_date = LocalDateField(_l("Hire date"), validators=[DataRequired()], default=clock.today)
             hire_fte = DecimalField(_l("FTE"), default=1, places=2,
                                     validators=[Optional(), NumberRange(min=0.01, max=2)])
             hire_department = StringField(_l("Department"), validators=[Optional()])

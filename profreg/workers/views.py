@@ -22,13 +22,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
-from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import access, clock
 from ..admin.base import PanelForm, ProtectedBaseView
+from ..admin.dateinput import LocalDateField
 from ..admin.record_actions import describe_changes
 from ..audit.models import AuditLog
 from ..dates import add_months
@@ -161,17 +162,17 @@ class PersonalCorrectionForm(PanelForm):
     name = StringField(LABELS["name"], validators=[DataRequired(), Length(max=100)])
     patronymic = StringField(LABELS["patronymic"], validators=[Optional(), Length(max=100)])
     sex = SelectField(LABELS["sex"], choices=[SelectChoice("M", _l("Male")), SelectChoice("F", _l("Female"))])
-    birth_date = DateField(LABELS["birth_date"], validators=[DataRequired()])
+    birth_date = LocalDateField(LABELS["birth_date"], validators=[DataRequired()])
     birth_place = StringField(LABELS["birth_place"], validators=[DataRequired(), Length(max=255)])
     citizenship = QuerySelectField(LABELS["citizenship"], validators=[DataRequired()])
     id_doc_type = QuerySelectField(LABELS["id_doc_type"], allow_blank=True, blank_text="—")
     id_doc_number = StringField(LABELS["id_doc_number"], validators=[Optional(), Length(max=32)])
     id_doc_issuer = StringField(LABELS["id_doc_issuer"], validators=[Optional(), Length(max=255)])
-    id_doc_issued = DateField(LABELS["id_doc_issued"], validators=[Optional()])
-    id_doc_expires = DateField(LABELS["id_doc_expires"], validators=[Optional()])
+    id_doc_issued = LocalDateField(LABELS["id_doc_issued"], validators=[Optional()])
+    id_doc_expires = LocalDateField(LABELS["id_doc_expires"], validators=[Optional()])
     residence_address = StringField(LABELS["residence_address"], validators=[Optional(), Length(max=255)])
     registration_place = StringField(LABELS["registration_place"], validators=[Optional(), Length(max=255)])
-    registration_date = DateField(LABELS["registration_date"], validators=[Optional()])
+    registration_date = LocalDateField(LABELS["registration_date"], validators=[Optional()])
     email = StringField(LABELS["email"], validators=[Optional(), Length(max=255)])
     phone = StringField(LABELS["phone"], validators=[Optional(), Length(max=32)])
     locale = SelectField(LABELS["locale"], choices=[SelectChoice("", "—"), SelectChoice("kk", "Қазақша"),
@@ -184,8 +185,8 @@ class EpisodeCorrectionForm(PanelForm):
     specialty = QuerySelectField(_l("Specialty"), allow_blank=True, blank_text="—")
     department = StringField(_l("Department"), validators=[Optional(), Length(max=255)])
     fte = DecimalField(_l("FTE"), places=2, validators=[DataRequired(), NumberRange(min=0.01, max=2)])
-    hire_date = DateField(_l("Hire date"), validators=[DataRequired()])
-    end_date = DateField(_l("End date"), validators=[DataRequired()])
+    hire_date = LocalDateField(_l("Hire date"), validators=[DataRequired()])
+    end_date = LocalDateField(_l("End date"), validators=[DataRequired()])
     end_reason = QuerySelectField(_l("Reason for leaving"), allow_blank=True, blank_text="—")
     order_number = StringField(_l("Order number"), validators=[Optional(), Length(max=64)])
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=255)])
