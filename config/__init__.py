@@ -54,6 +54,10 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (werkzeug's
+    # ProxyFix); 0 = served directly (the headers are ignored: a client could forge them).
+    PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))
+    REQUIRE_SECURE_SETTINGS = False
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
     # Unfiltered lists the planner expects to exceed this many rows (the whole register, a large
     # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
@@ -74,10 +78,16 @@ class DefaultConfig:
 
 
 class ProductionConfig(DefaultConfig):
-    """PostgreSQL (DATABASE_URL) + Redis (REDIS_URL); secure cookies."""
+    """PostgreSQL (DATABASE_URL) + Redis (REDIS_URL); secure cookies, https URLs. ``create_app`` refuses
+    to build without a real ``SECRET_KEY`` (``profreg/settings_check.py``). Behind a reverse proxy set
+    ``PROXY_FIX`` to the number of proxies in front (docs/security.md): the client's address (sign-in
+    limits) and the https scheme are then read from ``X-Forwarded-For`` / ``X-Forwarded-Proto``."""
 
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # never the development fallback
+    REQUIRE_SECURE_SETTINGS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
-from . import uow
+from . import settings_check, uow
 from .domains import DOMAINS, ROOT, modules
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import remember_language, select_locale
@@ -27,6 +28,10 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.config.from_object(config)
     elif isinstance(config, dict):
         app.config.update(config)
+    settings_check.check(app.config)  # production without a real SECRET_KEY: no app, a clear error
+    if app.config.get("PROXY_FIX"):
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a

@@ -33,6 +33,7 @@ from ..errors import DomainError, NotAllowed, OutOfScope
 from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
+from ..redirects import safe_next
 from ..uow import PanelSession, show_error
 from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
@@ -124,6 +125,21 @@ class ProtectedMixin:
 
     def inaccessible_callback(self, name, **kwargs):
         return _deny()
+
+    def _handle_view(self, name, **kwargs):
+        """Flask-Admin follows its ``url=`` parameter (the return path of create, edit, details,
+        delete and actions) after its own, weaker check (``http:evil.example`` passed it). The
+        project's one rule (``redirects.safe_next``) decides first: a GET with a hostile ``url=`` is
+        sent to the same page without it; a POST carrying one is refused (400), before anything is
+        written."""
+        target = request.values.get("url")
+        if target is not None and safe_next(target) is None:
+            if request.method != "GET":
+                abort(400)
+            args = request.args.to_dict(flat=False)
+            args.pop("url", None)
+            return redirect(url_for(request.endpoint, **(request.view_args or {}), **args))
+        return super()._handle_view(name, **kwargs)
 
 
 class ProtectedIndexView(ProtectedMixin, AdminIndexView):

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import db, login_manager
+from ..redirects import safe_next
 from ..uow import show_error
 from .forms import ChangePasswordForm, LoginForm
 from .models import User
@@ -22,9 +23,7 @@ def _load_user(user_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.index")
+    return safe_next(target) or url_for("admin.index")
 
 
 @bp.route("/")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -175,7 +176,7 @@ def served(tmp_path_factory):
     queue = name.replace("profreg_e2e", "profreg_e2e_q")
     redis_url = f"{REDIS_SERVER}/{REDIS_DB}"
     env = {**os.environ, "PROFREG_CONFIG": "production", "DATABASE_URL": f"{PG_SERVER}/{name}",
-           "REDIS_URL": redis_url, "RQ_QUEUE": queue, "SECRET_KEY": f"e2e-{os.getpid()}",
+           "REDIS_URL": redis_url, "RQ_QUEUE": queue, "SECRET_KEY": f"e2e-{os.getpid()}-{secrets.token_hex(24)}",
            "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")), "MAIL_SERVER": "",
            # lists longer than this are exported in the background by the rq worker (test_exports.py)
            "EXPORT_INLINE_MAX_ROWS": str(INLINE_EXPORT_LIMIT),
