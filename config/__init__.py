@@ -49,6 +49,10 @@ class DefaultConfig:
     # still verify: argon2 stores its parameters in the hash).
     PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
     LOGIN_LOCKOUT_MINUTES = 15
+    # Signed-in sessions (server-side, revocable: auth.models.UserSession): signed out after this many
+    # idle minutes, and this many hours after sign-in whatever the activity.
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "12"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -337,6 +337,13 @@ def client(app):
     return app.test_client()
 
 
+def logout(client):
+    """Sign out through the real POST (with a CSRF token taken from the password page)."""
+    page = client.get("/password")
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
+    return client.post("/logout", data={"csrf_token": token.group(1).decode() if token else ""})
+
+
 def login(client, user_or_email, password=PASSWORD):
     """Sign in through the real form (with its CSRF token)."""
     email = getattr(user_or_email, "email", user_or_email)

@@ -1,17 +1,19 @@
 """Sign-in rules: lockout after repeated failures, forced password change, user creation."""
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from .. import clock
 from ..access import ORG_ROLES, Role
 from ..errors import DomainError
 from ..extensions import db
-from .models import ROLES, User
+from .models import ROLES, User, UserSession
 from .passwords import hash_password, verify_password
 
 
@@ -53,10 +55,13 @@ def validate_new_password(password: str) -> None:
         raise DomainError(_l("The password must be at least 10 characters long."))
 
 
-def set_password(user: User, password: str, *, must_change: bool = False) -> None:
+def set_password(user: User, password: str, *, must_change: bool = False, keep_session: str | None = None) -> None:
+    """Set a new password; every session of the user ends but ``keep_session`` (the user's own, when
+    the user changes it)."""
     validate_new_password(password)
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
+    end_sessions(user, keep=keep_session)
 
 
 def create_user(email: str, role: str, password: str, *, organization=None, region=None,
@@ -113,3 +118,65 @@ def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
         set_password(user, new_password, must_change=True)
         user.failed_logins = 0
         user.locked_until = None
+    if not user.active:
+        end_sessions(user)
+
+
+def disable_user(user: User) -> None:
+    """Users are disabled, never deleted (the audit trail keeps their id); their sessions end at once."""
+    user.active = False
+    end_sessions(user)
+    db.session.flush()
+
+
+# --- server-side sessions (issue 18): the cookie carries a random id, the database says if it is alive
+
+
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def session_max_age() -> timedelta:
+    """The absolute lifetime of a session (``SESSION_MAX_HOURS``, 12 by default)."""
+    return timedelta(hours=float(current_app.config.get("SESSION_MAX_HOURS", 12)))
+
+
+def open_session(user: User) -> str:
+    """A new session of ``user``; returns its id (kept only in the signed cookie; the database keeps its
+    hash). The user's ended and expired sessions are removed on the way. Flushes, never commits."""
+    now = clock.utcnow_naive()
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id,
+        or_(UserSession.ended_at.is_not(None), UserSession.created_at < now - session_max_age())))
+    sid = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, sid_hash=_sid_hash(sid), created_at=now))
+    db.session.flush()
+    return sid
+
+
+def session_alive(user_id: int, sid: str | None) -> bool:
+    """Whether the session ``sid`` of that user exists, is not ended and is within its lifetime."""
+    if not sid:
+        return False
+    oldest = clock.utcnow_naive() - session_max_age()
+    return db.session.execute(select(UserSession.id).where(
+        UserSession.sid_hash == _sid_hash(sid), UserSession.user_id == user_id,
+        UserSession.ended_at.is_(None), UserSession.created_at >= oldest)).first() is not None
+
+
+def end_session(sid: str | None) -> None:
+    """Sign-out: the session ``sid`` ends (a saved copy of its cookie no longer signs anyone in)."""
+    if sid:
+        db.session.execute(update(UserSession).where(UserSession.sid_hash == _sid_hash(sid),
+                                                     UserSession.ended_at.is_(None))
+                           .values(ended_at=clock.utcnow_naive()))
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> None:
+    """Every session of ``user`` ends, but ``keep`` (the one changing its own password)."""
+    if user.id is None:
+        return
+    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep:
+        query = query.where(UserSession.sid_hash != _sid_hash(keep))
+    db.session.execute(query.values(ended_at=clock.utcnow_naive()))
