@@ -44,11 +44,16 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("kk", "ru", "en")
-    LOGIN_MAX_FAILURES = 10
+    LOGIN_MAX_FAILURES = 10  # no longer locks an account (issue 18): see the limits below
+    # Failed sign-ins tolerated (Flask-Limiter rate strings, moving window) before further attempts are
+    # refused with the same message: from one client address whatever the account, and for one account
+    # from one address (a delay for that attacker, never a lockout of the owner signing in elsewhere).
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute; 200 per hour")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 20 per hour")
+    RATELIMIT_STRATEGY = "moving-window"
     # argon2 cost of new password hashes: a name in ``argon2.profiles`` (hashes made under any profile
     # still verify: argon2 stores its parameters in the hash).
     PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
-    LOGIN_LOCKOUT_MINUTES = 15
     # Signed-in sessions (server-side, revocable: auth.models.UserSession): signed out after this many
     # idle minutes, and this many hours after sign-in whatever the activity.
     SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
@@ -104,7 +109,6 @@ class TestingConfig(DefaultConfig):
     REDIS_URL = None
     MAIL_SERVER = None
     WTF_CSRF_ENABLED = True
-    LOGIN_LOCKOUT_MINUTES = 15
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
 
 

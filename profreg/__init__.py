@@ -13,7 +13,7 @@ from config import CONFIGS
 
 from . import settings_check, uow
 from .domains import DOMAINS, ROOT, modules
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import remember_language, select_locale
 
 __all__ = ["DOMAINS", "ROOT", "create_app"]
@@ -45,6 +45,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     app.after_request(remember_language)  # ?lang= saved for the user, committed with the request
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"profreg-{app.config.get('RQ_QUEUE', 'profreg')}")
+    limiter.init_app(app)
     login_manager.login_view = "auth.login"
 
     _sqlite_pragmas(app)

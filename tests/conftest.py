@@ -236,6 +236,9 @@ def _forget_caches() -> None:
 
     invalidate_filter_options()  # cached list filters name reference rows of the previous test
     forget_estimates()  # and cached planner estimates describe its data
+    from profreg.extensions import limiter
+
+    limiter.reset()  # failed sign-ins counted by the previous test (memory storage)
 
 
 def _wipe(db):

@@ -7,45 +7,78 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from limits import parse_many
 from sqlalchemy import delete, func, or_, select, update
 
 from .. import clock
 from ..access import ORG_ROLES, Role
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, limiter
 from .models import ROLES, User, UserSession
-from .passwords import hash_password, verify_password
+from .passwords import hash_password, verify_dummy, verify_password
 
 
 class LoginRefused(DomainError):
-    """Sign-in refused. ``keeps_writes``: the failed-login counter and the lockout written before the
-    refusal must survive it, or the lockout would never happen (the one documented exception to
-    "an error writes nothing", profreg/errors.py)."""
+    """Sign-in refused. ``keeps_writes``: the failed-login counter written before the refusal must
+    survive it (the one documented exception to "an error writes nothing", profreg/errors.py)."""
 
     keeps_writes = True
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user for valid credentials; count failures and lock after the configured number."""
+#: The one answer to an unknown e-mail, a wrong password and a throttled attempt (no enumeration).
+REFUSED = _l("Invalid e-mail or password.")
+
+
+def _limit_key(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:32]  # no e-mail address in the limiter's storage
+
+
+def _login_limits(email: str, address: str):
+    """(limit, keys) pairs of a sign-in attempt: the client address's failures, whatever the account,
+    and the account's failures from that address (``LOGIN_LIMIT_PER_ADDRESS`` / ``_PER_ACCOUNT``)."""
+    config = current_app.config
+    for item in parse_many(config["LOGIN_LIMIT_PER_ADDRESS"]):
+        yield item, ("login-address", address)
+    for item in parse_many(config["LOGIN_LIMIT_PER_ACCOUNT"]):
+        yield item, ("login-account", _limit_key(email), address)
+
+
+def login_throttled(email: str, address: str) -> bool:
+    """Whether this address has used up its failed sign-ins (overall, or for this account)."""
+    return any(not limiter.limiter.test(item, *keys) for item, keys in _login_limits(email, address))
+
+
+def _count_failure(email: str, address: str | None) -> None:
+    if address is not None:
+        for item, keys in _login_limits(email, address):
+            limiter.limiter.hit(item, *keys)
+
+
+def authenticate(email: str, password: str, *, address: str | None = None) -> User:
+    """Return the user for valid credentials. Every refusal (unknown e-mail, wrong password, too many
+    failures from ``address``) says the same and costs the same: one argon2 verification (a dummy hash
+    for an unknown e-mail or a throttled attempt). There is no lockout: failures slow down the address
+    that makes them (``login_throttled``), so nobody can lock the owner out of an account."""
     email = (email or "").strip().lower()
     user = db.session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
-    now = clock.utcnow_naive()
+    if address is not None and login_throttled(email, address):
+        verify_dummy(password or "")
+        _count_failure(email, address)  # an address that keeps trying stays throttled
+        raise LoginRefused(REFUSED)
     if user is None:
-        raise LoginRefused(_l("Invalid e-mail or password."))
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused(_l("Too many failed attempts: the account is locked for a while. Try again later."))
+        verify_dummy(password or "")
+        _count_failure(email, address)
+        raise LoginRefused(REFUSED)
     if not verify_password(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
+        user.failed_logins = (user.failed_logins or 0) + 1  # shown to administrators; locks nothing
         db.session.flush()
-        raise LoginRefused(_l("Invalid e-mail or password."))
+        _count_failure(email, address)
+        raise LoginRefused(REFUSED)
     if not user.active:
         raise LoginRefused(_l("This account is disabled."))
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = clock.utcnow_naive()
     db.session.flush()
     return user
 

@@ -100,7 +100,7 @@ def login():
         session["login_lang"] = asked  # chosen on this page: carried into the session (below)
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, address=request.remote_addr or "-")
         except LoginRefused as exc:
             flash(str(exc.message), "error")  # the failure counter is committed with the request
         else:
