@@ -1,9 +1,13 @@
 """Sign-in rules: lockout after repeated failures, forced password change, user creation."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import secrets
+import string
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -83,15 +87,60 @@ def authenticate(email: str, password: str, *, address: str | None = None) -> Us
     return user
 
 
-def validate_new_password(password: str) -> None:
-    if len(password or "") < 10:
-        raise DomainError(_l("The password must be at least 10 characters long."))
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+_COMMON_FILE = Path(__file__).with_name("common_passwords.txt.gz")  # source: COMMON_PASSWORDS.md
+#: Keyboard rows and alphabets: a password that is a run of one of them (forwards or backwards) is weak.
+_RUNS = ("qwertyuiopasdfghjklzxcvbnm", "abcdefghijklmnopqrstuvwxyz", "01234567890123456789",
+         "1q2w3e4r5t6y7u8i9o0p", "йцукенгшщзхъфывапролджэячсмитьбю", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
 
 
-def set_password(user: User, password: str, *, must_change: bool = False, keep_session: str | None = None) -> None:
+@cache
+def common_passwords() -> frozenset[str]:
+    """The common passwords shipped with the project (lower case)."""
+    with gzip.open(_COMMON_FILE, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
+def _weak(password: str) -> bool:
+    low = password.lower()
+    common = common_passwords()
+    core = low.strip(string.digits + string.punctuation + " ")
+    if low in common or core in common or not core:
+        return True
+    if len(set(low)) < 5:
+        return True
+    bare = "".join(ch for ch in low if ch.isalnum())
+    return any(bare in run or bare in run[::-1] for run in _RUNS)
+
+
+def validate_new_password(password: str, *, email: str | None = None, current_hash: str | None = None,
+                          field: str | None = None) -> None:
+    """The password rule, for every place a password is set (password page, forced change, users panel,
+    CLI): at least 12 characters; not a common password (``common_passwords``), a keyboard run or a
+    repetition of a few characters; not containing the e-mail's local part; different from the
+    current password ``current_hash`` (the forced first change must not keep the issued one)."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(_l("The password must be at least %(n)s characters long.", n=MIN_PASSWORD_LENGTH), field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(_l("The password must be at most %(n)s characters long.", n=MAX_PASSWORD_LENGTH), field)
+    if _weak(password):
+        raise DomainError(_l("This password is too common or too easy to guess. Choose a longer phrase "
+                             "that others would not guess."), field)
+    local = (email or "").strip().lower().partition("@")[0]
+    if len(local) >= 3 and local in password.lower():
+        raise DomainError(_l("The password must not contain your e-mail address."), field)
+    if current_hash and verify_password(current_hash, password):
+        raise DomainError(_l("The new password must differ from the current one."), field)
+
+
+def set_password(user: User, password: str, *, must_change: bool = False, keep_session: str | None = None,
+                 check_current: bool = False, field: str | None = None) -> None:
     """Set a new password; every session of the user ends but ``keep_session`` (the user's own, when
     the user changes it)."""
-    validate_new_password(password)
+    validate_new_password(password, email=user.email, field=field,
+                          current_hash=user.password_hash if check_current else None)
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
     end_sessions(user, keep=keep_session)
@@ -148,7 +197,7 @@ def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
     if is_created and not new_password:
         raise DomainError(_l("Set an initial password for the new user."))
     if new_password:
-        set_password(user, new_password, must_change=True)
+        set_password(user, new_password, must_change=True, field="new_password")
         user.failed_logins = 0
         user.locked_until = None
     if not user.active:

@@ -150,7 +150,8 @@ def change_password():
             form.current.errors.append(_("The current password is wrong."))
         else:
             try:
-                set_password(current_user, form.password.data, must_change=False,
+                set_password(current_user, form.password.data, must_change=False, check_current=True,
+                             field="password",
                              keep_session=session.get("_sid"))  # the user's other sessions end
             except DomainError as exc:
                 show_error(exc, form)
