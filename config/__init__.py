@@ -67,6 +67,7 @@ class DefaultConfig:
     # ProxyFix); 0 = served directly (the headers are ignored: a client could forge them).
     PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))
     REQUIRE_SECURE_SETTINGS = False
+    HSTS_SECONDS = 0  # production: a year (served over https only)
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
     # Unfiltered lists the planner expects to exceed this many rows (the whole register, a large
     # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
@@ -97,6 +98,7 @@ class ProductionConfig(DefaultConfig):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))  # browsers keep to https
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
-from . import settings_check, uow
+from . import security_headers, settings_check, uow
 from .domains import DOMAINS, ROOT, modules
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import remember_language, select_locale
@@ -44,6 +44,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.after_request(remember_language)  # ?lang= saved for the user, committed with the request
     csrf.init_app(app)
+    security_headers.init_app(app)
     login_manager.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", f"profreg-{app.config.get('RQ_QUEUE', 'profreg')}")

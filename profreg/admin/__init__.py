@@ -11,6 +11,7 @@ from .. import access
 from ..domains import ROOT, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
+from ..security_headers import csp_nonce
 from .base import ProtectedIndexView
 from .dashboard import dashboard_cards, scope_label
 from .error_pages import register as register_error_pages
@@ -35,6 +36,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="profreg/layout.html"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(ROOT / "translations" / "admin"),
+        csp_nonce_generator=csp_nonce,  # its <script> tags carry the response's CSP nonce
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS)
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
