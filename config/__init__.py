@@ -34,6 +34,8 @@ class DefaultConfig:
     CERT_WARNING_MONTHS = int(os.environ.get("CERT_WARNING_MONTHS", "2"))
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE / "documents"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # Every request body: refused with 413 before it is read (an upload plus its form's fields).
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "profreg@localhost")
@@ -112,6 +114,10 @@ class TestingConfig(DefaultConfig):
     MAIL_SERVER = None
     WTF_CSRF_ENABLED = True
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
+    # The suite moves the injectable clock by hours, days and months with clients signed in: sessions
+    # do not expire here; tests/panel/test_security_sessions.py sets the real limits (30 min, 12 h).
+    SESSION_IDLE_MINUTES = 10 * 365 * 24 * 60
+    SESSION_MAX_HOURS = 10 * 365 * 24
 
 
 CONFIGS = {"default": DefaultConfig, "production": ProductionConfig, "testing": TestingConfig}

@@ -14,6 +14,19 @@ from tests.conftest import PASSWORD
 from tests.panel.conftest import FreshContextClient, token
 
 
+@pytest.fixture(autouse=True)
+def _real_limits(app):
+    """The production defaults (the testing config lets sessions live while other tests move the clock)."""
+    from config import DefaultConfig
+
+    saved = app.config["SESSION_IDLE_MINUTES"], app.config["SESSION_MAX_HOURS"]
+    app.config["SESSION_IDLE_MINUTES"] = DefaultConfig.SESSION_IDLE_MINUTES
+    app.config["SESSION_MAX_HOURS"] = DefaultConfig.SESSION_MAX_HOURS
+    assert (DefaultConfig.SESSION_IDLE_MINUTES, DefaultConfig.SESSION_MAX_HOURS) == (30, 12)
+    yield
+    app.config["SESSION_IDLE_MINUTES"], app.config["SESSION_MAX_HOURS"] = saved
+
+
 def _with_password(world, role="hr"):
     from profreg.auth.passwords import hash_password
 
@@ -129,7 +142,7 @@ def test_the_idle_timeout_is_configurable(app, world):
         with clock.frozen_at(start + timedelta(minutes=6)):
             assert not _signed_in(c)
     finally:
-        app.config["SESSION_IDLE_MINUTES"] = 30
+        app.config["SESSION_IDLE_MINUTES"] = 30.0
 
 
 def test_a_session_ends_after_its_absolute_lifetime(app, world):
