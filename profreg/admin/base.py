@@ -9,6 +9,7 @@ scoped relationship dropdowns and ajax loaders, no inline editing, no fast mass 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -97,6 +98,25 @@ class HiddenTag(rules.BaseRule):
         return Markup("")
 
 
+_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+#: Largest page number a list accepts: its offset (page × page size) must fit a 64-bit integer.
+MAX_PAGE = 10 ** 12
+
+
+def _refuse_out_of_range_numbers() -> None:
+    """Ids, page numbers and filter values that no 64-bit column can hold gave a server error on the
+    database (PostgreSQL: "bigint out of range"); they are refused first: 404 for an ``id``, 400
+    otherwise (a page that is not a number, or beyond ``MAX_PAGE``, too)."""
+    for key, value in request.args.items(multi=True):
+        if _INTEGER.fullmatch(value):
+            digits = value.strip().lstrip("+-").lstrip("0")
+            number = int(value) if len(digits) <= 19 else 2 ** 63  # never parse a 10,000-digit number
+            if abs(number) >= 2 ** 63 or (key == "page" and not 0 <= number <= MAX_PAGE):
+                abort(404 if key == "id" else 400)
+        elif key == "page" and value.strip():
+            abort(400)
+
+
 def _deny():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path))
@@ -132,6 +152,7 @@ class ProtectedMixin:
         project's one rule (``redirects.safe_next``) decides first: a GET with a hostile ``url=`` is
         sent to the same page without it; a POST carrying one is refused (400), before anything is
         written."""
+        _refuse_out_of_range_numbers()
         target = request.values.get("url")
         if target is not None and safe_next(target) is None:
             if request.method != "GET":
