@@ -61,3 +61,25 @@ def test_a_monitoring_post_with_a_malformed_scope_acts_on_nothing(world, make_cl
     assert resp.status_code in (400, 403, 404)
     world.db.session.expire_all()
     assert world.db.session.execute(select(func.count()).select_from(MonitoringReport)).scalar() == before
+
+
+def test_user_account_changes_are_not_in_the_audit_trail_of_roles_without_access_to_users(world, make_client):
+    """Issue 18, item 9: the ministry read users' e-mail and role changes in the audit trail."""
+    from profreg import access
+    from profreg.audit.models import AuditLog
+
+    admin = make_client(world.users["admin"])
+    target = world.users["hr"]
+    r = admin.post(f"/admin/users/edit/?id={target.id}", data={
+        "csrf_token": token(admin), "email": "renamed.person@clinic.kz", "role": "hr_chief",
+        "organization": str(world.orgA.id), "active": "y"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    db = world.db
+    db.session.expire_all()
+    entries = select(AuditLog).where(AuditLog.table_name == "user")
+    assert db.session.execute(entries).first() is not None  # the change is audited
+    for role in ("ministry", "region", "org_head", "hr_chief"):
+        user = world.users[role]
+        assert db.session.execute(access.scoped(entries, AuditLog, user)).first() is None, role
+    page = make_client(world.users["ministry"]).get("/admin/audit/?search=renamed")
+    assert page.status_code == 200 and "renamed.person" not in page.get_data(as_text=True)
