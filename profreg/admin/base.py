@@ -357,6 +357,7 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         """Subclasses run their service calls first and call this last: the row, as it will be
         committed, must lie inside the actor's scope (an ``hr`` user cannot create or move a row
         into another organization). Raising here rolls the whole change back."""
+        g.profreg_form = form  # a check constraint the flush trips is shown under its field
         self._check_write(model, access.CREATE if is_created else access.EDIT)
         self.set_actor_organization(model, is_created)
         super().on_model_change(form, model, is_created)
@@ -381,6 +382,15 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
             flash(_("This record was changed by someone else while you were editing it. "
                     "Your changes were not saved; reload the record and apply them again."), "error")
             return True
+        if isinstance(exc, IntegrityError) and _check_violated(exc) is not None:
+            field, message = _check_violated(exc)
+            form = g.get("profreg_form")
+            target = getattr(form, field, None) if form is not None else None
+            if target is not None and hasattr(target, "errors"):
+                target.errors = [*target.errors, str(message)]  # under the field, in the user's language
+            else:
+                flash(str(message), "error")  # an inline record's field: above the form
+            return True
         if isinstance(exc, IntegrityError):
             if current_app.config.get("FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR"):
                 raise exc
@@ -389,6 +399,28 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
                     "(for example a duplicate number)."), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+#: Check constraints of the schema (``ck_<table>_<name>``) a form can trip, as the field and the message a
+#: user gets instead of "conflicts with an existing record" (issue 18: four were shown as conflicts).
+CHECK_MESSAGES = {
+    "ck_certificate_dates": ("valid_until", _l("The end of validity cannot be before the date of issue.")),
+    "ck_qualification_category_dates": ("valid_until",
+                                        _l("The end of validity cannot be before the date of issue.")),
+    "ck_cpd_record_dates": ("end_date", _l("The end date cannot be before the start date.")),
+    "ck_cpd_record_hours": ("hours", _l("Enter a number that is not negative.")),
+    "ck_staffing_position_fte_nonneg": ("approved_fte", _l("Enter a number that is not negative.")),
+    "ck_organization_bin_len": ("bin", _l("A BIN has 12 digits.")),
+}
+
+
+def _check_violated(exc: IntegrityError):
+    """(field, message) of the check constraint ``exc`` reports, None for any other integrity error."""
+    text = str(getattr(exc, "orig", exc))
+    for name, answer in CHECK_MESSAGES.items():
+        if name in text:
+            return answer
+    return None
 
 
 class ReadOnlyModelView(ScopedModelView):

@@ -83,3 +83,24 @@ def test_user_account_changes_are_not_in_the_audit_trail_of_roles_without_access
         assert db.session.execute(access.scoped(entries, AuditLog, user)).first() is None, role
     page = make_client(world.users["ministry"]).get("/admin/audit/?search=renamed")
     assert page.status_code == 200 and "renamed.person" not in page.get_data(as_text=True)
+
+
+def test_a_certificate_ending_before_its_issue_is_a_field_error_not_a_conflict(world, make_client):
+    from profreg.certificates.models import Certificate
+    from profreg.reference.models import Specialty
+    from tests.panel.conftest import parse_form
+
+    c = make_client(world.users["hr"])
+    form = parse_form(c.get("/admin/certificates/new/").get_data(as_text=True))
+    data = {k: v for k, v in form.fields.items()} if hasattr(form, "fields") else {}
+    spec = world.factory.ref(Specialty, "NURSING")
+    data.update({"csrf_token": token(c), "worker": str(world.wA.id), "specialty": str(spec.id),
+                 "number": "KZ-BAD-DATES", "issue_date": "2026-05-01", "valid_until": "2026-01-01"})
+    before = world.db.session.execute(select(func.count()).select_from(Certificate)).scalar()
+    resp = c.post("/admin/certificates/new/", data=data)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200, resp.status_code
+    assert "conflicts with an existing record" not in body
+    assert "cannot be before" in body
+    world.db.session.expire_all()
+    assert world.db.session.execute(select(func.count()).select_from(Certificate)).scalar() == before
