@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import parse_many
@@ -146,6 +147,14 @@ def set_password(user: User, password: str, *, must_change: bool = False, keep_s
     end_sessions(user, keep=keep_session)
 
 
+def normalized_email(email: str | None, field: str | None = "email") -> str:
+    """The e-mail, lower-cased, when it is a valid address (``email-validator``, no DNS look-up)."""
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise DomainError(_l("Enter a valid e-mail address."), field) from None
+
+
 def create_user(email: str, role: str, password: str, *, organization=None, region=None,
                 specialties=(), full_name: str | None = None, must_change: bool = True) -> User:
     """Create a user (flushes, never commits). Org roles need an organization, region a region."""
@@ -155,7 +164,7 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
         raise DomainError(_l("This role needs an organization."))
     if role == Role.REGION and region is None:
         raise DomainError(_l("This role needs a region."))
-    email = email.strip().lower()
+    email = normalized_email(email)
     if db.session.execute(select(User.id).where(func.lower(User.email) == email)).first():
         raise DomainError(_l("A user with this e-mail already exists."))
     user = User(email=email, role=role, full_name=full_name,
@@ -184,7 +193,7 @@ def check_user_scope(user) -> None:
 def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
     """Admin create / edit of a user: normalize the e-mail, check the scope, set the password.
     A password set by an administrator must be changed at the next sign-in."""
-    user.email = (user.email or "").strip().lower()
+    user.email = normalized_email(user.email)
     check_user_scope(user)
     if user.role not in ORG_ROLES:
         user.organization = None
