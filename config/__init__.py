@@ -38,6 +38,8 @@ class DefaultConfig:
     CERT_WARNING_MONTHS = int(os.environ.get("CERT_WARNING_MONTHS", "2"))
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE / "documents"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # Every request body: refused with 413 before it is read (an upload plus its form's fields).
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "profreg@localhost")
@@ -55,16 +57,30 @@ class DefaultConfig:
     # A report's deadline (the 10th) on a non-working day moves to the next working day (general rule on
     # time limits); "0" keeps the literal date (docs/monitoring.md).
     DEADLINES_MOVE_TO_WORKING_DAY = os.environ.get("DEADLINES_MOVE_TO_WORKING_DAY", "1") == "1"
-    LOGIN_MAX_FAILURES = 10
+    LOGIN_MAX_FAILURES = 10  # no longer locks an account (issue 18): see the limits below
+    # Failed sign-ins tolerated (Flask-Limiter rate strings, moving window) before further attempts are
+    # refused with the same message: from one client address whatever the account, and for one account
+    # from one address (a delay for that attacker, never a lockout of the owner signing in elsewhere).
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute; 200 per hour")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 20 per hour")
+    RATELIMIT_STRATEGY = "moving-window"
     # argon2 cost of new password hashes: a name in ``argon2.profiles`` (hashes made under any profile
     # still verify: argon2 stores its parameters in the hash).
     PASSWORD_HASH_PROFILE = os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY")
-    LOGIN_LOCKOUT_MINUTES = 15
+    # Signed-in sessions (server-side, revocable: auth.models.UserSession): signed out after this many
+    # idle minutes, and this many hours after sign-in whatever the activity.
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "12"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (werkzeug's
+    # ProxyFix); 0 = served directly (the headers are ignored: a client could forge them).
+    PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))
+    REQUIRE_SECURE_SETTINGS = False
+    HSTS_SECONDS = 0  # production: a year (served over https only)
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
     # Unfiltered lists the planner expects to exceed this many rows (the whole register, a large
     # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
@@ -89,10 +105,17 @@ class DefaultConfig:
 
 
 class ProductionConfig(DefaultConfig):
-    """PostgreSQL (DATABASE_URL) + Redis (REDIS_URL); secure cookies."""
+    """PostgreSQL (DATABASE_URL) + Redis (REDIS_URL); secure cookies, https URLs. ``create_app`` refuses
+    to build without a real ``SECRET_KEY`` (``profreg/settings_check.py``). Behind a reverse proxy set
+    ``PROXY_FIX`` to the number of proxies in front (docs/security.md): the client's address (sign-in
+    limits) and the https scheme are then read from ``X-Forwarded-For`` / ``X-Forwarded-Proto``."""
 
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # never the development fallback
+    REQUIRE_SECURE_SETTINGS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))  # browsers keep to https
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
@@ -106,9 +129,12 @@ class TestingConfig(DefaultConfig):
     REDIS_URL = None
     MAIL_SERVER = None
     WTF_CSRF_ENABLED = True
-    LOGIN_LOCKOUT_MINUTES = 15
     REQUEST_LOG = False
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
+    # The suite moves the injectable clock by hours, days and months with clients signed in: sessions
+    # do not expire here; tests/panel/test_security_sessions.py sets the real limits (30 min, 12 h).
+    SESSION_IDLE_MINUTES = 10 * 365 * 24 * 60
+    SESSION_MAX_HOURS = 10 * 365 * 24
 
 
 CONFIGS = {"default": DefaultConfig, "production": ProductionConfig, "testing": TestingConfig}

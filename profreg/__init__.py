@@ -7,12 +7,13 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
-from . import uow
+from . import security_headers, settings_check, uow
 from .domains import DOMAINS, ROOT, modules
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import remember_language, select_locale
 
 __all__ = ["DOMAINS", "ROOT", "create_app"]
@@ -27,6 +28,10 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.config.from_object(config)
     elif isinstance(config, dict):
         app.config.update(config)
+    settings_check.check(app.config)  # production without a real SECRET_KEY: no app, a clear error
+    if app.config.get("PROXY_FIX"):
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _postgres_settings(app)
 
@@ -40,7 +45,11 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.after_request(remember_language)  # ?lang= saved for the user, committed with the request
     csrf.init_app(app)
+    security_headers.init_app(app)
     login_manager.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"profreg-{app.config.get('RQ_QUEUE', 'profreg')}")
+    limiter.init_app(app)
     login_manager.login_view = "auth.login"
 
     _sqlite_pragmas(app)

@@ -163,6 +163,8 @@ WORKER = "worker"                    # the row is a worker: in scope through his
 OF_WORKER = "of_worker"              # the row belongs to a worker (``worker_id``): in scope with him
 ORGANIZATION = "organization"        # the row is an organization
 OF_ORGANIZATION = "of_organization"  # the row belongs to an organization (``organization_id``)
+#: Audit entries of these tables (user accounts) are read only by roles that read the users.
+ACCOUNT_TABLES = ("user", "user_specialty", "user_session")
 AUDIT_ENTRY = "audit_entry"          # an audit entry: by its owner's and its actor's organization / region
 BETWEEN_ORGANIZATIONS = "between"    # a transfer: either organization (``organization_id``, ``to_organization_id``)
 NATIONAL = "national"                # no per-row scope (reference data, users): the matrix decides
@@ -265,12 +267,17 @@ def _where(model, user, scope: str):
         return (model.id if scope == ORGANIZATION else model.organization_id).in_(ids)
     if scope == AUDIT_ENTRY:
         role = _role(user)
+        # changes of user accounts (e-mail, role, scope) only for who manages the users (issue 18)
+        accounts = None if can(user, "user", LIST) else model.table_name.notin_(ACCOUNT_TABLES)
         if role is Role.MINISTRY:
-            return None
-        if role is Role.REGION:
-            return or_(model.region_id == user.region_id, model.actor_region_id == user.region_id)
-        return or_(model.organization_id == user.organization_id,
-                   model.actor_organization_id == user.organization_id)
+            where = None
+        elif role is Role.REGION:
+            where = or_(model.region_id == user.region_id, model.actor_region_id == user.region_id)
+        else:
+            where = or_(model.organization_id == user.organization_id,
+                        model.actor_organization_id == user.organization_id)
+        parts = [c for c in (where, accounts) if c is not None]
+        return and_(*parts) if parts else None
     if scope == BETWEEN_ORGANIZATIONS:
         ids = org_ids_select(user)
         return None if ids is None else or_(model.organization_id.in_(ids), model.to_organization_id.in_(ids))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+#: The app's one rate limiter (Flask-Limiter), shared by every part that limits requests (sign-in:
+#: ``auth.services``; an API adds its own limits to this same instance). Storage: Redis when
+#: ``REDIS_URL`` is set (production: every worker process counts together), memory otherwise; no
+#: default limit on other pages. Behind a proxy the client address needs ``PROXY_FIX`` (config).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+
+from . import clock
 
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_MESSAGE = _l("This value contains control characters (for example a NUL byte pasted with it). "
                      "Retype it without them.")
 NON_FINITE_MESSAGE = _l("Enter a finite number (not infinity, NaN or a number this large).")
+#: Bidirectional controls and zero-width characters: invisible, they make a name look like another
+#: (or reverse its display); stripped from every text a form takes (passwords excepted).
+INVISIBLE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+NEGATIVE_MESSAGE = _l("Enter a number that is not negative.")
+TOO_LARGE_MESSAGE = _l("This number is too large.")
+DATE_RANGE_MESSAGE = _l("Enter a date between 1900 and %(year)s.")
+MAX_INTEGER = 2 ** 31 - 1  # the database's integer columns
+YEARS_AHEAD = 50  # no date of the register lies further in the future
 
 
 def text_error(value) -> str | None:
@@ -49,6 +60,27 @@ def number_error(value) -> str | None:
     return None if finite else str(NON_FINITE_MESSAGE)
 
 
+def plausibility_error(value) -> str | None:
+    """The error of a number or a date no field of the register can hold (None when acceptable):
+    negative numbers, integers beyond the database's range, dates before 1900 or more than 50 years
+    ahead (issue 18: a birth year 1850, dates in 2999, negative CPD credits were accepted)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            if value < 0:
+                return str(NEGATIVE_MESSAGE)
+            if isinstance(value, int) and value > MAX_INTEGER:
+                return str(TOO_LARGE_MESSAGE)
+        except (ValueError, ArithmeticError):  # NaN: number_error's
+            return None
+    if isinstance(value, date):
+        last = clock.today().year + YEARS_AHEAD
+        if not 1900 <= value.year <= last:
+            return str(DATE_RANGE_MESSAGE % {"year": last})
+    return None
+
+
 def _raw_strings(field) -> list[str]:
     return [v for v in (getattr(field, "raw_data", None) or []) if isinstance(v, str)]
 
@@ -56,7 +88,8 @@ def _raw_strings(field) -> list[str]:
 def field_errors(field) -> list[str]:
     """Hygiene errors of one plain field (from its submitted text and its coerced value)."""
     out = []
-    for message in (text_error(field.data), *(text_error(v) for v in _raw_strings(field)), number_error(field.data)):
+    for message in (text_error(field.data), *(text_error(v) for v in _raw_strings(field)), number_error(field.data),
+                    plausibility_error(field.data)):
         if message and message not in out:
             out.append(message)
     if not out and isinstance(field.data, (float, Decimal)):
@@ -83,6 +116,8 @@ def _walk(fields) -> bool:
         elif subform is not None and hasattr(subform, "_fields"):  # FormField / an inline entry
             ok = _walk(subform._fields.values()) and ok
         else:
+            if isinstance(field.data, str) and field.type != "PasswordField" and INVISIBLE_CHARS.search(field.data):
+                field.data = INVISIBLE_CHARS.sub("", field.data)
             errors = field_errors(field)
             if errors:
                 if not isinstance(field.errors, list):
@@ -93,8 +128,9 @@ def _walk(fields) -> bool:
 
 
 class InputHygiene:
-    """Form mixin: after the form's own validation, refuse control characters and non-finite numbers
-    in every field, as field errors (the form does not validate, so nothing is written)."""
+    """Form mixin: after the form's own validation, refuse control characters, non-finite, negative or
+    out-of-range numbers and implausible dates in every field, as field errors (the form does not
+    validate, so nothing is written); bidirectional controls and zero-width characters are stripped."""
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators=extra_validators)

@@ -180,6 +180,7 @@ def _row_counts(db) -> dict[str, int]:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     url, pg_name = _database_url(tmp_path_factory)
+    from config import TestingConfig
     from profreg import create_app
     from profreg.extensions import db
     from profreg.reference.services import load_reference
@@ -188,7 +189,11 @@ def app(tmp_path_factory):
                               "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
                               "REDIS_URL": None, "MAIL_SERVER": None, "WTF_CSRF_ENABLED": True,
                               "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False,
-                              "PASSWORD_HASH_PROFILE": "CHEAPEST"})
+                              "PASSWORD_HASH_PROFILE": "CHEAPEST",
+                              # tests move the clock by hours and months with clients signed in: no
+                              # session expiry here (tests/panel/test_security_sessions.py sets 30 min, 12 h)
+                              "SESSION_IDLE_MINUTES": TestingConfig.SESSION_IDLE_MINUTES,
+                              "SESSION_MAX_HOURS": TestingConfig.SESSION_MAX_HOURS})
     @application.before_request
     def _fresh_user_per_request():
         # Tests hold a context open, and a test-client request reuses it: without this, Flask-Login's
@@ -238,6 +243,9 @@ def _forget_caches() -> None:
     invalidate_filter_options()  # cached list filters name reference rows of the previous test
     forget_estimates()  # and cached planner estimates describe its data
     forget_trends()  # and the dashboard's trends
+    from profreg.extensions import limiter
+
+    limiter.reset()  # failed sign-ins counted by the previous test (memory storage)
 
 
 def _wipe(db):
@@ -339,6 +347,13 @@ def client(app):
     return app.test_client()
 
 
+def logout(client):
+    """Sign out through the real POST (with a CSRF token taken from the password page)."""
+    page = client.get("/password")
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
+    return client.post("/logout", data={"csrf_token": token.group(1).decode() if token else ""})
+
+
 def login(client, user_or_email, password=PASSWORD):
     """Sign in through the real form (with its CSRF token)."""
     email = getattr(user_or_email, "email", user_or_email)
@@ -354,3 +369,28 @@ def csrf_token(client, url="/login"):
     page = client.get(url)
     m = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
     return m.group(1).decode() if m else ""
+
+
+def real_pdf(text: str = "profreg test document") -> bytes:
+    """A small PDF that parses as a whole (pypdf): uploads are validated as whole files (issue 18)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": text})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def real_png(size=(8, 8), fmt: str = "PNG") -> bytes:
+    """A small image that Pillow decodes as a whole (PNG or JPEG)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format=fmt)
+    return out.getvalue()

@@ -12,7 +12,7 @@ def _production_app(**overrides):
     from config import ProductionConfig
     from profreg import create_app
 
-    settings = type("Prod", (ProductionConfig,), {"SQLALCHEMY_DATABASE_URI": "sqlite://", **overrides})
+    settings = type("Prod", (ProductionConfig,), {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "p" * 40, **overrides})
     return create_app(settings)
 
 

@@ -11,6 +11,7 @@ from .. import access
 from ..domains import TRANSLATIONS, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
+from ..security_headers import csp_nonce
 from . import dashboard
 from .base import ProtectedIndexView
 from .dateinput import calendar_locale
@@ -39,6 +40,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="profreg/layout.html"),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(TRANSLATIONS / "admin"),
+        csp_nonce_generator=csp_nonce,  # its <script> tags carry the response's CSP nonce
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
                                  active_tile=dashboard.active_tile,  # a list opened from a dashboard tile

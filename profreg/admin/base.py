@@ -9,6 +9,7 @@ scoped relationship dropdowns and ajax loaders, no inline editing, no fast mass 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from ..errors import DomainError, NotAllowed, OutOfScope
 from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
+from ..redirects import safe_next
 from ..uow import PanelSession, show_error
 from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
@@ -98,6 +100,25 @@ class HiddenTag(rules.BaseRule):
         return Markup("")
 
 
+_INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+#: Largest page number a list accepts: its offset (page × page size) must fit a 64-bit integer.
+MAX_PAGE = 10 ** 12
+
+
+def _refuse_out_of_range_numbers() -> None:
+    """Ids, page numbers and filter values that no 64-bit column can hold gave a server error on the
+    database (PostgreSQL: "bigint out of range"); they are refused first: 404 for an ``id``, 400
+    otherwise (a page that is not a number, or beyond ``MAX_PAGE``, too)."""
+    for key, value in request.args.items(multi=True):
+        if _INTEGER.fullmatch(value):
+            digits = value.strip().lstrip("+-").lstrip("0")
+            number = int(value) if len(digits) <= 19 else 2 ** 63  # never parse a 10,000-digit number
+            if abs(number) >= 2 ** 63 or (key == "page" and not 0 <= number <= MAX_PAGE):
+                abort(404 if key == "id" else 400)
+        elif key == "page" and value.strip():
+            abort(400)
+
+
 def _deny():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path))
@@ -126,6 +147,22 @@ class ProtectedMixin:
 
     def inaccessible_callback(self, name, **kwargs):
         return _deny()
+
+    def _handle_view(self, name, **kwargs):
+        """Flask-Admin follows its ``url=`` parameter (the return path of create, edit, details,
+        delete and actions) after its own, weaker check (``http:evil.example`` passed it). The
+        project's one rule (``redirects.safe_next``) decides first: a GET with a hostile ``url=`` is
+        sent to the same page without it; a POST carrying one is refused (400), before anything is
+        written."""
+        _refuse_out_of_range_numbers()
+        target = request.values.get("url")
+        if target is not None and safe_next(target) is None:
+            if request.method != "GET":
+                abort(400)
+            args = request.args.to_dict(flat=False)
+            args.pop("url", None)
+            return redirect(url_for(request.endpoint, **(request.view_args or {}), **args))
+        return super()._handle_view(name, **kwargs)
 
 
 class ProtectedIndexView(ProtectedMixin, AdminIndexView):
@@ -325,6 +362,7 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         """Subclasses run their service calls first and call this last: the row, as it will be
         committed, must lie inside the actor's scope (an ``hr`` user cannot create or move a row
         into another organization). Raising here rolls the whole change back."""
+        g.profreg_form = form  # a check constraint the flush trips is shown under its field
         self._check_write(model, access.CREATE if is_created else access.EDIT)
         self.set_actor_organization(model, is_created)
         super().on_model_change(form, model, is_created)
@@ -349,6 +387,15 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
             flash(_("This record was changed by someone else while you were editing it. "
                     "Your changes were not saved; reload the record and apply them again."), "error")
             return True
+        if isinstance(exc, IntegrityError) and _check_violated(exc) is not None:
+            field, message = _check_violated(exc)
+            form = g.get("profreg_form")
+            target = getattr(form, field, None) if form is not None else None
+            if target is not None and hasattr(target, "errors"):
+                target.errors = [*target.errors, str(message)]  # under the field, in the user's language
+            else:
+                flash(str(message), "error")  # an inline record's field: above the form
+            return True
         if isinstance(exc, IntegrityError):
             if current_app.config.get("FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR"):
                 raise exc
@@ -357,6 +404,28 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
                     "(for example a duplicate number)."), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+#: Check constraints of the schema (``ck_<table>_<name>``) a form can trip, as the field and the message a
+#: user gets instead of "conflicts with an existing record" (issue 18: four were shown as conflicts).
+CHECK_MESSAGES = {
+    "ck_certificate_dates": ("valid_until", _l("The end of validity cannot be before the date of issue.")),
+    "ck_qualification_category_dates": ("valid_until",
+                                        _l("The end of validity cannot be before the date of issue.")),
+    "ck_cpd_record_dates": ("end_date", _l("The end date cannot be before the start date.")),
+    "ck_cpd_record_hours": ("hours", _l("Enter a number that is not negative.")),
+    "ck_staffing_position_fte_nonneg": ("approved_fte", _l("Enter a number that is not negative.")),
+    "ck_organization_bin_len": ("bin", _l("A BIN has 12 digits.")),
+}
+
+
+def _check_violated(exc: IntegrityError):
+    """(field, message) of the check constraint ``exc`` reports, None for any other integrity error."""
+    text = str(getattr(exc, "orig", exc))
+    for name, answer in CHECK_MESSAGES.items():
+        if name in text:
+            return answer
+    return None
 
 
 class ReadOnlyModelView(ScopedModelView):

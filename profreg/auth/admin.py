@@ -11,7 +11,7 @@ from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit
 from .models import ROLE_LABELS, User
-from .services import prepare_user
+from .services import disable_user, prepare_user
 
 USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "specialties", "active",
                 "must_change_password", "locked_until", "last_login_at")
@@ -58,8 +58,7 @@ class UserView(ScopedModelView):
         super().on_model_change(form, model, is_created)
 
     def delete_model(self, model):  # users are disabled, never deleted (audit trail keeps their id)
-        model.active = False
-        db.session.flush()  # committed with the request
+        disable_user(model)  # committed with the request
         return True
 
 

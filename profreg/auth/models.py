@@ -67,3 +67,18 @@ class User(UserMixin, db.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class UserSession(db.Model):
+    """A signed-in session, kept on the server so that it can be ended (issue 18): the signed cookie
+    carries a random id whose SHA-256 is ``sid_hash``; a session is alive while its row exists, is not
+    ``ended_at`` and is younger than the absolute lifetime. Sign-out ends its row; a password change
+    ends the user's others; disabling the user or an administrator's new password ends them all."""
+
+    __resource__, __scope__ = "user", "national"  # profreg/access.py (never listed in the panel)
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)

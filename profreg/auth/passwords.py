@@ -51,3 +51,15 @@ def verify_password(stored: str, password: str) -> bool:
         return hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash(profile: str) -> str:
+    return hasher(profile).hash("profreg dummy password: never anybody's")
+
+
+def verify_dummy(password: str) -> bool:
+    """Verify ``password`` against a dummy hash of the configured cost: a sign-in with an unknown
+    e-mail (or a throttled one) takes as long as a wrong password (no account enumeration by timing)."""
+    verify_password(_dummy_hash(configured_profile()), password)
+    return False

@@ -1,30 +1,90 @@
 """/login, /logout, /password: sign-in with Flask-Login."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import clock
 from ..errors import DomainError
 from ..extensions import db, login_manager
+from ..redirects import safe_next
 from ..uow import show_error
 from .forms import ChangePasswordForm, LoginForm
 from .models import User
 from .passwords import verify_password
-from .services import LoginRefused, authenticate, set_password
+from .services import (
+    LoginRefused,
+    authenticate,
+    end_session,
+    open_session,
+    session_alive,
+    session_max_age,
+    set_password,
+)
 
 bp = Blueprint("auth", __name__)
 
 
+#: What a signed-in session carries besides Flask-Login's keys: the server-side session id, when it
+#: began and when it was last used (both epoch seconds on the injectable clock).
+SESSION_KEYS = ("_sid", "_t0", "_seen")
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", *SESSION_KEYS)
+#: What survives sign-in and sign-out: the language chosen on the page.
+_KEPT_KEYS = ("lang", "login_lang")
+
+
+def _now() -> float:
+    return clock.now().timestamp()
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    """The signed-in user, only while the session is alive: its server-side row exists and is not
+    ended (sign-out, password change, disabled user), it is younger than ``SESSION_MAX_HOURS`` and it
+    was used within ``SESSION_IDLE_MINUTES``. Otherwise the session is forgotten (anonymous)."""
+    try:
+        uid = int(user_id)
+    except (TypeError, ValueError):
+        uid = None
+    user = db.session.get(User, uid) if uid is not None and 0 < uid < 2 ** 63 else None
+    if user is None or not user.active or not _session_current(uid):
+        for key in _LOGIN_KEYS:
+            session.pop(key, None)
+        return None
+    return user
+
+
+def _session_current(uid: int) -> bool:
+    now, began, seen = _now(), session.get("_t0"), session.get("_seen")
+    if not isinstance(began, (int, float)) or not isinstance(seen, (int, float)):
+        return False
+    if now - seen > 60 * float(current_app.config.get("SESSION_IDLE_MINUTES", 30)):
+        return False
+    if now - began > session_max_age().total_seconds():
+        return False
+    if not session_alive(uid, session.get("_sid")):
+        return False
+    if now - seen >= 15:  # activity moves the idle deadline (the cookie is re-sent)
+        session["_seen"] = now
+    return True
+
+
+def _start_session(user) -> None:
+    """Sign-in: the browser's previous session ends and a new one, with a new id, begins."""
+    end_session(session.get("_sid"))
+    kept = {k: session[k] for k in _KEPT_KEYS if k in session}
+    session.clear()  # the CSRF secret too: a new one for the signed-in session
+    g.pop("csrf_token", None)  # Flask-WTF's token of this request was signed from the old secret
+    session.update(kept)
+    login_user(user)
+    now = _now()
+    session["_sid"] = open_session(user)
+    session["_t0"] = session["_seen"] = now
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("admin.index")
+    return safe_next(target) or url_for("admin.index")
 
 
 @bp.route("/")
@@ -40,11 +100,11 @@ def login():
         session["login_lang"] = asked  # chosen on this page: carried into the session (below)
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, address=request.remote_addr or "-")
         except LoginRefused as exc:
             flash(str(exc.message), "error")  # the failure counter is committed with the request
         else:
-            login_user(user)
+            _start_session(user)
             _keep_login_language(user)
             if user.must_change_password:
                 return redirect(url_for("auth.change_password"))
@@ -67,10 +127,17 @@ def _keep_login_language(user) -> None:
         user.locale = lang
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign-out: POST only, with the CSRF token (CSRFProtect), so no other page can sign a user out.
+    The server-side session ends: a saved copy of the cookie no longer works."""
+    end_session(session.get("_sid"))
     logout_user()
-    session.pop("lang_pinned", None)  # the next user's own preference applies again
+    lang = session.get("lang")
+    session.clear()  # lang_pinned too: the next user's own preference applies again
+    g.pop("csrf_token", None)
+    if lang:
+        session["lang"] = lang
     return redirect(url_for("auth.login"))
 
 
@@ -83,7 +150,9 @@ def change_password():
             form.current.errors.append(_("The current password is wrong."))
         else:
             try:
-                set_password(current_user, form.password.data, must_change=False)
+                set_password(current_user, form.password.data, must_change=False, check_current=True,
+                             field="password",
+                             keep_session=session.get("_sid"))  # the user's other sessions end
             except DomainError as exc:
                 show_error(exc, form)
             else:

@@ -16,7 +16,7 @@ from ..audit.services import log_read
 from ..errors import InvalidInput
 from ..reference.models import PersonnelDocumentType
 from .models import PersonnelDocument
-from .services import attach_file, file_path, set_organization
+from .services import attach_file, download_name, file_path, set_organization
 
 _COLS = ("worker", "doc_type", "number", "doc_date")
 
@@ -64,8 +64,8 @@ class PersonnelDocumentView(WorkerSearchMixin, RecordActionsMixin, ScopedModelVi
         if path is None:
             abort(404)
         log_read("download", doc, current_user, detail=doc.original_name)  # committed with the request
-        return send_file(path, mimetype=doc.content_type, as_attachment=True,
-                         download_name=doc.original_name or path.name)
+        return send_file(path, mimetype=doc.content_type, as_attachment=True,  # never rendered inline
+                         download_name=download_name(doc))
 
 
 def register_views(admin):

@@ -3,11 +3,15 @@ from its name; files are stored under UPLOAD_FOLDER with a random name and their
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
+import warnings
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import event, select
 
 from .. import access, clock
@@ -30,6 +34,41 @@ def sniff(head: bytes):
         if head.startswith(magic):
             return ctype, ext
     return None
+
+
+def whole_file_ok(data: bytes, ctype: str) -> bool:
+    """Is the file, as a whole, what its first bytes claim (issue 18: ``%PDF-`` followed by HTML was
+    stored)? A PDF must parse with pypdf (its cross-reference table and trailer, every page);
+    a PNG or JPEG must decode completely with Pillow, in the format its signature names (a
+    decompression bomb is refused too). pypdf reads leniently (``strict=False``: scanners write small
+    errors), but a file without a readable cross-reference, trailer and pages fails."""
+    try:
+        if ctype == "application/pdf":
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted or len(reader.pages) < 1:
+                return False
+            for page in reader.pages:
+                page.mediabox  # noqa: B018 - reads the page object
+            return True
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                expected = {"image/png": "PNG", "image/jpeg": "JPEG"}[ctype]
+                if img.format != expected:
+                    return False
+                img.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()  # verify() checks the structure; load() decodes every pixel
+        return True
+    except Exception:  # noqa: BLE001 - any parser error means "not a readable file of that type"
+        return False
+
+
+def download_name(doc) -> str:
+    """The name a download is saved under: the original name with the stored type's extension (never
+    ``.html`` or ``.svg``, whatever the uploader called the file)."""
+    ext = next((e for _m, c, e in SIGNATURES if c == doc.content_type), "")
+    return _safe_original(doc.original_name or "", ext)
 
 
 def upload_folder() -> Path:
@@ -55,6 +94,9 @@ def attach_file(doc, storage, *, uploaded_by=None) -> None:
     if kind is None:
         raise InvalidInput({"file": _l("Only PDF, PNG and JPEG files are accepted.")})
     ctype, ext = kind
+    if not whole_file_ok(data, ctype):
+        raise InvalidInput({"file": _l("The file is not a readable PDF, PNG or JPEG document (it may be "
+                                          "damaged or of another type). Save it again as PDF and upload it.")})
     stored = secrets.token_hex(16) + ext
     (upload_folder() / stored).write_bytes(data)
     old = doc.stored_name
@@ -70,8 +112,10 @@ def attach_file(doc, storage, *, uploaded_by=None) -> None:
 
 
 def _safe_original(name: str, ext: str) -> str:
+    """The file name without its folders, with the stored type's extension instead of its own."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
-    return name or f"document{ext}"
+    stem = name.rsplit(".", 1)[0].strip() if "." in name.lstrip(".") else name.strip(".").strip()
+    return f"{stem or 'document'}{ext}"
 
 
 def remove_file(stored_name: str | None) -> None:

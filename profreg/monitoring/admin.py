@@ -36,6 +36,8 @@ class MonitoringReportView(ProtectedBaseView):
             S.parse_period(period)
             scope = S.parse_scope(request.values.get("scope"), current_user)
         except DomainError as exc:
+            if request.method != "GET":  # a change is never made on another report than the one named
+                abort(400)
             flash(exc.message, "error")
             return S.previous_period(), S.default_scope(current_user)
         return period, scope

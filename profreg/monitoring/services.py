@@ -585,11 +585,10 @@ def parse_scope(value: str | None, user) -> Scope:
     kind, _sep, ident = value.partition(":")
     if kind == SCOPE_COUNTRY:
         return Scope(SCOPE_COUNTRY)
-    if kind in (SCOPE_REGION, SCOPE_ORG):
-        try:
+    if kind in (SCOPE_REGION, SCOPE_ORG) and ident.isdigit() and 0 < int(ident) < 2 ** 31:
+        # an id that exists (an unknown one used to fail deep inside the report with a server error)
+        if db.session.get(AdminUnit if kind == SCOPE_REGION else Organization, int(ident)) is not None:
             return Scope(kind, int(ident))
-        except ValueError:
-            pass
     raise DomainError(_("Unknown region or organization."))
 
 

@@ -46,6 +46,8 @@ def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
     errors: dict = {}
     if birth_date is not None and birth_date > clock.today():
         errors["birth_date"] = _l("The date of birth cannot be in the future.")
+    elif birth_date is not None and birth_date.year < 1900:
+        errors["birth_date"] = _l("The date of birth cannot be before 1900.")
     try:
         info = validate_iin(iin or "", citizenship_code=citizenship_code)
     except IdentityError as exc:
@@ -74,6 +76,10 @@ def employment_errors(*, birth_date: date | None, hire_date: date | None, end_da
         sixteen = date(birth_date.year + 16, birth_date.month, min(birth_date.day, 28))
         if hire_date < sixteen:
             errors["hire_date"] = _l("A worker cannot be hired before the age of 16.")
+        elif hire_date.year - birth_date.year > 100:
+            errors["hire_date"] = _l("A worker cannot be hired after the age of 100.")
+    if hire_date and hire_date.year > clock.today().year + 50:
+        errors.setdefault("hire_date", _l("The date is too far in the future."))
     return errors
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -175,7 +176,7 @@ def served(tmp_path_factory):
     queue = name.replace("profreg_e2e", "profreg_e2e_q")
     redis_url = f"{REDIS_SERVER}/{REDIS_DB}"
     env = {**os.environ, "PROFREG_CONFIG": "production", "DATABASE_URL": f"{PG_SERVER}/{name}",
-           "REDIS_URL": redis_url, "RQ_QUEUE": queue, "SECRET_KEY": f"e2e-{os.getpid()}",
+           "REDIS_URL": redis_url, "RQ_QUEUE": queue, "SECRET_KEY": f"e2e-{os.getpid()}-{secrets.token_hex(24)}",
            "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")), "MAIL_SERVER": "",
            # lists longer than this are exported in the background by the rq worker (test_exports.py)
            "EXPORT_INLINE_MAX_ROWS": str(INLINE_EXPORT_LIMIT),
@@ -278,7 +279,10 @@ def login(page, email: str, password: str = DEMO_PASSWORD, lang: str = "en") -> 
 
 
 def logout(page) -> None:
-    page.goto("/logout")
+    """Sign out as the navbar does: a POST with the CSRF token (GET /logout is refused, issue 18)."""
+    page.goto("/password")
+    page.evaluate("document.querySelector(\"form[action$='/logout']\").submit()")
+    page.wait_for_url("**/login**")
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import hashlib
 
 from playwright.sync_api import expect
 
+from tests.conftest import real_pdf
+
 from .conftest import DEMO_USERS, download, login, logout, org_of
 
-# a small, valid PDF (the type is taken from the content, never the name)
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n"
-       b"% e2e personnel document\n%%EOF\n")
+# a small PDF that parses as a whole (uploads are validated as whole files, issue 18)
+PDF = real_pdf("e2e personnel document")
 
 
 def _worker(served, org_id: int, offset: int = 0):

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from profreg import clock
 from profreg.monitoring import services as S
 from profreg.monitoring.models import MonitoringReport
-from tests.conftest import login
+from tests.conftest import login, logout
 
 ASTANA, ALMATY = "710000000", "750000000"
 PAGES = ("/admin/monitoring/", "/admin/forecast/", "/admin/data-currency/", "/admin/charts/")
@@ -61,7 +61,7 @@ def test_region_a_cannot_see_region_b(client, world):
     assert "Monthly monitoring report" in page or "monitoring" in page
     assert client.get(f"/admin/monitoring/export?period=2026-10&scope=region:{rb.id}&format=csv").status_code == 403
     head = world["users"]["head_a"]
-    client.get("/logout")
+    logout(client)
     login(client, head)
     assert client.get(f"/admin/monitoring/?scope=org:{ob.id}").status_code == 403
     assert client.get(f"/admin/monitoring/?scope=org:{world['oa'].id}").status_code == 200
@@ -81,13 +81,13 @@ def test_generate_submit_and_export_over_http(client, world, db):
     # without a CSRF token nothing happens
     assert client.post("/admin/monitoring/resubmit", data={**data, "csrf_token": ""}).status_code == 400
     # org_head may read but not generate
-    client.get("/logout")
+    logout(client)
     login(client, world["users"]["head_a"])
     oa = world["oa"]
     token = csrf(client, "/password")
     assert client.post("/admin/monitoring/generate", data={"csrf_token": token, "period": "2026-10",
                                                            "scope": f"org:{oa.id}"}).status_code == 403
-    client.get("/logout")
+    logout(client)
     login(client, world["users"]["region_a"])
     x = client.get(f"/admin/monitoring/export?period=2026-10&scope=region:{ra.id}&format=xlsx")
     assert x.status_code == 200

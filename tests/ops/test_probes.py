@@ -74,7 +74,8 @@ def test_readyz_on_a_migrated_database(migrated_url, redis_url, ready):
 
     target = migrated_url
     served = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": target.replace(
-        "postgresql://", "postgresql+psycopg://"), "REDIS_URL": redis_url, "REQUEST_LOG": False})
+        "postgresql://", "postgresql+psycopg://"), "REDIS_URL": redis_url, "REQUEST_LOG": False,
+        "RATELIMIT_STORAGE_URI": "memory://"})  # (the one limiter is re-initialised by every app built)
     with served.app_context():
         resp = served.test_client().get("/readyz")
         body = resp.get_json()

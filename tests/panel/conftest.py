@@ -53,10 +53,19 @@ def make_client(app):
 
 
 def sign_in(client, user):
-    """Sign in without the password form (fewer requests; the form itself is tested elsewhere)."""
+    """Sign in without the password form (fewer requests; the form itself is tested elsewhere): a
+    server-side session (``auth.services.open_session``, committed) and its keys in the cookie."""
+    from profreg import clock
+    from profreg.auth.services import open_session
+    from profreg.extensions import db
+
+    sid = open_session(user)
+    db.session.commit()
+    now = clock.now().timestamp()
     with client.session_transaction() as s:
         s["_user_id"] = str(user.id)
         s["_fresh"] = True
+        s.update({"_sid": sid, "_t0": now, "_seen": now})
     return client
 
 

@@ -15,6 +15,7 @@ from profreg import clock
 from profreg.audit.models import AuditLog
 from profreg.documents.models import PersonnelDocument
 from profreg.reference.models import PersonnelDocumentType
+from tests.conftest import real_pdf, real_png
 from tests.panel.conftest import make_user, parse_form, token
 
 
@@ -135,8 +136,8 @@ def test_audit_view_is_scoped(world, make_client):
 
 # --- personnel documents -------------------------------------------------------------------------------
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = real_pdf()  # whole files: uploads are parsed as a whole (issue 18, tests/panel/test_security_uploads.py)
+PNG = real_png()
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 64
 MZ = b"MZ\x90\x00" + b"\x00" * 64
 

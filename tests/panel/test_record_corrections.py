@@ -27,10 +27,11 @@ from profreg.reference import models as r
 from profreg.training.models import CpdRecord
 from profreg.workers import records
 from profreg.workers.models import Worker
+from tests.conftest import real_pdf
 
 from .conftest import make_user, parse_form, token
 
-PDF = b"%PDF-1.4\n% test document\n"
+PDF = real_pdf()  # uploads are parsed as a whole (issue 18)
 
 
 class Recs:

@@ -72,6 +72,9 @@ def visible(world, role, resource, obj, today) -> bool:
             return org.region_id == world.R1.id
         return org.id == world.orgA.id
     if resource == "audit":
+        # entries about user accounts: only for who reads the users (issue 18)
+        if obj.table_name in ("user", "user_specialty") and not ({"list", "details"} & DOCUMENTED[role].get("user", frozenset())):
+            return False
         if role == "ministry":
             return True
         if role == "region":

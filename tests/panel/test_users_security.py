@@ -127,17 +127,17 @@ def test_post_without_csrf_token_is_refused(world, make_client):
     assert world.db.session.get(type(world.wA), world.wA.id) is not None
 
 
-def test_ten_wrong_passwords_lock_the_account(client, factory):
+def test_ten_wrong_passwords_lock_nothing(client, factory):
+    """Issue 18: the 15-minute lockout after 10 failures was a weapon (anyone could lock any known
+    account). Failures now slow down the address making them (tests/panel/test_security_signin.py)."""
     user = factory.user("hr_chief", org=factory.org())
     page = client.get("/login")
     tok = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     for _ in range(10):
         r = client.post("/login", data={"email": user.email, "password": "wrong-password", "csrf_token": tok})
-        assert r.status_code == 200
-    r = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": tok})
-    assert r.status_code == 200 and "locked" in r.get_data(as_text=True)
+        assert r.status_code == 200 and "locked" not in r.get_data(as_text=True)
     factory.db.session.expire_all()
-    assert factory.db.session.get(User, user.id).locked_until is not None
+    assert factory.db.session.get(User, user.id).locked_until is None
 
 
 def test_passwords_are_hashed_and_session_cookie_is_httponly_samesite(client, factory):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from profreg.reference.models import Position, TrainingActivityType
 from profreg.training.models import CpdRecord, TrainingList
 from profreg.training.services import Rules, approve, create_draft
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, logout
 
 KAZAKH = "ә ғ қ ң ө ұ ү һ і".split()
 
@@ -76,7 +76,7 @@ def test_edit_approve_freeze_complete(client, ds, db, draft, ref):
     assert old.removed and old.removal_reason == "Декреттік демалыста"
     # hr cannot approve
     assert client.post(url + "approve", data={"csrf_token": token}).status_code == 403
-    client.get("/logout")
+    logout(client)
     login(client, head)
     assert client.get(url).status_code == 200
     token = csrf_token(client, url)
@@ -84,7 +84,7 @@ def test_edit_approve_freeze_complete(client, ds, db, draft, ref):
     assert client.post(url + "approve", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert draft.status == "approved" and draft.approved_by_id == head.id and draft.approved_at is not None
-    client.get("/logout")
+    logout(client)
     # frozen: hr can no longer add or remove
     login(client, hr)
     token = csrf_token(client, url)
@@ -189,7 +189,7 @@ def test_pages_render_in_kazakh(client, ds, draft):
     for url in ("/admin/training_lists/?lang=kk", f"/admin/training_lists/{draft.id}/?lang=kk",
                 "/admin/training_lists/new?lang=kk"):
         assert client.get(url).status_code == 200
-    client.get("/logout")
+    logout(client)
     login(client, ds.users["assoc"])
     r = client.get("/admin/cpd_assessment/?lang=kk&deficit=1&region=&specialty=")
     assert r.status_code == 200
@@ -200,7 +200,7 @@ def test_exports_are_logged(client, ds, draft, db):
 
     login(client, ds.users["hr_a"])
     assert client.get(f"/admin/training_lists/{draft.id}/export/csv").status_code == 200
-    client.get("/logout")
+    logout(client)
     login(client, ds.users["assoc"])
     assert client.get("/admin/cpd_assessment/export.xlsx?deficit=1").status_code == 200
     logs = db.session.execute(select(AuditLog).where(AuditLog.action == "export")).scalars().all()
