@@ -70,6 +70,9 @@ class DefaultConfig:
     EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
     EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "72"))
     EXPORT_FOLDER = os.environ.get("EXPORT_FOLDER", str(INSTANCE / "exports"))
+    # The API (docs/api.md): requests a token may make (Flask-Limiter notation), page sizes.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
+    RATELIMIT_HEADERS_ENABLED = True
     TESTING = False
 
 

@@ -12,7 +12,7 @@ from config import CONFIGS
 
 from . import uow
 from .domains import DOMAINS, ROOT, modules
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import remember_language, select_locale
 
 __all__ = ["DOMAINS", "ROOT", "create_app"]
@@ -41,6 +41,8 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
     _sqlite_pragmas(app)
 

@@ -14,7 +14,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 
 DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
-           "documents", "audit", "notifications", "monitoring", "analytics", "jobs")
+           "documents", "audit", "notifications", "monitoring", "analytics", "jobs", "api")
 
 
 def modules(part: str) -> list[ModuleType]:

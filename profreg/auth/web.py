@@ -1,7 +1,7 @@
 """/login, /logout, /password: sign-in with Flask-Login."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -98,6 +98,7 @@ def register(app):
     @app.before_request
     def _force_password_change():
         if (current_user.is_authenticated and current_user.must_change_password
+                and not g.get("profreg_api")  # an API call (token) has no password form to go to
                 and request.endpoint not in ("auth.change_password", "auth.logout", "static")):
             return redirect(url_for("auth.change_password"))
         return None
