@@ -116,6 +116,14 @@ def identify():
     return None
 
 
+def forget(_exc=None) -> None:
+    """After an API request: its token's user is not left on ``g`` (a pushed app context outlives
+    the request: the CLI, jobs and tests must not act as that user)."""
+    if g.pop("profreg_api", False):
+        g.pop("_login_user", None)
+        g.pop("profreg_api_token_id", None)
+
+
 def rate_key() -> str:
     """Rate limits count per token (per client address before a token is known)."""
     token_id = g.get("profreg_api_token_id")

@@ -29,7 +29,7 @@ from ..workers.models import Employment, Worker
 from ..workers.services import register_worker
 from . import services
 from .fhir import bp as fhir_bp
-from .http import identify, install_error_handlers, rate, rate_key, spectree_before, user
+from .http import forget, identify, install_error_handlers, rate, rate_key, spectree_before, user
 from .schemas import (
     AdmissionOut,
     AdmissionQuery,
@@ -296,6 +296,7 @@ def add_certificate(iin: str, json: CertificateIn):
 # ------------------------------------------------------------------------------------------ wiring
 def register(app):
     app.before_request_funcs.setdefault(None, []).insert(0, identify)
+    app.teardown_request(forget)
     for blueprint in (bp, fhir_bp):
         csrf.exempt(blueprint)
     limiter.shared_limit(rate, scope="api", key_func=rate_key)(bp)
