@@ -49,7 +49,9 @@ def _field_message(err: dict) -> str:
     return _("Not a valid value.")
 
 
-def spectree_before(_req, _resp, error, _instance, *_args):
+def spectree_before(req, _resp, error, _instance, *_args):
+    if req.method in ("POST", "PUT", "PATCH") and req.mimetype != "application/json":
+        raise RequestInvalid({None: _("Send the body as JSON (Content-Type: application/json).")})
     if error is not None:
         errors = {}
         for err in error.errors() if isinstance(error, ValidationError) else []:

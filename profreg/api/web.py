@@ -8,7 +8,9 @@ cookie, so no cross-site forgery to guard against).
 """
 from __future__ import annotations
 
-from flask import Blueprint, request
+from datetime import timezone
+
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
@@ -59,7 +61,7 @@ from .schemas import (
 
 # ------------------------------------------------------------------------------------------ the spec
 spec = SpecTree(
-    "flask", path="api/v1", title="profreg API", version="1",
+    "flask", path="api/v1/docs", title="profreg API", version="1",
     description="The Professional Register of health workers of Kazakhstan: the JSON API (docs/api.md).",
     mode="strict", annotations=True, before=spectree_before,
     security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(
@@ -75,6 +77,11 @@ install_error_handlers(bp)
 
 
 # ------------------------------------------------------------------------------------------ shapes
+def utc(moment):
+    """A stored naive UTC moment as an aware one (RFC 3339 with its offset)."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None else None
+
+
 def _code(row) -> str | None:
     return getattr(row, "code", None) if row is not None else None
 
@@ -83,7 +90,7 @@ def worker_out(u, w: Worker, model=WorkerOut, **extra):
     masked = access.mask_for(u)
     return model(iin=access.mask_iin(w.iin) if masked else w.iin, surname=w.surname, name=w.name,
                  patronymic=w.patronymic, sex=None if masked else w.sex, birth_date=None if masked else w.birth_date,
-                 status=w.status, updated_at=w.touched_at, etag=services.etag(w), **extra)
+                 status=w.status, updated_at=utc(w.touched_at), etag=services.etag(w), **extra)
 
 
 def episode_out(e: Employment) -> EpisodeOut:
@@ -134,7 +141,7 @@ def workers(query: WorkersQuery):
     filters = services.WorkerFilters(iin=query.iin, surname=query.surname, org=query.org, region=query.region,
                                      status=query.status, updated_since=query.updated_since)
     if filters.updated_since is not None and filters.updated_since.tzinfo is not None:
-        filters.updated_since = filters.updated_since.astimezone(tz=None).replace(tzinfo=None)
+        filters.updated_since = filters.updated_since.astimezone(timezone.utc).replace(tzinfo=None)
     rows, nxt = services.workers_page(u, filters, query.cursor, query.limit)
     return WorkersPage(items=[worker_out(u, w) for w in rows], next_cursor=nxt)
 
@@ -192,7 +199,7 @@ def changes(query: ChangesQuery):
         raise NotAllowed()
     rows, nxt = services.changes(u, query.since, query.limit)
     masked = access.mask_for(u)
-    items = [ChangeOut(cursor=services.encode_cursor(e.id), at=e.at, type=services.event_type(e),
+    items = [ChangeOut(cursor=services.encode_cursor(e.id), at=utc(e.at), type=services.event_type(e),
                        iin=access.mask_iin(w.iin) if masked else w.iin, record=e.table_name, record_id=e.record_id)
              for e, w in rows]
     return ChangesPage(items=items, next_cursor=nxt)
@@ -303,7 +310,9 @@ def register(app):
     limiter.shared_limit(rate, scope="api", key_func=rate_key)(fhir_bp)
     app.register_blueprint(bp)
     app.register_blueprint(fhir_bp)
-    spec.register(app)
+    spec.register(app)  # the browsable pages: /api/v1/docs/redoc/, /swagger/, /scalar/
+    # the document at the documented address too (spectree leaves out routes under its own path)
+    app.add_url_rule("/api/v1/openapi.json", "api_openapi_document", lambda: jsonify(spec.spec))
 
 
 __all__ = ["bp", "register", "spec"]
