@@ -339,6 +339,12 @@ def location_read(rid: int):
     return fhir_response(R.locations([unit])[0])
 
 
+@bp.route("/<path:_rest>", methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
+def not_found(_rest):
+    """Any other address under /fhir/: an OperationOutcome, not the panel's HTML 404 page."""
+    raise services.NotFound()
+
+
 # ------------------------------------------------------------------------------------- bulk export
 @bp.get("/$export")
 def export_start():

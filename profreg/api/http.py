@@ -126,6 +126,15 @@ def forget(_exc=None) -> None:
         g.pop("profreg_api_token_id", None)
 
 
+def drop_stray_retry_after(response):
+    """Flask-Limiter sends ``Retry-After`` (the window's reset) on every answer when its headers are
+    on; an API answer keeps it only where it means "come back later" (429, and 202 while an export
+    runs). The X-RateLimit-* headers stay."""
+    if g.get("profreg_api") and response.status_code not in (202, 429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def rate_key() -> str:
     """Rate limits count per token (per client address before a token is known)."""
     token_id = g.get("profreg_api_token_id")

@@ -31,7 +31,16 @@ from ..workers.models import Employment, Worker
 from ..workers.services import register_worker
 from . import services
 from .fhir import bp as fhir_bp
-from .http import forget, identify, install_error_handlers, rate, rate_key, spectree_before, user
+from .http import (
+    drop_stray_retry_after,
+    forget,
+    identify,
+    install_error_handlers,
+    rate,
+    rate_key,
+    spectree_before,
+    user,
+)
 from .schemas import (
     AdmissionOut,
     AdmissionQuery,
@@ -300,10 +309,18 @@ def add_certificate(iin: str, json: CertificateIn):
     return _with_etag(worker_detail(u, w), w, 201)
 
 
+@bp.route("/<path:_rest>", methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
+def not_found(_rest):
+    """Any other address under /api/v1/: a problem answer, not the panel's HTML 404 page."""
+    raise services.NotFound()
+
+
 # ------------------------------------------------------------------------------------------ wiring
 def register(app):
     app.before_request_funcs.setdefault(None, []).insert(0, identify)
     app.teardown_request(forget)
+    # runs last of the after-request hooks (Flask runs them in reverse), after Flask-Limiter's
+    app.after_request_funcs.setdefault(None, []).insert(0, drop_stray_retry_after)
     for blueprint in (bp, fhir_bp):
         csrf.exempt(blueprint)
     limiter.shared_limit(rate, scope="api", key_func=rate_key)(bp)
