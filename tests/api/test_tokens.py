@@ -48,11 +48,15 @@ def test_no_token_unknown_revoked_or_expired_is_401(client, world, tokens, db):
     db.session.commit()
     assert client.get("/api/v1/workers", headers=auth(raw)).status_code == 200
     with clock.frozen_at(clock.utcnow_naive() + timedelta(days=2)):
-        body = _problem(client.get("/api/v1/workers", headers=auth(raw)), 401)
+        body = _problem(client.get("/api/v1/workers", headers=auth(raw, **{"Accept-Language": "en"})), 401)
     assert "expired" in body["detail"]
     row.revoked_at = clock.utcnow_naive()
     db.session.commit()
-    assert "revoked" in _problem(client.get("/api/v1/workers", headers=auth(raw)), 401)["detail"]
+    assert "revoked" in _problem(client.get("/api/v1/workers", headers=auth(raw, **{"Accept-Language": "en"})),
+                                 401)["detail"]
+    # the answer follows Accept-Language
+    assert "отозван" in _problem(client.get("/api/v1/workers", headers=auth(raw, **{"Accept-Language": "ru"})),
+                                 401)["detail"]
     r = client.get("/fhir/Practitioner")
     assert r.status_code == 401 and r.get_json(force=True)["resourceType"] == "OperationOutcome"
 
@@ -132,3 +136,10 @@ def test_integration_reaches_only_admission_and_fhir(client, world, tokens, role
     # and no panel page of worker data
     sign_in(client, world.users["integration"])
     assert client.get("/admin/workers/").status_code == 403
+
+
+def test_unknown_api_addresses_answer_in_the_api_s_format(client, tokens):
+    r = client.get("/api/v1/nothing/here", headers=auth(tokens["ministry"]))
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    r = client.get("/fhir/Patient", headers=auth(tokens["ministry"]))
+    assert r.status_code == 404 and r.get_json(force=True)["resourceType"] == "OperationOutcome"
