@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 from werkzeug.exceptions import HTTPException
 
 from .. import access, clock, uow
@@ -82,16 +82,27 @@ def _count() -> int:
     return min(max(n, 0), MAX_COUNT)
 
 
-def _token_param(name: str, system: str | None) -> str | None:
-    """A token search value ``[system|]value``: the value, or a value that matches nothing when the
-    system is not ours."""
+#: A token search value in another system than ours: it matches nothing.
+NO_MATCH = object()
+
+
+def _token_param(name: str, system: str | None):
+    """A token search value ``[system|]value``: the value, ``NO_MATCH`` when the system is not ours,
+    None when the parameter is absent."""
     raw = request.args.get(name)
     if raw is None:
         return None
     sys_, bar, value = raw.rpartition("|")
     if bar and sys_ and system and sys_ != system:
-        return "\x00"  # another system: no match
+        return NO_MATCH
     return value if bar else raw
+
+
+def _token_where(q, name: str, system: str, col):
+    value = _token_param(name, system)
+    if value is None:
+        return q
+    return q.where(false()) if value is NO_MATCH else q.where(col == value)
 
 
 def _last_updated(col):
@@ -123,10 +134,9 @@ def _reference_id(name: str, kind: str) -> int | None | str:
 
 
 def _specialty_ids():
-    code = _token_param("specialty", R.SPECIALTY_SYSTEM)
-    if code is None:
+    if request.args.get("specialty") is None:
         return None
-    return select(Specialty.id).where(Specialty.code == code)
+    return _token_where(select(Specialty.id), "specialty", R.SPECIALTY_SYSTEM, Specialty.code)
 
 
 def _page(q, id_col):
@@ -184,9 +194,7 @@ def metadata():
 # ------------------------------------------------------------------------------------- Practitioner
 def _practitioner_query(u):
     q = select(Worker).where(Worker.in_register, access.fhir_worker_clause(u, Worker.id))
-    iin = _token_param("identifier", R.IIN_SYSTEM)
-    if iin is not None:
-        q = q.where(Worker.iin == iin)
+    q = _token_where(q, "identifier", R.IIN_SYSTEM, Worker.iin)
     for name in ("name", "family"):
         value = request.args.get(name)
         if value:
@@ -270,9 +278,7 @@ def role_read(rid: int):
 # ------------------------------------------------------------------------------------- Organization
 def _org_query(u):
     q = services.organizations_query(u, fhir=True)
-    bin_ = _token_param("identifier", R.BIN_SYSTEM)
-    if bin_ is not None:
-        q = q.where(Organization.bin == bin_)
+    q = _token_where(q, "identifier", R.BIN_SYSTEM, Organization.bin)
     name = request.args.get("name")
     if name:
         like = f"%{name}%"
@@ -307,9 +313,7 @@ def organization_read(rid: int):
 # ----------------------------------------------------------------------------------------- Location
 def _location_query():
     q = select(AdminUnit)
-    code = _token_param("identifier", R.KATO_SYSTEM)
-    if code is not None:
-        q = q.where(AdminUnit.code == code)
+    q = _token_where(q, "identifier", R.KATO_SYSTEM, AdminUnit.code)
     name = request.args.get("name")
     if name:
         like = f"%{name}%"
