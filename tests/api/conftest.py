@@ -20,3 +20,13 @@ def tokens(world, db):  # noqa: F811
 
 def auth(raw: str, **headers) -> dict:
     return {"Authorization": f"Bearer {raw}", **headers}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Token ids are reused after a rolled-back test (SQLite): each test starts with empty buckets."""
+    from profreg.extensions import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
