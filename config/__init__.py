@@ -101,6 +101,9 @@ class DefaultConfig:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") == "1"
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # The API (docs/api.md): requests a token may make (Flask-Limiter notation), page sizes.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
+    RATELIMIT_HEADERS_ENABLED = True
     TESTING = False
 
 

@@ -51,6 +51,8 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", f"profreg-{app.config.get('RQ_QUEUE', 'profreg')}")
     limiter.init_app(app)
     login_manager.login_view = "auth.login"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
     _sqlite_pragmas(app)
 

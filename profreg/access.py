@@ -32,6 +32,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from . import clock
+from .api.models import ApiToken
 from .audit.models import AuditLog
 from .certificates.models import Certificate
 from .dates import add_months
@@ -51,6 +52,7 @@ class Role(StrEnum):
     HR = "hr"                    # personnel service specialist (r.8-10)
     ASSOCIATION = "association"  # professional medical association (r.4.5)
     ADMIN = "admin"              # system administrator
+    INTEGRATION = "integration"  # a medical information system's service account (API only)
 
 
 #: Roles bound to one organization (their scope is that organization).
@@ -81,34 +83,49 @@ def _rights(*actions) -> frozenset:
 # monitoring (reports and forecasts), job_history, cpd_assessment, notification (one's own), calendar (the
 # working-day calendar's transferred days off, entered by the ministry from government decrees),
 # transfer (a hire elsewhere of a worker whose episode here is still open), import (bulk imports of
-# spreadsheets: C runs one, L/D read the history; each row is still checked against the row's organization).
+# spreadsheets: C runs one, L/D read the history; each row is still checked against the row's organization);
+# api_token (API tokens: one's
+# own, every user's for admin: ``api_tokens_scoped``), admission (the admission check of the API),
+# fhir (the FHIR read API; ``fhir_worker_clause`` gives its scope).
 # docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
 _COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
             "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
-            "notification", "calendar", "transfer", "import")
+            "notification", "calendar", "transfer", "import", "api_token", "admission", "fhir")
 _OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
 # Records are added, corrected and annulled, never edited in place or deleted.
 _RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
 _HR_WORKER = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, CORRECT, CONFIRM)
 _HR_EPISODES = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, END, CORRECT)
 _IMPORTS = _rights(LIST, DETAILS, CREATE)  # run a bulk import (rows checked per organization), read the history
+_OWN_TOKENS = frozenset({LIST, DETAILS, DELETE})  # one's own API tokens (admin: every user's)
+READ_API = frozenset({LIST})  # may call this read API (admission check, FHIR)
 _ROWS = {
     Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
                     ALL, READ, ALL, NONE, READ,
-                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ, _IMPORTS),
+                    READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ,
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
     Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
                   _rights(READ, CORRECT, ANNUL), READ, READ, NONE, NONE, READ,
-                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
+                  READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
+                  _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
     Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
-                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ, NONE),
+                    _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ,
+                    NONE, _OWN_TOKENS, READ_API, READ_API),
     Role.HR_CHIEF: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ, ALL, NONE, NONE, READ,
-                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
+                    ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
     Role.HR: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ - {EXPORT}, READ, NONE, NONE, NONE,
-              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END), _IMPORTS),
+              ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
+              _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
-                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE, NONE),
+                       NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE,
+                       NONE, _OWN_TOKENS, NONE, NONE),
     Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
-                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE, NONE),
+                 NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE,
+                 NONE, _OWN_TOKENS, NONE, NONE),
+    Role.INTEGRATION: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
+                       NONE, NONE, NONE, NONE, NONE, NONE, NONE,
+                       NONE, NONE, READ_API, READ_API),
 }
 MATRIX: dict[str, dict[str, frozenset]] = {
     role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}
@@ -546,6 +563,63 @@ def cpd_assessment_specialties(user) -> list[int] | None:
     if _role(user) is Role.ASSOCIATION:
         return [s.id for s in user.specialties]
     return None
+
+
+# --------------------------------------------------------------------------- the API (docs/api.md)
+def api_worker_clause(user, worker_id_col):
+    """SQL condition on a worker-id column: the workers the JSON API shows this user. The same rows as
+    the panel: who lists workers sees his scope; an association (which reads the CPD evidence of rule
+    4.5, not the personal record) the workers holding a certificate in its specialties, IIN masked
+    (``mask_for``); anyone else nobody."""
+    if can(user, "worker", LIST) or (_role(user) is Role.ASSOCIATION and can(user, "worker_record", LIST)):
+        return worker_scope_clause(user, worker_id_col)
+    return false()
+
+
+def api_records_visible(user, model) -> bool:
+    """Whether the JSON API shows a worker's records of ``model`` (education, certificates, CPD) or
+    episodes to this user: as in the panel (``model_visible``)."""
+    return model_visible(user, model)
+
+
+def fhir_worker_clause(user, worker_id_col):
+    """SQL condition on a worker-id column for the FHIR read API: an ``integration`` account reads the
+    whole register (a medical information system checks any practitioner); the other roles with the
+    ``fhir`` right the rows they see in the panel; everyone else nothing."""
+    if not can(user, "fhir", LIST):
+        return false()
+    if _role(user) is Role.INTEGRATION:
+        return true()
+    return worker_scope_clause(user, worker_id_col)
+
+
+def fhir_org_ids(user):
+    """Organizations the FHIR API shows: a SELECT of ids, None for every one (the national roles and
+    ``integration``), no rows without the ``fhir`` right."""
+    if not can(user, "fhir", LIST):
+        return select(Organization.id).where(false())
+    if _role(user) is Role.INTEGRATION:
+        return None
+    return org_ids_select(user)
+
+
+def admission_worker_clause(user, worker_id_col):
+    """SQL condition on a worker-id column: whose admission this user may check through the API
+    (``integration`` any worker, nationwide; the other roles with the ``admission`` right their scope)."""
+    if not can(user, "admission", LIST):
+        return false()
+    if _role(user) is Role.INTEGRATION:
+        return true()
+    return worker_scope_clause(user, worker_id_col)
+
+
+def api_tokens_scoped(query, user):
+    """API tokens a user lists and revokes: his own; ``admin`` every user's."""
+    if not can(user, "api_token", LIST):
+        return _filter(query, false())
+    if _role(user) is Role.ADMIN:
+        return query
+    return _filter(query, ApiToken.user_id == user.id)
 
 
 # ------------------------------------------------------------------------------------ IIN masking

@@ -39,6 +39,9 @@ def select_locale() -> str:
     """?lang= → the language chosen on the sign-in page (for that session) → the user's saved
     preference → Accept-Language → configured default."""
     langs = current_app.config.get("LANGUAGES", ("kk", "ru", "en"))
+    if has_request_context() and g.get("profreg_api"):
+        # the API (profreg/api): Accept-Language only, no session, no saved preference
+        return request.accept_languages.best_match(langs) or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
     if has_request_context():
         asked = request.args.get("lang")
         if asked in langs:

@@ -200,7 +200,8 @@ def app(tmp_path_factory):
         # user cached on ``g`` would carry over from one signed-in client to the next.
         from flask import g
 
-        g.pop("_login_user", None)
+        if not g.get("profreg_api"):  # an API request was just identified by its token (profreg/api)
+            g.pop("_login_user", None)
 
     factory = db.session.session_factory
     plain_class = factory.class_

@@ -21,6 +21,7 @@ ROLE_LABELS = {
     Role.HR: _l("Personnel service specialist"),
     Role.ASSOCIATION: _l("Professional medical association"),
     Role.ADMIN: _l("System administrator"),
+    Role.INTEGRATION: _l("Medical information system (API)"),
 }
 
 user_specialty = Table(

@@ -167,6 +167,7 @@ def register(app):
     @app.before_request
     def _force_password_change():
         if (current_user.is_authenticated and current_user.must_change_password
+                and not g.get("profreg_api")  # an API call (token) has no password form to go to
                 and request.endpoint not in ("auth.change_password", "auth.logout", "static")):
             return redirect(url_for("auth.change_password"))
         return None

@@ -46,6 +46,7 @@ from sqlalchemy.types import JSON
 from .. import clock, signals
 from ..audit.models import AuditLog
 from ..clock import day_start_utc
+from ..errors import InvalidInput
 from ..extensions import db
 from ..i18n import fmt_date
 from ..monitoring.services import reports_due_step
@@ -220,6 +221,70 @@ def holds_valid_certificate(worker, on_date: date | None = None) -> bool:
     return has_valid_certificate(worker, None, on_date)
 
 
+def admitting_certificate(worker, specialty, on_date: date | None = None):
+    """The certificate that admits ``worker`` to ``specialty`` on ``on_date`` (valid that day, of the
+    specialty or its parent: ``admits_clause``'s rule; the one valid longest), or None."""
+    spec = literal(_id(specialty), type_=Integer)
+    return db.session.execute(
+        select(Certificate).where(Certificate.worker_id == _id(worker), Certificate.valid_on(on_date or clock.today()),
+                                  _admitting_specialty(spec))
+        .order_by(*Certificate.latest_first()).limit(1)).scalar_one_or_none()
+
+
+def latest_certificate(worker, specialty, on_date: date | None = None):
+    """The latest certificate in force (as known on ``on_date``) of the specialties that admit to
+    ``specialty``, valid or not: what an admission answer names when none is valid."""
+    spec = literal(_id(specialty), type_=Integer)
+    return db.session.execute(
+        select(Certificate).where(Certificate.worker_id == _id(worker), Certificate.issued_by(on_date or clock.today()),
+                                  _admitting_specialty(spec))
+        .order_by(*Certificate.latest_first()).limit(1)).scalar_one_or_none()
+
+
+def admission_error(worker, specialty, on_date: date | None = None) -> str | None:
+    """Why ``worker`` may not practise in ``specialty`` (None: any) on ``on_date``, translated, or None
+    when admitted: the rule of a clinical post (``clinical_admission_error``), asked without a post
+    (the API's admission check)."""
+    on_date = on_date or clock.today()
+    if has_valid_certificate(worker, specialty, on_date):
+        return None
+    if specialty is None:
+        return _("A clinical position needs a specialist certificate valid on %(date)s; this worker holds "
+                 "none. Register the certificate first.", date=fmt_date(on_date))
+    return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
+             date=fmt_date(on_date), specialty=str(specialty))
+
+
+def register_certificate(worker, *, specialty, number: str, issue_date: date, valid_until: date | None,
+                         issuer: str | None = None, entered_by_organization_id: int | None = None) -> Certificate:
+    """Add a specialist certificate to a worker's national record (renewal adds a new one; flushes,
+    never commits). The checks the panel's form and the database make, as translated field errors:
+    dates in order, not issued in the future, a number not taken by a certificate in force. The
+    admission of the worker's posts follows in the same unit (``install_save_hook``)."""
+    errors: dict = {}
+    number = (number or "").strip()
+    if not number:
+        errors["number"] = _("This field is required.")
+    if specialty is None:
+        errors["specialty"] = _("This field is required.")
+    if issue_date is None:
+        errors["issue_date"] = _("This field is required.")
+    elif issue_date > clock.today():
+        errors["issue_date"] = _("The date of issue cannot be in the future.")
+    if issue_date is not None and valid_until is not None and valid_until < issue_date:
+        errors["valid_until"] = _("The end of validity cannot be before the date of issue.")
+    if number and db.session.execute(select(Certificate.id).where(Certificate.number == number,
+                                                                  Certificate.in_force)).first():
+        errors["number"] = _("A certificate with this number is already registered.")
+    if errors:
+        raise InvalidInput(errors)
+    cert = Certificate(worker=worker, specialty=specialty, number=number, issue_date=issue_date,
+                       valid_until=valid_until, issuer=issuer, entered_by_organization_id=entered_by_organization_id)
+    db.session.add(cert)
+    db.session.flush()
+    return cert
+
+
 def clinical_admission_error(worker, position, specialty, on_date: date | None = None) -> str | None:
     """Admission to clinical practice (rule 14.5), the one rule every path that opens or changes an
     employment episode calls (panel create and edit, hire of a registered worker, CLI, import, API): a
@@ -232,14 +297,7 @@ def clinical_admission_error(worker, position, specialty, on_date: date | None =
     The sweep applies the same rule to the posts already held (``admitted_clause``)."""
     if position is None or not getattr(position, "is_clinical", False):
         return None
-    on_date = on_date or clock.today()
-    if has_valid_certificate(worker, specialty, on_date):
-        return None
-    if specialty is None:
-        return _("A clinical position needs a specialist certificate valid on %(date)s; this worker holds "
-                 "none. Register the certificate first.", date=fmt_date(on_date))
-    return _("No specialist certificate valid on %(date)s for the specialty %(specialty)s.",
-             date=fmt_date(on_date), specialty=str(specialty))
+    return admission_error(worker, specialty, on_date)
 
 
 def admission_refused(posts, on_date: date) -> set:

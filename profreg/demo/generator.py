@@ -345,7 +345,7 @@ DEMO_USERS = [
     ("admin@profreg.kz", Role.ADMIN, None), ("ministry@profreg.kz", Role.MINISTRY, None),
     ("region@profreg.kz", Role.REGION, "region"), ("head@profreg.kz", Role.ORG_HEAD, "org"),
     ("hrchief@profreg.kz", Role.HR_CHIEF, "org"), ("hr@profreg.kz", Role.HR, "org"),
-    ("association@profreg.kz", Role.ASSOCIATION, None),
+    ("association@profreg.kz", Role.ASSOCIATION, None), ("mis@profreg.kz", Role.INTEGRATION, None),
 ]
 
 

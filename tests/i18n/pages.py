@@ -50,6 +50,7 @@ def visible_text(html: str, skip_cells: bool = False) -> str:
 #: Latin words allowed on kk / ru pages: names of languages and formats, e-mail addresses, codes.
 #: "Toggle navigation" is the aria-label of the navbar toggler hard-coded in Flask-Admin's base template.
 LATIN_OK = {"Toggle", "navigation", "KK", "RU", "EN", "English", "CSV", "XLSX", "csv", "xlsx", "UTC", "PDF", "PNG", "JPEG", "PhD", "SHA-256", "ID", "DOI", "ISBN", "Scopus", "Web", "of", "Science", "ORCID", "KZ", "FTE",
+            "API", "JSON", "NDJSON", "FHIR", "ETag", "If-Match", "Bearer", "Authorization", "Content-Type", "application",
             "II", "III", "IV"}  # Roman numerals of quarters: "II квартал 2027 г.", "2027 ж. IV тоқсан"
 
 

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import before_fresh_context_request
 
-ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin")
+ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration")
 
 
 class FreshContextClient(FlaskClient):
@@ -254,6 +254,7 @@ def world(db, factory, today):
         "hr": make_user(db, "hr", org=w.orgA),
         "association": make_user(db, "association", specialties=[factory.ref(r.Specialty, "NURSING")]),
         "admin": make_user(db, "admin"),
+        "integration": make_user(db, "integration"),
     }
     db.session.commit()
     return w
