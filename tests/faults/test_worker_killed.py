@@ -62,6 +62,26 @@ def _kill_worker(worker: subprocess.Popen) -> list[int]:
     return horses
 
 
+def _kill_midway(engine, table: str, start_worker, running_sql: str, **params) -> None:
+    """Lock ``table``, start the worker (``start_worker()``), wait until its job is running (``running_sql``
+    answers) and blocked on the lock, SIGKILL the worker and its horse, release the lock."""
+    lock = engine.connect()
+    lock_tx = lock.begin()
+    lock.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+    worker = start_worker()
+    try:
+        _wait_for(engine, running_sql, **params)
+        deadline = time.monotonic() + 60
+        while not _blocked_on_lock(engine, table) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _blocked_on_lock(engine, table), f"the job never reached the locked table {table}"
+        assert _kill_worker(worker), "no work-horse found"
+    finally:
+        stop(worker, signal.SIGKILL)
+        lock_tx.rollback()
+        lock.close()
+
+
 def _worker(env, queue, *extra):
     return subprocess.Popen([str(BIN / "rq"), "worker", "-u", REDIS, "--name", f"fault-{uuid.uuid4().hex[:6]}",
                              *extra, queue], cwd=os.getcwd(), env=environ(env), stdout=subprocess.DEVNULL,
@@ -106,23 +126,9 @@ def test_sweep_killed_midway_then_rerun_equals_a_clean_sweep(fresh_database, tmp
             f"{len(expected['blocked_posts'])} blocked posts")
 
         engine = _engine(fresh_database)
-        lock = engine.connect()
-        lock_tx = lock.begin()
-        lock.execute(text("LOCK TABLE notice IN ACCESS EXCLUSIVE MODE"))
         run([str(BIN / "flask"), "--app", "app", "profreg", "sweep", "--today", SWEEP_DAY, "--enqueue"], env)
-        worker = _worker(env, queue)
-        try:
-            _wait_for(engine, "SELECT id FROM job_run WHERE kind = 'sweep' AND state = 'running' "
-                              "AND run_date = :d", d=SWEEP_DAY)
-            deadline = time.monotonic() + 60
-            while not _blocked_on_lock(engine, "notice") and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _blocked_on_lock(engine, "notice"), "the sweep never reached the locked table"
-            assert _kill_worker(worker), "no work-horse found"
-        finally:
-            stop(worker, signal.SIGKILL)
-            lock_tx.rollback()
-            lock.close()
+        _kill_midway(engine, "notice", lambda: _worker(env, queue),
+                     "SELECT id FROM job_run WHERE kind = 'sweep' AND state = 'running' AND run_date = :d", d=SWEEP_DAY)
         say("rq worker SIGKILLed while the sweep was running (blocked on the notice table)")
 
         run([str(BIN / "flask"), "--app", "app", "profreg", "sweep", "--today", SWEEP_DAY, "--no-mail"],
@@ -159,21 +165,8 @@ def test_export_killed_midway_offers_no_file_and_is_retried_whole(fresh_database
         assert status == 302 and "/admin/exports/" in headers["Location"], status
         export_id = _wait_for(engine, "SELECT max(id) FROM export_file")
 
-        lock = engine.connect()
-        lock_tx = lock.begin()
-        lock.execute(text("LOCK TABLE worker IN ACCESS EXCLUSIVE MODE"))
-        worker = _worker(env, queue)
-        try:
-            _wait_for(engine, "SELECT id FROM export_file WHERE id = :i AND state = 'running'", i=export_id)
-            deadline = time.monotonic() + 60
-            while not _blocked_on_lock(engine, "worker") and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _blocked_on_lock(engine, "worker"), "the export never reached the locked table"
-            assert _kill_worker(worker), "no work-horse found"
-        finally:
-            stop(worker, signal.SIGKILL)
-            lock_tx.rollback()
-            lock.close()
+        _kill_midway(engine, "worker", lambda: _worker(env, queue),
+                     "SELECT id FROM export_file WHERE id = :i AND state = 'running'", i=export_id)
         say("rq worker SIGKILLed while the export was running")
 
         status, page, _, _ = ministry.request("/admin/exports/")
