@@ -23,6 +23,9 @@ def _lists(client) -> list[str]:
 def test_huge_ids_pages_and_filters_give_404_or_400(world, make_client, role):
     c = make_client(world.users[role])
     lists = _lists(c)
+    if role == "integration":  # a service account: no panel list at all (the API is its surface)
+        assert not lists
+        return
     assert lists
     for url in lists:
         for n in HUGE:
