@@ -24,8 +24,9 @@ from ..extensions import db
 from ..workers.models import sort_key
 
 
-def _options(loader):
-    """Options read from the database when the filters are built (per language, cached)."""
+def lazy_options(loader):
+    """Options read from the database when the filters are built (per language, cached); none at start-up,
+    outside an application context."""
     def get():
         try:
             return loader()
@@ -44,12 +45,12 @@ def reference_options(model):
     def load():
         rows = db.session.execute(select(model).where(model.is_active.is_(True))).scalars()
         return sorted_options((r.id, r.name) for r in rows)
-    return _options(load)
+    return lazy_options(load)
 
 
 def choice_options(choices):
     """Fixed (value, label) choices, labels translated, in the reader's alphabetical order."""
-    return _options(lambda: sorted_options(choices))
+    return lazy_options(lambda: sorted_options(choices))
 
 
 class ReferenceFilter(BaseSQLAFilter):

@@ -23,7 +23,14 @@ from wtforms.validators import ValidationError as FormError
 from .. import access, clock
 from ..admin.base import HiddenTag, PanelForm, ScopedModelView, later_error
 from ..admin.dateinput import LocalDateField
-from ..admin.filters import ClauseFilter, ReferenceFilter, date_range, reference_options, sorted_options
+from ..admin.filters import (
+    ClauseFilter,
+    ReferenceFilter,
+    date_range,
+    lazy_options,
+    reference_options,
+    sorted_options,
+)
 from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
 from ..admin.record_actions import ACTION_LABELS, RecordPage, describe_changes, detail_label, table_labels
 from ..admin.worker_records import (
@@ -147,16 +154,6 @@ def form_entry_errors(form) -> dict:
 
 # --- list filters: SQL EXISTS clauses from workers/search.py, applied to the scoped query -------------
 
-def _options(loader):
-    """Options read from the database per request (the view refreshes its filters on each list)."""
-    def get():
-        try:
-            return loader()
-        except RuntimeError:  # at start-up, outside an application context
-            return []
-    return get
-
-
 def _regions():
     """The regions by name in the reader's language, in its alphabet's order."""
     rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)).scalars()
@@ -189,12 +186,12 @@ def worker_filters(path=None):
     """Filters for the worker list; ``path`` (e.g. 'worker') is unused: record views filter by worker."""
     return [
         WorkerClauseFilter(_l("Organization (BIN)"), search.by_org_bin),
-        WorkerClauseFilter(_l("Region"), search.by_region, options=_options(_regions)),
+        WorkerClauseFilter(_l("Region"), search.by_region, options=lazy_options(_regions)),
         WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_ref_options("Specialty")),
         WorkerClauseFilter(_l("Position"), search.by_position, options=_ref_options("Position")),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),
         WorkerClauseFilter(_l("Certificate status"), search.certificate_status_clause,
-                           options=_options(_cert_status_choices)),
+                           options=lazy_options(_cert_status_choices)),
     ]
 
 
