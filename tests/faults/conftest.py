@@ -165,12 +165,21 @@ def private_redis():
     r.stop()
 
 
+class _LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Secure cookies go back to 127.0.0.1 over http, as browsers treat loopback as a secure context:
+    the served app keeps its production settings (secure cookies, which it refuses to start without)."""
+
+    def return_ok_secure(self, cookie, request):
+        return urllib.parse.urlsplit(request.get_full_url()).hostname in ("127.0.0.1", "localhost") or \
+            super().return_ok_secure(cookie, request)
+
+
 class Browser:
     """A cookie-keeping HTTP client for a served app (urllib: what a browser sends, without JS)."""
 
     def __init__(self, base: str):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = http.cookiejar.CookieJar(policy=_LoopbackIsSecure())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
                                                   _NoRedirect())
 
@@ -209,11 +218,10 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) 
     raise RuntimeError(f"server did not answer {url}:\n{log.read_text()[-3000:]}")
 
 
-#: The production settings over plain http (urllib keeps no Secure cookie on http://); the pool's
-#: pre-ping can be turned off to see the restart test fail (FAULT_NO_PREPING=1, docs/operations.md).
-APP_SPEC = ('profreg:create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False'
-            + (', "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}' if os.environ.get("FAULT_NO_PREPING") else "")
-            + "})")
+#: The production settings; the pool's pre-ping can be turned off to see the restart test fail
+#: (FAULT_NO_PREPING=1, docs/operations.md).
+APP_SPEC = ('profreg:create_app({' + ('"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}'
+                                     if os.environ.get("FAULT_NO_PREPING") else "") + "})")
 
 
 def serve(env: dict, log: Path, app_spec: str = APP_SPEC, workers: int = 2) -> tuple[subprocess.Popen, str]:

@@ -27,8 +27,7 @@ def test_panel_serves_without_redis_and_the_export_asked_meanwhile_is_made_when_
     queue = "fault-redis"
     env = app_env(fresh_database, REDIS_URL=private_redis.url, RQ_QUEUE=queue,
                   EXPORT_FOLDER=str(tmp_path / "exports"))
-    spec = ('profreg:create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, '
-            '"EXPORT_INLINE_MAX_ROWS": 5})')
+    spec = 'profreg:create_app({"EXPORT_INLINE_MAX_ROWS": 5})'
     proc, url = serve(env, tmp_path / "gunicorn.log", app_spec=spec)
     try:
         ministry = Browser(url)

@@ -153,8 +153,7 @@ def test_export_killed_midway_offers_no_file_and_is_retried_whole(fresh_database
     exports = tmp_path / "exports"
     env = app_env(fresh_database, REDIS_URL=REDIS, RQ_QUEUE=queue, EXPORT_FOLDER=str(exports),
                   JOB_RETRY_INTERVALS="1,1,1")
-    spec = ('profreg:create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, '
-            '"EXPORT_INLINE_MAX_ROWS": 5})')
+    spec = 'profreg:create_app({"EXPORT_INLINE_MAX_ROWS": 5})'
     proc, url = serve(env, tmp_path / "gunicorn.log", app_spec=spec)
     engine = _engine(fresh_database)
     redis = Redis.from_url(REDIS)
