@@ -27,7 +27,7 @@ def _worker(served, org_id: int, offset: int = 0):
 
 def _documents_tab(page, wid: int):
     page.goto(f"/admin/workers/details/?id={wid}&lang=en")
-    page.locator("a.nav-link[href='#tab-documents']").click()
+    page.locator("#tab-link-documents").click()
     return page.locator("#tab-documents")
 
 

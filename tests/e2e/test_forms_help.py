@@ -19,5 +19,5 @@ def test_typing_an_iin_fills_birth_date_and_sex(as_role):
     # select2 shows the chosen sex in the page's language
     assert "Әйел" in page.locator("#s2id_sex, #sex + .select2, .select2-container:near(#sex)").first.inner_text()
 
-    page.locator("#birth_date").fill("1987-04-13")  # still editable: the server checks it on save
-    assert page.locator("#birth_date").input_value() == "1987-04-13"
+    page.locator("#birth_date").fill("13.04.1987")  # still editable: the server checks it on save
+    assert page.locator("#birth_date").input_value() == "13.04.1987"
