@@ -139,11 +139,13 @@ def _specialty_ids():
     return _token_where(select(Specialty.id), "specialty", R.SPECIALTY_SYSTEM, Specialty.code)
 
 
-def _page(q, id_col):
-    """Keyset paging by id (``_cursor`` of the next link): (rows, next url)."""
+def _page(q, id_col, *, scalars: bool = True):
+    """Keyset paging by id (``_cursor`` of the next link): (rows, next url); ``scalars=False`` for a
+    query of columns (the Practitioner's)."""
     count = _count()
     after = services.decode_cursor(request.args.get("_cursor"), "_cursor")
-    rows = db.session.execute(q.where(id_col > after).order_by(id_col).limit(count + 1)).scalars().all()
+    result = db.session.execute(q.where(id_col > after).order_by(id_col).limit(count + 1))
+    rows = (result.scalars() if scalars else result).all()
     nxt = None
     if len(rows) > count and count > 0:
         rows = rows[:count]
@@ -193,7 +195,7 @@ def metadata():
 
 # ------------------------------------------------------------------------------------- Practitioner
 def _practitioner_query(u):
-    q = select(Worker).where(Worker.in_register, access.fhir_worker_clause(u, Worker.id))
+    q = R.practitioner_select().where(Worker.in_register, access.fhir_worker_clause(u, Worker.id))
     q = _token_where(q, "identifier", R.IIN_SYSTEM, Worker.iin)
     for name in ("name", "family"):
         value = request.args.get(name)
@@ -221,7 +223,7 @@ def _practitioner_query(u):
 @bp.get("/Practitioner")
 def practitioner_search():
     access.require(user(), "fhir", access.LIST)
-    rows, nxt = _page(_practitioner_query(user()), Worker.id)
+    rows, nxt = _page(_practitioner_query(user()), Worker.id, scalars=False)
     return _searchset(R.practitioners(rows), nxt)
 
 
@@ -229,8 +231,8 @@ def practitioner_search():
 def practitioner_read(rid: int):
     u = user()
     access.require(u, "fhir", access.LIST)
-    w = db.session.execute(select(Worker).where(Worker.id == rid, Worker.in_register,
-                                                access.fhir_worker_clause(u, Worker.id))).scalar_one_or_none()
+    w = db.session.execute(R.practitioner_select().where(Worker.id == rid, Worker.in_register,
+                                                         access.fhir_worker_clause(u, Worker.id))).one_or_none()
     if w is None:
         raise services.NotFound()
     return fhir_response(R.practitioners([w])[0])

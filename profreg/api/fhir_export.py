@@ -5,12 +5,12 @@ rows of one export share ``query_string = "group=…"``; the files are kept ``EX
 purged with the panel's exports."""
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs
 
+import orjson
 from flask import has_request_context
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -50,15 +50,14 @@ def files(group: str, user=None) -> list[ExportFile]:
     return db.session.execute(q.order_by(ExportFile.id)).scalars().all()
 
 
-def _keyset(q, id_col, build, out, progress):
+def _keyset(q, id_col, build, out, progress, scalars):
     after, n = 0, 0
     while True:
-        rows = db.session.execute(q.where(id_col > after).order_by(id_col).limit(CHUNK)).scalars().all()
+        result = db.session.execute(q.where(id_col > after).order_by(id_col).limit(CHUNK))
+        rows = (result.scalars() if scalars else result).all()
         if not rows:
             return n
-        for resource in build(rows):
-            out.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
-            out.write("\n")
+        out.write(b"".join(orjson.dumps(resource) + b"\n" for resource in build(rows)))
         n += len(rows)
         after = rows[-1].id
         progress(n)
@@ -68,8 +67,8 @@ def _keyset(q, id_col, build, out, progress):
 
 def _source(kind: str, user):
     if kind == "Practitioner":
-        return (select(Worker).where(Worker.in_register, access.fhir_worker_clause(user, Worker.id)), Worker.id,
-                R.practitioners)
+        return (R.practitioner_select().where(Worker.in_register, access.fhir_worker_clause(user, Worker.id)),
+                Worker.id, R.practitioners)
     if kind == "PractitionerRole":
         return (select(Employment).where(Employment.annulled_at.is_(None),
                                          access.fhir_worker_clause(user, Employment.worker_id)), Employment.id,
@@ -92,14 +91,14 @@ def run(group: str) -> int:
             export.state, export.started_at = RUNNING, clock.utcnow_naive()
         path = export_folder() / f"fhir-{group}-{kind}.ndjson"
         try:
-            with force_locale(export.locale or "ru"), open(path, "w", encoding="utf-8") as out:
+            with force_locale(export.locale or "ru"), open(path, "wb") as out:
                 q, id_col, build = _source(kind, user)
 
                 def progress(n, export_id=export_id):
                     with unit_of_work():
                         db.session.get(ExportFile, export_id).rows_done = n
 
-                count = _keyset(q, id_col, build, out, progress)
+                count = _keyset(q, id_col, build, out, progress, scalars=kind != "Practitioner")
         except Exception as exc:
             path.unlink(missing_ok=True)
             with unit_of_work():

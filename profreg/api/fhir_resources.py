@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from .. import clock
 from ..certificates.models import Certificate
-from ..education.models import EducationDocument
+from ..education.models import EducationDocument, EducationInstitution
 from ..extensions import db
+from ..reference.models import EducationLevel, Specialty
+from ..workers.models import Worker, full_name
 
 BASE = "https://profreg.kz/fhir"
 #: Identifier and code systems of the register (documented in docs/api.md).
@@ -56,37 +58,78 @@ def _clean(d: dict) -> dict:
     return {k: v for k, v in d.items() if v not in (None, [], {})}
 
 
-def _by_worker(model, worker_ids, *conditions):
-    out = defaultdict(list)
-    if not worker_ids:
-        return out
-    rows = db.session.execute(select(model).where(model.worker_id.in_(worker_ids), *conditions)
-                              .order_by(model.worker_id, model.id)).scalars().all()
-    for r in rows:
-        out[r.worker_id].append(r)
-    return out
+#: The columns a Practitioner is made of (``practitioners`` takes rows of them, not ORM objects: a
+#: bulk export of the country builds 300,000 of them, and the search pages share the same builder).
+PRACTITIONER_COLUMNS = (Worker.id, Worker.iin, Worker.surname, Worker.name, Worker.patronymic, Worker.sex,
+                        Worker.birth_date, Worker.annulled_at, Worker.touched_at.label("touched_at"))
 
 
-def practitioners(workers) -> list[dict]:
-    """Practitioner resources of ``workers`` (already scoped by the caller): the IIN as identifier,
-    name, gender, date of birth; qualification = education documents and certificates in force, each
-    with its period."""
-    ids = [w.id for w in workers]
-    certs = _by_worker(Certificate, ids, Certificate.in_force)
-    docs = _by_worker(EducationDocument, ids, EducationDocument.in_force)
+def practitioner_select():
+    """``SELECT`` of the Practitioner columns (the caller adds the scope and the search)."""
+    return select(*PRACTITIONER_COLUMNS)
+
+
+class _Names:
+    """``id -> (code, name)`` of a classifier in the current language, loaded once per builder call
+    for the ids it meets (reference tables are small; institutions are loaded by the ids asked)."""
+
+    def __init__(self, model, code_col=None, name_col=None):
+        self.model, self.code_col, self.name_col, self.cache = model, code_col, name_col, {}
+
+    def load(self, ids) -> None:
+        missing = {i for i in ids if i is not None and i not in self.cache}
+        if missing:
+            code = self.code_col if self.code_col is not None else self.model.code
+            name = self.name_col if self.name_col is not None else self.model.name_column()
+            for row in db.session.execute(select(self.model.id, code, name).where(self.model.id.in_(missing))):
+                self.cache[row[0]] = (row[1], row[2] or "")
+
+    def coding(self, system: str, key) -> dict | None:
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        code, name = hit
+        return {"coding": [{"system": system, "code": code, "display": name}], "text": name}
+
+
+def practitioners(rows) -> list[dict]:
+    """Practitioner resources of worker rows (``PRACTITIONER_COLUMNS``, already scoped by the
+    caller): the IIN as identifier, name, gender, date of birth; qualification = education documents
+    and certificates in force, each with its period. One query per related table for all the rows."""
+    ids = [w.id for w in rows]
+    certs, docs = defaultdict(list), defaultdict(list)
+    if ids:
+        for c in db.session.execute(
+                select(Certificate.worker_id, Certificate.number, Certificate.specialty_id, Certificate.issue_date,
+                       Certificate.valid_until, Certificate.issuer)
+                .where(Certificate.worker_id.in_(ids), Certificate.in_force).order_by(Certificate.worker_id,
+                                                                                      Certificate.id)):
+            certs[c.worker_id].append(c)
+        for d in db.session.execute(
+                select(EducationDocument.worker_id, EducationDocument.series, EducationDocument.number,
+                       EducationDocument.level_id, EducationDocument.issue_date, EducationDocument.institution_id)
+                .where(EducationDocument.worker_id.in_(ids), EducationDocument.in_force)
+                .order_by(EducationDocument.worker_id, EducationDocument.id)):
+            docs[d.worker_id].append(d)
+    specialties, levels = _Names(Specialty), _Names(EducationLevel)
+    institutions = _Names(EducationInstitution, EducationInstitution.id, EducationInstitution.name)
+    specialties.load(c.specialty_id for cs in certs.values() for c in cs)
+    levels.load(d.level_id for ds in docs.values() for d in ds)
+    institutions.load(d.institution_id for ds in docs.values() for d in ds)
     out = []
-    for w in workers:
+    for w in rows:
         quals = []
         for d in docs.get(w.id, ()):
+            inst = institutions.cache.get(d.institution_id)
             quals.append(_clean({
                 "identifier": [{"system": DIPLOMA_SYSTEM, "value": f"{d.series or ''}{d.number}"}],
-                "code": _coding(EDUCATION_LEVEL_SYSTEM, d.level),
+                "code": levels.coding(EDUCATION_LEVEL_SYSTEM, d.level_id),
                 "period": _period(d.issue_date, None),
-                "issuer": {"display": d.institution.name} if d.institution is not None else None}))
+                "issuer": {"display": inst[1]} if inst is not None else None}))
         for c in certs.get(w.id, ()):
             quals.append(_clean({
                 "identifier": [{"system": CERTIFICATE_SYSTEM, "value": c.number}],
-                "code": _coding(SPECIALTY_SYSTEM, c.specialty),
+                "code": specialties.coding(SPECIALTY_SYSTEM, c.specialty_id),
                 "period": _period(c.issue_date, c.valid_until),
                 "issuer": {"display": c.issuer} if c.issuer else None}))
         given = [p for p in (w.name, w.patronymic) if p]
@@ -95,7 +138,8 @@ def practitioners(workers) -> list[dict]:
             "meta": {"lastUpdated": instant(w.touched_at)},
             "identifier": [{"use": "official", "system": IIN_SYSTEM, "value": w.iin}],
             "active": w.annulled_at is None,
-            "name": [_clean({"use": "official", "family": w.surname, "given": given, "text": w.full_name})],
+            "name": [_clean({"use": "official", "family": w.surname, "given": given,
+                             "text": full_name(w.surname, w.name, w.patronymic)})],
             "gender": GENDER.get(w.sex, "unknown"),
             "birthDate": _day(w.birth_date),
             "qualification": quals,

@@ -49,6 +49,11 @@ ENTRY_LABELS = {"id_doc_type_id": _l("Identity document"), "id_doc_number": _l("
                 "registration_date": _l("Date of registration"), "education": _l("Education document")}
 
 
+def full_name(surname: str | None, name: str | None, patronymic: str | None) -> str:
+    """Surname, name and patronymic as one line (the parts that are set)."""
+    return " ".join(p for p in (surname, name, patronymic) if p)
+
+
 def fold(text: str | None) -> str | None:
     """Case-folded form for search: SQLite's lower() folds ASCII only, so we store our own."""
     return text.casefold() if text is not None else None
@@ -191,7 +196,7 @@ class Worker(db.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.surname, self.name, self.patronymic) if p)
+        return full_name(self.surname, self.name, self.patronymic)
 
     @property
     def short_name(self) -> str:

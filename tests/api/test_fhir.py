@@ -53,6 +53,13 @@ def test_identifier_search_ministry_finds_one_other_org_finds_none_no_token_401(
         assert any(q["identifier"][0]["system"].endswith("/certificate") and q["period"].get("end")
                    for q in p["qualification"])
         assert any(q["identifier"][0]["system"].endswith("/diploma") for q in p["qualification"])
+        # the codes and issuers are the register's: the certificate's specialty, the diploma's level and school
+        cert = next(q for q in p["qualification"] if q["identifier"][0]["system"].endswith("/certificate"))
+        assert cert["code"]["coding"][0]["code"] == "NURSING" and cert["code"]["text"]
+        diploma = next(q for q in p["qualification"] if q["identifier"][0]["value"] == f"ED{world.wA.id}")
+        assert diploma["code"]["coding"][0]["code"] == "SECONDARY"
+        assert diploma["issuer"]["display"] and diploma["period"] == {"start": "2008-06-01"}
+        assert p["name"][0]["text"].startswith("Қасымова ") and p["meta"]["lastUpdated"].endswith("Z")
     body, _ = parsed(client.get(f"/fhir/Practitioner?identifier=urn:other|{world.wA.iin}", headers=auth(tokens["ministry"])))
     assert body.get("entry", []) == []
     body, _ = parsed(client.get(f"/fhir/Practitioner?identifier={world.wA.iin}", headers=auth(raw_b)))
