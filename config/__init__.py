@@ -85,6 +85,9 @@ class DefaultConfig:
     # Unfiltered lists the planner expects to exceed this many rows (the whole register, a large
     # region) show PostgreSQL's estimate, labelled, instead of an exact count on every page.
     FILTER_OPTIONS_TTL = int(os.environ.get("FILTER_OPTIONS_TTL", "60"))  # seconds, per locale
+    # A streaming read replica (hot standby) for the live reports and analytics (profreg/replica.py);
+    # unset: everything reads the primary.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
     # The national record's integrity (docs/integrity.md): how long the organization that entered a
     # record may correct it; how long the last employer may correct a departed worker; failed lookups

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 
-from . import security_headers, settings_check, uow
+from . import replica, security_headers, settings_check, uow
 from .domains import DOMAINS, ROOT, modules
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import remember_language, select_locale
@@ -34,6 +34,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _postgres_settings(app)
+    replica.configure(app)  # DATABASE_REPLICA_URL: the reports' read replica (a second engine)
 
     # The factory imports the app's parts when it builds an app: ``import profreg.identity`` (a
     # migration, a benchmark) must not load every model and the whole panel, and they import ``profreg``.
@@ -51,8 +52,6 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", f"profreg-{app.config.get('RQ_QUEUE', 'profreg')}")
     limiter.init_app(app)
     login_manager.login_view = "auth.login"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    limiter.init_app(app)
 
     _sqlite_pragmas(app)
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import access, clock
+from .. import access, clock, replica
 from ..admin.base import ProtectedBaseView
 from ..errors import DomainError
 from ..monitoring import services as S
@@ -48,7 +48,8 @@ class ForecastView(_ScopedPage):
         except DomainError as exc:
             flash(exc.message, "error")
             quarter = next_quarter()
-        return scope, quarter, compute_forecast(quarter, scope)
+        with replica.reads():  # the live forecast screen (a frozen submission reads the primary)
+            return scope, quarter, compute_forecast(quarter, scope)
 
     @expose("/")
     def index(self):

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import and_, case, distinct, func, literal, select
 
-from .. import clock
+from .. import clock, replica
 from ..dates import add_months
 from ..extensions import db
 from ..i18n import fmt_month, fmt_number, fmt_period
@@ -121,6 +121,7 @@ def hbars_svg(title: str, labels: list[str], values: list[float], left: list[flo
 AGE_BANDS = [(20, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 54), (55, 59), (60, 64), (65, 200)]
 
 
+@replica.reading
 def chart_data(scope: Scope, today: date | None = None, months: int = 12) -> dict:
     """Figures of the five charts for ``scope`` (set-based SQL)."""
     today = today or clock.today()

@@ -21,7 +21,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import String, and_, exists, func, or_, select
 
-from .. import clock
+from .. import clock, replica
 from ..certificates.models import Certificate
 from ..dates import add_months
 from ..education.models import EducationDocument
@@ -70,6 +70,7 @@ def _touched_since(since: datetime):
     return Worker.touched_since(since)
 
 
+@replica.reading
 def organization_currency(scope: Scope, months: int = 12, today: date | None = None) -> list[dict]:
     """One row per organization in scope, ranked by score (best first)."""
     today = today or clock.today()

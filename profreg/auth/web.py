@@ -7,19 +7,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import clock
 from ..errors import DomainError
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..redirects import safe_next
 from ..uow import show_error
 from .forms import ChangePasswordForm, LoginForm
-from .models import User
 from .passwords import verify_password
 from .services import (
     LoginRefused,
     authenticate,
     end_session,
     open_session,
-    session_alive,
     session_max_age,
+    session_user,
     set_password,
 )
 
@@ -47,27 +46,27 @@ def _load_user(user_id: str):
         uid = int(user_id)
     except (TypeError, ValueError):
         uid = None
-    user = db.session.get(User, uid) if uid is not None and 0 < uid < 2 ** 63 else None
-    if user is None or not user.active or not _session_current(uid):
+    now = _now()
+    user = None
+    if uid is not None and 0 < uid < 2 ** 63 and _session_in_time(now):
+        user = session_user(uid, session.get("_sid"))  # the user and his live session: one query
+    if user is None or not user.active:
         for key in _LOGIN_KEYS:
             session.pop(key, None)
         return None
+    if now - session["_seen"] >= 15:  # activity moves the idle deadline (the cookie is re-sent)
+        session["_seen"] = now
     return user
 
 
-def _session_current(uid: int) -> bool:
-    now, began, seen = _now(), session.get("_t0"), session.get("_seen")
+def _session_in_time(now: float) -> bool:
+    """The cookie's session is neither idle past ``SESSION_IDLE_MINUTES`` nor older than its lifetime."""
+    began, seen = session.get("_t0"), session.get("_seen")
     if not isinstance(began, (int, float)) or not isinstance(seen, (int, float)):
         return False
     if now - seen > 60 * float(current_app.config.get("SESSION_IDLE_MINUTES", 30)):
         return False
-    if now - began > session_max_age().total_seconds():
-        return False
-    if not session_alive(uid, session.get("_sid")):
-        return False
-    if now - seen >= 15:  # activity moves the idle deadline (the cookie is re-sent)
-        session["_seen"] = now
-    return True
+    return now - began <= session_max_age().total_seconds()
 
 
 def _start_session(user) -> None:

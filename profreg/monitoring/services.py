@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from .. import access, clock
+from .. import access, clock, replica
 from ..auth.models import User
 from ..certificates.models import Certificate, warning_months
 from ..clock import day_start_utc, local_date
@@ -558,7 +558,8 @@ def report_for_display(period: str, scope: Scope, user, live: bool = False) -> t
     report = get_report(period, scope)
     if report is not None and not live:
         return snapshot_of(report), report
-    return compute_report(period, scope), report
+    with replica.reads():  # a live screen may lag by the replica's delay; a frozen snapshot is read above
+        return compute_report(period, scope), report
 
 
 def scope_choices(user) -> list[tuple[str, str]]:
