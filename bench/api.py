@@ -27,6 +27,7 @@ from .common import stats
 
 ROOT = Path(__file__).resolve().parent.parent
 IIN_SYSTEM = "https://profreg.kz/fhir/sid/iin"
+RATELIMIT_REDIS = "redis://127.0.0.1:6379/14"
 
 FLOOR_SQL = text("SELECT id, iin, surname, name, patronymic, sex, birth_date, status FROM worker WHERE iin = :iin")
 
@@ -101,7 +102,7 @@ def _samples(url: str, n: int):
     with eng.connect() as c:
         rows = c.execute(text(
             "SELECT w.iin, s.code FROM worker w JOIN certificate c ON c.worker_id = w.id "
-            "JOIN specialty s ON s.id = c.specialty_id WHERE w.in_register "
+            "JOIN specialty s ON s.id = c.specialty_id WHERE w.annulled_at IS NULL "
             "ORDER BY md5(w.iin) LIMIT :n"), {"n": n}).all()
     eng.dispose()
     return [(r.iin, r.code) for r in rows]
@@ -153,7 +154,9 @@ def run(table=None, url: str | None = None, workers: int | None = None, requests
         else:
             print(f"{name:<58} {value:>22}  {note}", flush=True)
 
-    app = make_app(url)
+    # The API's per-token limits count in Redis, as in production (the memory storage of the demo
+    # takes a lock per request that production does not have).
+    app = make_app(url, RATELIMIT_STORAGE_URI=RATELIMIT_REDIS, REQUEST_LOG=False)
 
     @app.route("/bench/api-floor")
     def bench_api_floor():

@@ -9,7 +9,7 @@ FLOOR_SQL = text("SELECT id, iin, surname, name, patronymic, sex, birth_date, st
                  "ORDER BY surname_key, id LIMIT 50")
 
 
-def make_app(url: str):
+def make_app(url: str, **config):
     """The real app on the benchmark database, plus two floor routes that run the one indexed query
     of page 1 (``FLOOR_SQL``): ``/bench/floor`` returns it as plain text (the raw floor), and
     ``/admin/bench-floor/`` renders the same rows as a plain table inside the same admin layout
@@ -23,7 +23,7 @@ def make_app(url: str):
     from profreg import create_app
     from profreg.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "TESTING": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "TESTING": False, **config})
     app.jinja_loader  # noqa: B018  (materialise the default loader before wrapping it)
     app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader,
                                          FileSystemLoader(str(Path(__file__).parent / "templates"))])

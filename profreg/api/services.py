@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from .. import access, clock
 from ..audit.models import AuditLog
@@ -97,7 +98,8 @@ def authenticate_token(raw: str | None) -> ApiToken:
     """The usable token for ``raw``; ``TokenRefused`` otherwise. Notes the last use (once a minute)."""
     if not raw:
         raise TokenRefused()
-    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash(raw))).scalar_one_or_none()
+    token = db.session.execute(select(ApiToken).options(joinedload(ApiToken.user))  # one query per call
+                               .where(ApiToken.token_hash == token_hash(raw))).scalar_one_or_none()
     now = clock.utcnow_naive()
     if token is None:
         raise TokenRefused()
@@ -173,8 +175,12 @@ def admission(user, *, iin: str, specialty_code: str | None, on: date | None) ->
         access.admission_worker_clause(user, Worker.id))).scalar_one_or_none()
     if worker is None:
         raise NotFound(_l("No worker with this IIN in your scope."))
-    reason = admission_error(worker, specialty, on)
-    cert = admitting_certificate(worker, specialty, on) if reason is None else latest_certificate(worker, specialty, on)
+    # Admitted exactly when a certificate admits (both are ``admits_clause``'s rule): the certificate
+    # is asked first, the reason only when there is none.
+    cert = admitting_certificate(worker, specialty, on)
+    reason = None if cert is not None else admission_error(worker, specialty, on)
+    if reason is not None:
+        cert = latest_certificate(worker, specialty, on)
     return Admission(admitted=reason is None, reason=reason, certificate=cert, blocked=worker.is_blocked)
 
 

@@ -40,7 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.types import JSON
 
 from .. import clock, signals
@@ -226,8 +226,9 @@ def admitting_certificate(worker, specialty, on_date: date | None = None):
     specialty or its parent: ``admits_clause``'s rule; the one valid longest), or None."""
     spec = literal(_id(specialty), type_=Integer)
     return db.session.execute(
-        select(Certificate).where(Certificate.worker_id == _id(worker), Certificate.valid_on(on_date or clock.today()),
-                                  _admitting_specialty(spec))
+        select(Certificate).options(joinedload(Certificate.specialty))  # answers name it
+        .where(Certificate.worker_id == _id(worker), Certificate.valid_on(on_date or clock.today()),
+               _admitting_specialty(spec))
         .order_by(*Certificate.latest_first()).limit(1)).scalar_one_or_none()
 
 
@@ -236,8 +237,9 @@ def latest_certificate(worker, specialty, on_date: date | None = None):
     ``specialty``, valid or not: what an admission answer names when none is valid."""
     spec = literal(_id(specialty), type_=Integer)
     return db.session.execute(
-        select(Certificate).where(Certificate.worker_id == _id(worker), Certificate.issued_by(on_date or clock.today()),
-                                  _admitting_specialty(spec))
+        select(Certificate).options(joinedload(Certificate.specialty))
+        .where(Certificate.worker_id == _id(worker), Certificate.issued_by(on_date or clock.today()),
+               _admitting_specialty(spec))
         .order_by(*Certificate.latest_first()).limit(1)).scalar_one_or_none()
 
 

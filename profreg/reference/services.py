@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 from .. import signals
 from ..extensions import db
+from ..i18n import current_lang
 from .models import REFERENCE_MODELS, AdminUnit
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
@@ -60,6 +62,35 @@ def load_reference(seeds: Path = SEEDS) -> dict[str, int]:
         if path.exists():
             counts[stem] = load_file(model, path)
     return counts
+
+
+#: ``(model, language) -> (expires, {id: (code, name)})``: classifier names for resources built often
+#: (FHIR codings); refreshed after ``NAMES_SECONDS`` or when reference data changes in this process.
+_NAMES: dict = {}
+NAMES_SECONDS = 60
+
+
+def code_and_name(model, ids) -> dict[int, tuple[str, str]]:
+    """``id -> (code, name in the current language)`` of the classifier rows ``ids`` (a process-wide
+    cache: the API answers name the same few specialties thousands of times a minute)."""
+    key = (model, current_lang())
+    now = time.monotonic()
+    expires, known = _NAMES.get(key, (0.0, {}))
+    if expires <= now:
+        expires, known = now + NAMES_SECONDS, {}
+        _NAMES[key] = (expires, known)
+    missing = {i for i in ids if i is not None and i not in known}
+    if missing:
+        for row in db.session.execute(select(model.id, model.code, model.name_column()).where(model.id.in_(missing))):
+            known[row[0]] = (row[1], row[2] or "")
+    return known
+
+
+def forget_names(_sender=None, **_kw) -> None:
+    _NAMES.clear()
+
+
+signals.reference_changed.connect(forget_names)
 
 
 def load_districts(path: Path) -> int:
