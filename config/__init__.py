@@ -88,7 +88,12 @@ class DefaultConfig:
     # A streaming read replica (hot standby) for the live reports and analytics (profreg/replica.py);
     # unset: everything reads the primary.
     DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    # PostgreSQL planner setting for the app's sessions (profreg._postgres_settings); empty: the server's.
+    POSTGRES_RANDOM_PAGE_COST = os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1")
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
+    # A searched or filtered list the planner expects to exceed this many rows shows its estimate
+    # ("about"), not an exact count of every match; a short first page is counted exactly. -1: always exact.
+    ESTIMATED_FILTERED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_FILTERED_COUNT_THRESHOLD", "5000"))
     # The national record's integrity (docs/integrity.md): how long the organization that entered a
     # record may correct it; how long the last employer may correct a departed worker; failed lookups
     # of "hire a registered worker" a user may make in an hour.

@@ -61,5 +61,6 @@ def init_admin(app: Flask) -> Admin:
         # client inside an already pushed app context), the answers must not.
         g.pop("profreg_memo", None)
         g.pop("profreg_filter_states", None)
+        g.pop("profreg_count_estimated", None)
 
     return admin

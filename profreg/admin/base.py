@@ -42,7 +42,7 @@ from .dashboard import apply_tile
 from .dateinput import DateConverter
 from .exporting import list_export
 from .formatting import request_memo, type_formatters, type_formatters_detail
-from .listing import ListingMixin
+from .listing import EstimatedCountQuery, ListingMixin
 
 log = logging.getLogger(__name__)
 PANEL_SESSION = PanelSession()
@@ -246,7 +246,9 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
     def get_count_query(self):
         if "profreg_count" in g:  # the count is already known (get_list): no count query at all
             return None
-        return self._listed(access.scoped(super().get_count_query(), self.model, current_user))
+        query = self._listed(access.scoped(super().get_count_query(), self.model, current_user))
+        query.__class__ = EstimatedCountQuery  # a big searched/filtered list: the planner's estimate (listing.py)
+        return query
 
     def _listed(self, query):
         """Everyday lists leave out superseded and annulled entries (``in_lists`` of the model); the

@@ -7,6 +7,7 @@ def test_postgresql_sessions_run_without_jit(app, db):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("a PostgreSQL setting: run with the suite on PostgreSQL (TEST_DATABASE_URL)")
     assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
 
 
 def test_jit_can_be_turned_back_on(app):
@@ -15,4 +16,14 @@ def test_jit_can_be_turned_back_on(app):
     on = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x", "POSTGRES_JIT": True})
     off = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
     assert "jit" not in str(on.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    assert off.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"].endswith("-c jit=off")
+    assert "-c jit=off" in off.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+
+
+def test_random_page_cost_is_set_unless_left_to_the_server(app):
+    from profreg import create_app
+
+    base = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x", "RATELIMIT_STORAGE_URI": "memory://"}
+    default = create_app(dict(base))
+    server = create_app({**base, "POSTGRES_RANDOM_PAGE_COST": "", "POSTGRES_JIT": True})
+    assert "-c random_page_cost=1.1" in default.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert "random_page_cost" not in str(server.config["SQLALCHEMY_ENGINE_OPTIONS"])

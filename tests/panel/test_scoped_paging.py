@@ -141,3 +141,27 @@ def test_lists_are_in_kazakh_alphabetical_order(world, make_client, role):
     page = make_client(world.users[role]).get("/admin/workers/?page_size=100").get_data(as_text=True)
     shown = [made[i] for i in _ids(page) if i in made]
     assert shown == KAZAKH_ORDER
+
+
+def test_big_searched_lists_show_a_labelled_estimate_and_short_pages_an_exact_count(app, crowd, make_client):
+    """A search the planner expects to match more than ``ESTIMATED_FILTERED_COUNT_THRESHOLD`` rows
+    shows the planner's estimate, labelled; a first page shorter than a full page is counted exactly."""
+    client = make_client(crowd.users["ministry"])
+    page = client.get("/admin/workers/?search=ахметова").get_data(as_text=True)
+    assert "List (7)" in page and "the count is an estimate" not in page  # below the threshold: exact
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("planner estimates are read on PostgreSQL only")
+    from profreg.admin.base import ScopedModelView
+
+    view = next(v for v in app.extensions["profreg_admin"]._views if getattr(v, "endpoint", None) == "workers")
+    assert isinstance(view, ScopedModelView)
+    old_threshold, old_size = app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"], view.page_size
+    app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"] = 0
+    try:
+        short = client.get("/admin/workers/?search=ахметова").get_data(as_text=True)  # 7 rows < 50: exact
+        view.page_size = 3
+        full = client.get("/admin/workers/?search=ахметова").get_data(as_text=True)  # 3 of 7: estimated
+    finally:
+        app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"], view.page_size = old_threshold, old_size
+    assert "List (7)" in short and "the count is an estimate" not in short
+    assert "the count is an estimate" in full and len(_ids(full)) == 3
