@@ -28,7 +28,7 @@ def _optional(module: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "dashboard", "load",
-                                    "import", "api"], nargs="?",
+                                    "import", "api", "slowpaths"], nargs="?",
                    default="all", help="'plans' prints EXPLAIN ANALYZE of the list and search queries (not in 'all')")
     p.add_argument("--workers", type=int, default=300_000, help="size of the national dataset")
     p.add_argument("--small", type=int, default=3_000, help="size of the small dataset (scaling ratio)")
@@ -91,7 +91,8 @@ def main(argv=None) -> int:
 
         run_api(table=table, url=url, workers=a.workers, requests=a.requests)
 
-    for name, module in (("sweep", "sweep"), ("monitoring", "monitoring"), ("export", "export")):
+    for name, module in (("sweep", "sweep"), ("monitoring", "monitoring"), ("export", "export"),
+                         ("slowpaths", "slowpaths")):
         if a.what in ("all", name):
             mod = _optional(module)
             if mod is None:

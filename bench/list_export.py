@@ -17,7 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 
 
-def run(workers: int = 300_000, fmt: str = "xlsx", url: str | None = None) -> dict:
+def run(workers: int = 300_000, fmt: str = "xlsx", url: str | None = None, endpoint: str = "workers",
+        email: str = "ministry@profreg.kz", title: str = "Workers", quiet: bool = False) -> dict:
     from sqlalchemy import delete, select
 
     from profreg import clock, create_app
@@ -34,9 +35,9 @@ def run(workers: int = 300_000, fmt: str = "xlsx", url: str | None = None) -> di
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "MAIL_SERVER": None,
                       "EXPORT_FOLDER": "/tmp/profreg-bench-exports"})
     with app.app_context():
-        user = db.session.execute(select(User).where(User.role == "ministry").limit(1)).scalar_one()
+        user = db.session.execute(select(User).where(User.email == email)).scalar_one()
         now = clock.utcnow_naive()
-        export = ExportFile(user_id=user.id, title="Workers", endpoint="workers", query_string="", export_type=fmt,
+        export = ExportFile(user_id=user.id, title=title, endpoint=endpoint, query_string="", export_type=fmt,
                             locale="ru", rows_total=0, rows_done=0, created_at=now,
                             expires_at=now + timedelta(hours=1))
         db.session.add(export)
@@ -69,9 +70,10 @@ def run(workers: int = 300_000, fmt: str = "xlsx", url: str | None = None) -> di
         db.session.commit()
     out = {"rows": rows, "seconds": elapsed, "peak_rss_mb": peak, "rss_before_mb": rss0, "size_mb": size / 1e6,
            "progress_updates": len(seen)}
-    print(f"background list export ({fmt}, ministry, workers list): {rows:,} rows in {elapsed:.1f} s, "
-          f"{size / 1e6:.1f} MB; {len(seen)} progress updates; peak RSS {peak:.0f} MB "
-          f"(before the export {rss0:.0f} MB; target < 300 MB)")
+    if not quiet:
+        print(f"background list export ({fmt}, {email}, {endpoint} list): {rows:,} rows in {elapsed:.1f} s, "
+              f"{size / 1e6:.1f} MB; {len(seen)} progress updates; peak RSS {peak:.0f} MB "
+              f"(before the export {rss0:.0f} MB; target < 300 MB)")
     return out
 
 

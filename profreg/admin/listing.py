@@ -114,7 +114,7 @@ def planner_rows(statement) -> int | None:
     aggregate's input in its plan. None elsewhere."""
     if db.engine.dialect.name != "postgresql":
         return None
-    compiled = statement.compile(dialect=db.engine.dialect)
+    compiled = statement.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})  # IN lists
     plan = db.session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
     node = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
     while node.get("Node Type") == "Aggregate" and node.get("Plans"):

@@ -165,3 +165,19 @@ def test_big_searched_lists_show_a_labelled_estimate_and_short_pages_an_exact_co
         app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"], view.page_size = old_threshold, old_size
     assert "List (7)" in short and "the count is an estimate" not in short
     assert "the count is an estimate" in full and len(_ids(full)) == 3
+
+
+def test_the_estimate_of_a_scope_with_an_in_list_is_asked_correctly(app, world, make_client):
+    """The association's scope has an IN list of its specialties (an expanding parameter): the
+    planner is asked about the real statement (it once received ``__[POSTCOMPILE_…]`` and the
+    association's CPD list and its background export failed)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("planner estimates are read on PostgreSQL only")
+    client = make_client(world.users["association"])
+    old = app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"]
+    app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"] = 0
+    try:
+        resp = client.get("/admin/cpd/?search=Topic")
+    finally:
+        app.config["ESTIMATED_FILTERED_COUNT_THRESHOLD"] = old
+    assert resp.status_code == 200
