@@ -73,9 +73,32 @@ def list_query(view):
 
 
 def list_rows(view, query, progress=None, chunk: int = CHUNK):
-    """The export rows of ``query`` in chunks of ``chunk`` (pages of the ordered query); after each
-    chunk ``progress(rows_so_far)``. Memory stays at one chunk of objects."""
+    """The export rows of ``query`` in chunks of ``chunk``; after each chunk ``progress(rows_so_far)``.
+    The keys of every row are read first, in the list's order (one query of integers), then each chunk
+    is loaded by its keys: an OFFSET page would read all the rows before it again (the association's
+    CPD export of 286,000 rows took four minutes that way), and a server-side cursor would not survive
+    the progress commits. Memory stays at the keys and one chunk of objects."""
     names = [name for name, _label in export_columns(view)]
+    pk = inspect(view.model).primary_key
+    if len(pk) != 1:
+        yield from _offset_rows(view, query, names, progress, chunk)
+        return
+    key = pk[0]
+    ids = [row[0] for row in db.session.execute(query.statement.with_only_columns(key))]
+    done = 0
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        by_id = {getattr(m, key.key): m for m in query.order_by(None).filter(key.in_(part))}
+        for row_id in part:
+            model = by_id.get(row_id)
+            if model is not None:  # (deleted meanwhile)
+                yield [view.get_export_value(model, name) for name in names]
+                done += 1
+        if progress is not None:
+            progress(done)
+
+
+def _offset_rows(view, query, names, progress, chunk):
     done = 0
     while True:
         batch = query.offset(done).limit(chunk).all()

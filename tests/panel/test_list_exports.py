@@ -165,3 +165,36 @@ def test_the_workers_list_export_and_the_cli_export_give_the_same_cells(app, man
 
     assert cells(panel) == cells(cli)
     assert len(panel) - 1 == db.session.execute(select(Worker.id)).all().__len__()
+
+
+def test_a_background_export_in_small_chunks_keeps_the_lists_order_and_every_row(app, many, make_client,
+                                                                                  monkeypatch):
+    """Chunks are loaded by the keys of the ordered list (not OFFSET pages): with chunks of 2 the
+    certificates file holds every row of the list once, in the list's order, with progress per chunk."""
+    import re
+
+    from profreg.admin import exporting
+
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX_ROWS", 1)
+    monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(Path(app.instance_path) / f"exports-{uuid.uuid4().hex}"))
+    seen = []
+    real = exporting.list_rows
+
+    def watched(view, query, progress=None, chunk=exporting.CHUNK):
+        def note(done):
+            seen.append(done)
+            progress(done)
+        return real(view, query, note, 2)
+
+    monkeypatch.setattr(exporting, "list_rows", watched)
+    hr = make_client(many.users["hr"])
+    page = hr.get("/admin/certificates/").get_data(as_text=True)
+    listed = [s.strip() for s in re.findall(r'<td class="col-number">([^<]*)</td>', page)]
+    resp = hr.get("/admin/certificates/export/csv/")
+    assert resp.status_code == 302
+    export = db.session.execute(select(ExportFile).where(ExportFile.user_id == many.users["hr"].id)).scalar_one()
+    rows = _csv(hr.get(f"/admin/exports/download/{export.id}/"))[1:]
+    assert len(listed) >= 9 and len(rows) == len(listed)
+    assert seen == [*range(2, len(rows), 2), len(rows)] if len(rows) % 2 else [*range(2, len(rows) + 1, 2)]
+    exported = [next(cell for cell in row if cell in listed) for row in rows]
+    assert exported == listed  # every row once, in the list's order
