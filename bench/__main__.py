@@ -28,7 +28,7 @@ def _optional(module: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("what", choices=["all", "panel", "sweep", "monitoring", "export", "plans", "dashboard", "load",
-                                    "import", "api", "slowpaths"], nargs="?",
+                                    "import", "api", "slowpaths", "replica"], nargs="?",
                    default="all", help="'plans' prints EXPLAIN ANALYZE of the list and search queries (not in 'all')")
     p.add_argument("--workers", type=int, default=300_000, help="size of the national dataset")
     p.add_argument("--small", type=int, default=3_000, help="size of the small dataset (scaling ratio)")
@@ -85,6 +85,11 @@ def main(argv=None) -> int:
 
         run_plans(url=url)
         return 0
+
+    if a.what == "replica":  # a hot standby of the local cluster (not in 'all': it copies the cluster)
+        from .replica import run as run_replica
+
+        run_replica(table=table, url=url, workers=a.workers)
 
     if a.what == "api":  # the token API and FHIR (not in 'all': it creates tokens and a service account)
         from .api import run as run_api
