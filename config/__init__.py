@@ -88,6 +88,9 @@ class DefaultConfig:
     # A streaming read replica (hot standby) for the live reports and analytics (profreg/replica.py);
     # unset: everything reads the primary.
     DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    # Seconds a region's or the country's dashboard counts and data-currency ranking are kept per user
+    # in each process (profreg/memo.py); 0: always live. An organization's figures are always live.
+    BIG_SCOPE_CACHE_SECONDS = int(os.environ.get("BIG_SCOPE_CACHE_SECONDS", "60"))
     # PostgreSQL planner setting for the app's sessions (profreg._postgres_settings); empty: the server's.
     POSTGRES_RANDOM_PAGE_COST = os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1")
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
@@ -142,6 +145,7 @@ class TestingConfig(DefaultConfig):
     WTF_CSRF_ENABLED = True
     REQUEST_LOG = False
     PASSWORD_HASH_PROFILE = "CHEAPEST"  # argon2's test-only profile: the suite hashes hundreds of passwords
+    BIG_SCOPE_CACHE_SECONDS = 0  # figures always live; tests/panel/test_dashboard.py sets it to test the memo
     # The suite moves the injectable clock by hours, days and months with clients signed in: sessions
     # do not expire here; tests/panel/test_security_sessions.py sets the real limits (30 min, 12 h).
     SESSION_IDLE_MINUTES = 10 * 365 * 24 * 60

@@ -56,9 +56,7 @@ class RoutingSession(_FlaskSession):
 @contextmanager
 def reads():
     """Route the block's reads to the replica (a no-op without one)."""
-    from .extensions import db
-
-    session = db.session()
+    session = current_app.extensions["sqlalchemy"].session()  # (``db``: extensions imports this module)
     before = session.info.get(_FLAG)
     session.info[_FLAG] = True
     try:

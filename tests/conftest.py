@@ -244,6 +244,9 @@ def _forget_caches() -> None:
     invalidate_filter_options()  # cached list filters name reference rows of the previous test
     forget_estimates()  # and cached planner estimates describe its data
     forget_trends()  # and the dashboard's trends
+    from profreg.memo import forget_all
+
+    forget_all()  # and every figure kept for big scopes (profreg/memo.py)
     from profreg.extensions import limiter
 
     limiter.reset()  # failed sign-ins counted by the previous test (memory storage)

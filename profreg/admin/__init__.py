@@ -1,7 +1,7 @@
 """The panel shell: the Admin object, the protected index (dashboard) and the view registry."""
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,11 @@ from .exports_page import register_views as register_exports_page
 LANGUAGE_LABELS = (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
 
 
+def app_kept_seconds() -> int:
+    """How long a big scope's figures are kept (``BIG_SCOPE_CACHE_SECONDS``), for the pages that say so."""
+    return int(current_app.config.get("BIG_SCOPE_CACHE_SECONDS") or 0)
+
+
 class DashboardView(ProtectedIndexView):
     @expose("/")
     def index(self):
@@ -28,7 +33,8 @@ class DashboardView(ProtectedIndexView):
         return self.render("admin/index.html", cards=dashboard.dashboard_cards(user, memo),
                            worklist=dashboard.worklist(user, memo), org_table=dashboard.organization_table(user),
                            region_reports=dashboard.region_reports(user), trend=dashboard.trend(user),
-                           scope_label=dashboard.scope_label(user), masked_iins=access.mask_for(user))
+                           scope_label=dashboard.scope_label(user), masked_iins=access.mask_for(user),
+                           kept_seconds=app_kept_seconds() if dashboard.counts_kept(user) else 0)
 
 
 def init_admin(app: Flask) -> Admin:

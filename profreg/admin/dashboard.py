@@ -14,12 +14,11 @@ The clauses are the register's vocabulary, never re-implemented here: expiring c
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_decimal, lazy_ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,6 +34,7 @@ from ..certificates.models import Certificate, warning_months
 from ..dates import add_months
 from ..extensions import db
 from ..i18n import fmt_date
+from ..memo import Memo
 from ..monitoring import services as monitoring
 from ..monitoring.sql import year_month
 from ..orgs.models import Organization
@@ -167,8 +167,11 @@ def _tile_count(tile: Tile, user, today: date, org_id: int | None = None, memo: 
     memo = {} if memo is None else memo
     key = (tile.key, user.id, today, org_id)
     if key not in memo:
-        q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
-        memo[key] = db.session.execute(q).scalar() or 0
+        def count():
+            q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
+            return db.session.execute(q).scalar() or 0
+
+        memo[key] = _BIG_COUNTS.get(key, count) if counts_kept(user) else count()
     return memo[key]
 
 
@@ -265,6 +268,27 @@ def organization_table(user) -> dict | None:
     if user.role != access.Role.REGION:
         return None
     today = clock.today()
+    if counts_kept(user):
+        per_key = _BIG_COUNTS.get(("organization_table", user.id, today), lambda: _org_counts(user, today))
+    else:
+        per_key = _org_counts(user, today)
+    totals: dict[int, int] = {}
+    for counts in per_key.values():
+        for org_id, n in counts.items():
+            totals[org_id] = totals.get(org_id, 0) + n
+    top = sorted(totals, key=lambda o: -totals[o])[:ORG_TABLE_ROWS]
+    names = {o.id: o.name for o in db.session.execute(select(Organization).where(Organization.id.in_(top))).scalars()}
+    rows = []
+    for org_id in top:
+        cells = [{"value": per_key[k].get(org_id, 0), "url": tile_url(k, org_id)} for k in WORKLIST_TILES]
+        cells.append({"value": per_key["transfers"].get(org_id, 0), "url": url_for("transfers.index", show="overdue")})
+        rows.append({"organization": names.get(org_id, ""), "cells": cells})
+    headers = [TILES[k].label() for k in WORKLIST_TILES] + [_l("Transfers past their due date")]
+    return {"headers": headers, "rows": rows, "more": max(len(totals) - len(top), 0)}
+
+
+def _org_counts(user, today: date) -> dict[str, dict[int, int]]:
+    """Per worklist tile (and transfers), the count of each organization of the region."""
     emp = Employment
     per_key: dict[str, dict[int, int]] = {}
     for key in WORKLIST_TILES:
@@ -282,19 +306,7 @@ def organization_table(user) -> dict | None:
     act = transfers_to_act_on(user, today).subquery()
     per_key["transfers"] = dict(db.session.execute(select(act.c.organization_id, func.count())
                                                    .group_by(act.c.organization_id)).all())
-    totals: dict[int, int] = {}
-    for counts in per_key.values():
-        for org_id, n in counts.items():
-            totals[org_id] = totals.get(org_id, 0) + n
-    top = sorted(totals, key=lambda o: -totals[o])[:ORG_TABLE_ROWS]
-    names = {o.id: o.name for o in db.session.execute(select(Organization).where(Organization.id.in_(top))).scalars()}
-    rows = []
-    for org_id in top:
-        cells = [{"value": per_key[k].get(org_id, 0), "url": tile_url(k, org_id)} for k in WORKLIST_TILES]
-        cells.append({"value": per_key["transfers"].get(org_id, 0), "url": url_for("transfers.index", show="overdue")})
-        rows.append({"organization": names.get(org_id, ""), "cells": cells})
-    headers = [TILES[k].label() for k in WORKLIST_TILES] + [_l("Transfers past their due date")]
-    return {"headers": headers, "rows": rows, "more": max(len(totals) - len(top), 0)}
+    return per_key
 
 
 def region_reports(user) -> dict | None:
@@ -326,8 +338,8 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
         return None
     today = clock.today()
     starts = _month_starts(today, months)
-    values = _cached((access.default_report_scope(user), today, months),
-                     lambda: _trend_values(user, today, starts))
+    values = _TRENDS.get((access.default_report_scope(user), today, months),
+                         lambda: _trend_values(user, today, starts))
     month_names = [format_date(s, "LLL yy") for s in starts]
     names = (_("Workers in post"), _("Hires"), _("Dismissals"), _("Blocked in the month"))
     return {"months": month_names, "series": [{"name": n, "values": v, "svg": sparkline(n, month_names, v)}
@@ -335,25 +347,24 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
 
 
 #: The trend is history (a whole scan of the episodes for the ministry): kept this long per scope and
-#: day in each process; the tiles and the worklist are always counted live.
+#: day in each process.
 TREND_SECONDS = 600
-_TREND_CACHE: dict = {}
-
-
-def _cached(key, compute):
-    now = time.monotonic()
-    hit = _TREND_CACHE.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    if len(_TREND_CACHE) > 500:
-        _TREND_CACHE.clear()
-    value = compute()
-    _TREND_CACHE[key] = (now + TREND_SECONDS, value)
-    return value
+_TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500)
+#: The counts of a region's or the country's tiles and per-organization table: ~1 s of counting over
+#: 20,000–300,000 workers, kept ``BIG_SCOPE_CACHE_SECONDS`` per user (the page says so). An
+#: organization's counts (HR, heads) are always live: they act on them and expect to see it at once.
+_BIG_COUNTS = Memo("dashboard counts of big scopes", "BIG_SCOPE_CACHE_SECONDS")
 
 
 def forget_trends() -> None:
-    _TREND_CACHE.clear()
+    _TRENDS.forget()
+    _BIG_COUNTS.forget()
+
+
+def counts_kept(user) -> bool:
+    """Whether ``user``'s dashboard counts may be up to ``BIG_SCOPE_CACHE_SECONDS`` old (no
+    organization of his own: a region's or the country's figures)."""
+    return getattr(user, "organization_id", None) is None and bool(current_app.config.get("BIG_SCOPE_CACHE_SECONDS"))
 
 
 def _trend_values(user, today: date, starts: list[date]) -> tuple[list[int], ...]:

@@ -214,3 +214,23 @@ def test_notices_reach_heads_and_coordinators_and_link_to_the_record(world, toda
     assert page.status_code == 200
     # a second sweep the same day tells nobody anything again (one notice per event)
     assert certs.sweep(today, each_step=unit_of_work).notifications == 0
+
+
+def test_a_regions_counts_are_kept_a_while_and_an_organizations_are_live(app, desk, make_client, monkeypatch):
+    """With ``BIG_SCOPE_CACHE_SECONDS`` the region's dashboard counts are recounted at most that often
+    (the page says so); HR of the organization sees a new blocked worker at once."""
+    monkeypatch.setitem(app.config, "BIG_SCOPE_CACHE_SECONDS", 60)
+    region, hr = make_client(desk.users["region"]), make_client(desk.users["hr"])
+    page = _dashboard(region)
+    assert _tile(page, "blocked")[0] == 2 and "recounted at most every 60 seconds" in page
+    hr_page = _dashboard(hr)
+    assert _tile(hr_page, "blocked")[0] == 1 and "recounted at most" not in hr_page
+    w = desk.factory.worker(desk.orgA, surname="Жаңаблок", certificate_until=date(2026, 11, 1))
+    w.status, w.blocked_reason, w.blocked_at = "blocked", "certificate_expired", datetime(2026, 11, 24, 3, 0)
+    db.session.commit()
+    assert _tile(_dashboard(hr), "blocked")[0] == 2  # the organization's: live
+    assert _tile(_dashboard(region), "blocked")[0] == 2  # the region's: kept (counted 2 before)
+    from profreg.memo import forget_all
+
+    forget_all()  # (the minute has passed)
+    assert _tile(_dashboard(region), "blocked")[0] == 3
