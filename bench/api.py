@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from .common import stats
+from .common import adder, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 IIN_SYSTEM = "https://profreg.kz/fhir/sid/iin"
@@ -153,11 +153,7 @@ def run(table=None, url: str | None = None, workers: int | None = None, requests
 
     from .web import make_app
 
-    def add(name, value, note=""):
-        if table is not None:
-            table.add(name, value, note)
-        else:
-            print(f"{name:<58} {value:>22}  {note}", flush=True)
+    add = adder(table)
 
     # The API's per-token limits count in Redis, as in production (the memory storage of the demo
     # takes a lock per request that production does not have).

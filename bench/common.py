@@ -96,3 +96,16 @@ class Table:
         for name, value, note in self.rows:
             print(f"{name:<58} {value:>22}  {note}")
         print("=" * 110)
+
+
+def adder(table: Table | None):
+    """``add(name, value, note)`` of a benchmark module: into ``table`` (``python -m bench``), or printed
+    aligned when the module runs alone."""
+    if table is not None:
+        return table.add
+
+    def add(name: str, value: str, note: str = ""):
+        print(f"{name:<58} {value:>22}  {note}", flush=True)
+
+    return add
+

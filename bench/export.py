@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .common import adder
+
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = "iin, surname, name, patronymic, sex, birth_date, status, registration_date"
 
@@ -45,11 +47,7 @@ def _copy(url: str, out: str) -> float:
 
 
 def run(table=None, url: str | None = None, workers: int | None = None) -> dict:
-    def add(name, value, note=""):
-        if table is not None:
-            table.add(name, value, note)
-        else:
-            print(f"{name:<58} {value:>22}  {note}")
+    add = adder(table)
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:

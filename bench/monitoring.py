@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .common import adder
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = r"""
@@ -65,11 +67,7 @@ def run(table=None, url: str | None = None, workers: int | None = None, period: 
     """Time the country report (cold, then median of ``repeat`` warm runs) and the two xlsx exports."""
     url = _url(url)
 
-    def add(name, value, note=""):
-        if table is not None:
-            table.add(name, value, note)
-        else:
-            print(f"  {name:<58} {value:>22}  {note}", flush=True)
+    add = adder(table)
 
     from profreg import create_app
     from profreg.analytics.forecast import compute_forecast, next_quarter

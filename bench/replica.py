@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 
+from .common import adder
+
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -73,11 +75,7 @@ class Standby:
 def run(table=None, url: str | None = None, workers: int | None = None, requests: int = 5) -> dict:
     from .web import login, make_app
 
-    def add(name, value, note=""):
-        if table is not None:
-            table.add(name, value, note)
-        else:
-            print(f"{name:<58} {value:>22}  {note}", flush=True)
+    add = adder(table)
 
     figures = {}
     probe = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "IDENTIFY_SYSTEM",

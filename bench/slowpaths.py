@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from .common import ROOT
+from .common import ROOT, adder
 from .web import _cert_filter, login, make_app, rounds_ms, sample_ids
 
 _COLD_REPORT = r"""
@@ -58,11 +58,7 @@ def _copy_rows_per_s(url: str) -> tuple[float, int]:
 
 
 def run(table=None, url: str | None = None, workers: int | None = None, requests: int = 30) -> dict:
-    def add(name, value, note=""):
-        if table is not None:
-            table.add(name, value, note)
-        else:
-            print(f"{name:<58} {value:>22}  {note}", flush=True)
+    add = adder(table)
 
     figures = {}
     app = make_app(url, REQUEST_LOG=False)
