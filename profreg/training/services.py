@@ -36,7 +36,7 @@ from ..i18n import fmt_date, fmt_number
 from ..identity import mask_iin
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Position, Specialty, TrainingActivityType
-from ..workers.models import Employment, Worker
+from ..workers.models import Employment, Worker, full_name
 from ..workers.search import matching_worker_ids
 from .models import LIST_APPROVED, LIST_DRAFT, CpdRecord, TrainingList, TrainingListItem
 
@@ -759,7 +759,7 @@ def _assessment_row(r, regions: dict[int, str]) -> dict:
 
     row = _ledger_row(r)
     return {"worker_id": r.worker_id, "iin": mask_iin(r.iin),
-            "full_name": " ".join(p for p in (r.surname, r.name, r.patronymic) if p),
+            "full_name": full_name(r.surname, r.name, r.patronymic),
             "region": regions.get(r.worker_id, ""), "specialty_id": r.specialty_id,
             "cycle_start": row.cycle_start, "cycle_end": row.cycle_end,
             "hours": row.hours, "hours_required": row.hours_required, "credits": row.credits,
