@@ -308,13 +308,14 @@ def _where(model, user, scope: str):
         accounts = None if can(user, "user", LIST) else model.table_name.notin_(ACCOUNT_TABLES)
         if role is Role.MINISTRY:
             where = None
-        elif role is Role.REGION and district_of_user(user) is not None:
-            # a district coordinator: entries of the district's organizations (as owner or actor) and his own
-            orgs = district_orgs(district_of_user(user))
-            where = or_(model.organization_id.in_(orgs), model.actor_organization_id.in_(orgs),
-                        model.user_id == user.id)
         elif role is Role.REGION:
             where = or_(model.region_id == user.region_id, model.actor_region_id == user.region_id)
+            if district_of_user(user) is not None:
+                # a district coordinator: within the region's entries, those of the district's organizations
+                # (as owner or actor) and his own
+                orgs = district_orgs(district_of_user(user))
+                where = and_(where, or_(model.organization_id.in_(orgs), model.actor_organization_id.in_(orgs),
+                                        model.user_id == user.id))
         else:
             where = or_(model.organization_id == user.organization_id,
                         model.actor_organization_id == user.organization_id)

@@ -51,7 +51,17 @@ class OrganizationView(ScopedModelView):
             region = region_of(unit) if unit is not None else (obj.region if obj is not None else None)
             return db.session.execute(districts_select(region.id if region is not None else None)).scalars().all()
 
-        form.district.query_factory = districts
+        field = form.district
+        field.query_factory = districts
+        builtin = field.pre_validate
+
+        def pre_validate(form_):
+            # a submitted district that is not one of the region's is refused, not silently emptied
+            if getattr(field, "_formdata", None) not in (None, "", "__None") and field.data is None:
+                raise FormError(str(_l("Choose a district of the organization's region.")))
+            builtin(form_)
+
+        field.pre_validate = pre_validate
         return form
 
     def create_form(self, obj=None):
