@@ -580,7 +580,8 @@ def reports_due_step(today: date | None = None, batch: str | None = None) -> dic
     submitted = select(MonitoringReport.scope_id).where(MonitoringReport.period == period,
                                                          MonitoringReport.scope == SCOPE_REGION,
                                                          MonitoringReport.status == STATUS_SUBMITTED)
-    coordinated = select(User.region_id).where(User.role == access.Role.REGION, User.active.is_(True))
+    coordinated = select(User.region_id).where(User.role == access.Role.REGION, User.district_id.is_(None),
+                                               User.active.is_(True))
     regions = db.session.execute(select(AdminUnit.id).where(AdminUnit.level == 1, AdminUnit.id.not_in(submitted),
                                                             AdminUnit.id.in_(coordinated))
                                  .order_by(AdminUnit.id)).scalars().all()
