@@ -53,6 +53,8 @@ class OrganizationView(ScopedModelView):
 
         field = form.district
         field.query_factory = districts
+        # "Esil District" is in three regions: the region tells them apart while all are offered
+        field.get_label = lambda u: f"{u.name} ({u.parent.name})" if u.parent is not None else u.name
         builtin = field.pre_validate
 
         def pre_validate(form_):
