@@ -16,7 +16,8 @@ and nothing else is (paging, counting and caches live in the admin shell, ``prof
   ``may_correct_departed`` (the one rule: may this user correct this departed worker, or this episode).
 
 Scope of worker data: ministry → everything; region → workers with a current episode
-(``Employment.current_on``) in an organization of the region; org_head / hr_chief / hr → workers with a
+(``Employment.current_on``) in an organization of the region (of the district, for a coordinator limited to
+one district: ``user.district_id``, rule 4.1; ``district_orgs``); org_head / hr_chief / hr → workers with a
 current episode in their organization; association → workers holding a certificate in one of the
 association's specialties (read-only, IIN masked); admin → no worker data.
 """
@@ -39,6 +40,7 @@ from .dates import add_months
 from .errors import NotAllowed
 from .extensions import db
 from .orgs.models import Organization
+from .reference.models import AdminUnit
 from .workers.models import Employment, Worker
 
 
@@ -221,13 +223,28 @@ def model_visible(user, model) -> bool:
 
 
 # --------------------------------------------------------------------------------- scope clauses
+def district_of_user(user) -> int | None:
+    """The district a ``region`` coordinator is limited to (rule 4.1), None for the whole region (and
+    for every other role)."""
+    return getattr(user, "district_id", None) if _role(user) is Role.REGION else None
+
+
+def district_orgs(district_id: int):
+    """SELECT of the ids of the organizations of a district, over its own alias of ``organization``
+    (never correlated with an outer query over organizations)."""
+    org = _scope_alias(Organization)
+    return select(org.id).where(org.district_id == district_id)
+
+
 def org_ids_select(user):
     """SELECT of organization ids in the user's scope, or None for 'every organization'."""
     role = _role(user)
     if role in (Role.MINISTRY, Role.ADMIN):
         return None
     if role is Role.REGION:
-        return select(Organization.id).where(Organization.region_id == user.region_id)
+        q = select(Organization.id).where(Organization.region_id == user.region_id)
+        district = district_of_user(user)
+        return q if district is None else q.where(Organization.district_id == district)
     if role in ORG_ROLES:
         return select(Organization.id).where(Organization.id == user.organization_id)
     return select(Organization.id).where(false())
@@ -248,6 +265,9 @@ def scope_episodes(user, employment=Employment) -> tuple | None:
     role = _role(user)
     if role is Role.REGION:
         where = employment.region_id == user.region_id
+        district = district_of_user(user)
+        if district is not None:
+            return where, employment.organization_id.in_(district_orgs(district)), employment.current_on(clock.today())
     elif role in ORG_ROLES:
         where = employment.organization_id == user.organization_id
     else:
@@ -290,6 +310,12 @@ def _where(model, user, scope: str):
             where = None
         elif role is Role.REGION:
             where = or_(model.region_id == user.region_id, model.actor_region_id == user.region_id)
+            if district_of_user(user) is not None:
+                # a district coordinator: within the region's entries, those of the district's organizations
+                # (as owner or actor) and his own
+                orgs = district_orgs(district_of_user(user))
+                where = and_(where, or_(model.organization_id.in_(orgs), model.actor_organization_id.in_(orgs),
+                                        model.user_id == user.id))
         else:
             where = or_(model.organization_id == user.organization_id,
                         model.actor_organization_id == user.organization_id)
@@ -381,11 +407,14 @@ def write_in_scope(obj, user) -> bool:
 
 
 # ------------------------------------------------------------------- corrections of worker records
-def worker_ever_in_region(worker_id, region_id) -> bool:
-    """Did the worker ever hold an episode (current or ended) in an organization of the region?"""
-    return db.session.execute(select(Employment.id).where(
-        Employment.worker_id == worker_id, Employment.region_id == region_id,
-        Employment.annulled_at.is_(None)).limit(1)).first() is not None
+def worker_ever_in_region(worker_id, region_id, district_id: int | None = None) -> bool:
+    """Did the worker ever hold an episode (current or ended) in an organization of the region (of the
+    district, when one is given)?"""
+    q = select(Employment.id).where(Employment.worker_id == worker_id, Employment.region_id == region_id,
+                                    Employment.annulled_at.is_(None))
+    if district_id is not None:
+        q = q.where(Employment.organization_id.in_(district_orgs(district_id)))
+    return db.session.execute(q.limit(1)).first() is not None
 
 
 def may_correct_record(user, record, now=None) -> bool:
@@ -399,7 +428,7 @@ def may_correct_record(user, record, now=None) -> bool:
     if role is Role.MINISTRY:
         return True
     if role is Role.REGION:
-        return worker_ever_in_region(record.worker_id, user.region_id)
+        return worker_ever_in_region(record.worker_id, user.region_id, district_of_user(user))
     if role in ORG_ROLES:
         if record.entered_by_organization_id != user.organization_id or record.entered_at is None:
             return False
@@ -418,9 +447,12 @@ def correctable_ids(user, records, now=None) -> set[int]:
     if _role(user) is Role.REGION:
         if not can(user, resource_of(type(records[0])), CORRECT):
             return set()
-        seen = set(db.session.execute(select(Employment.worker_id).where(
+        q = select(Employment.worker_id).where(
             Employment.worker_id.in_({r.worker_id for r in records}), Employment.region_id == user.region_id,
-            Employment.annulled_at.is_(None)).distinct()).scalars())
+            Employment.annulled_at.is_(None))
+        if district_of_user(user) is not None:
+            q = q.where(Employment.organization_id.in_(district_orgs(district_of_user(user))))
+        seen = set(db.session.execute(q.distinct()).scalars())
         return {r.id for r in records if r.worker_id in seen}
     return {r.id for r in records if may_correct_record(user, r, now)}
 
@@ -483,7 +515,9 @@ def departed_select(user, today: date | None = None):
     if role is Role.MINISTRY:
         return q
     if role is Role.REGION:
-        return q.where(last.region_id == user.region_id)
+        q = q.where(last.region_id == user.region_id)
+        district = district_of_user(user)
+        return q if district is None else q.where(last.organization_id.in_(district_orgs(district)))
     if role in ORG_ROLES:
         return q.where(last.organization_id == user.organization_id,
                        last.end_date >= correction_window_start(today))
@@ -509,8 +543,9 @@ def may_correct_departed(user, worker, episode=None, today: date | None = None) 
 
 
 # ------------------------------------------------------------------------------ reporting scopes
-#: Kinds of reporting scope (rules 6-7): the whole country, a region, an organization.
-COUNTRY, REGION, ORG = "country", "region", "org"
+#: Kinds of reporting scope (rules 6-7, 4.1): the whole country, a region, a district of a region, an
+#: organization.
+COUNTRY, REGION, DISTRICT, ORG = "country", "region", "district", "org"
 
 
 def report_scope_allowed(user, kind: str, ident: int, action: str = LIST) -> bool:
@@ -521,11 +556,19 @@ def report_scope_allowed(user, kind: str, ident: int, action: str = LIST) -> boo
     if role is Role.MINISTRY:
         return True
     if role is Role.REGION:
+        district = district_of_user(user)
         if kind == REGION:
-            return ident == user.region_id
+            # a coordinator limited to a district reads and submits his district's reports, not the region's
+            return district is None and ident == user.region_id
+        if kind == DISTRICT:
+            if district is not None:
+                return ident == district
+            unit = db.session.get(AdminUnit, ident)
+            return unit is not None and unit.level == 2 and unit.parent_id == user.region_id
         if kind == ORG:
             org = db.session.get(Organization, ident)
-            return org is not None and org.region_id == user.region_id
+            return (org is not None and org.region_id == user.region_id
+                    and (district is None or org.district_id == district))
         return False
     if role in (Role.ORG_HEAD, Role.HR_CHIEF):
         return kind == ORG and ident == user.organization_id
@@ -538,6 +581,8 @@ def default_report_scope(user) -> tuple[str, int]:
     if role is Role.MINISTRY:
         return COUNTRY, 0
     if role is Role.REGION:
+        if district_of_user(user) is not None:
+            return DISTRICT, district_of_user(user)
         return REGION, user.region_id or 0
     return ORG, user.organization_id or 0
 
@@ -550,9 +595,9 @@ def report_regions(user) -> list[int] | None:
     role = _role(user)
     if role is Role.MINISTRY:
         return None
-    if role is Role.REGION and user.region_id:
+    if role is Role.REGION and user.region_id and district_of_user(user) is None:
         return [user.region_id]
-    return []
+    return []  # a district coordinator follows his district's report, not the region's
 
 
 def cpd_assessment_specialties(user) -> list[int] | None:

@@ -127,14 +127,16 @@ def users_group():
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--org", "org_bin", help="BIN of the user's organization (org_head, hr_chief, hr).")
 @click.option("--region", "region_kato", help="KATO code of the user's region (region).")
+@click.option("--district", "district_kato",
+              help="KATO code of a district of that region: limits a region coordinator to it (rule 4.1).")
 @click.option("--specialty", "specialties", multiple=True, help="Specialty code (association); repeatable.")
 @click.option("--password", help="Initial password; asked for when omitted. The user must change it.")
 @with_appcontext
 @cli_command
-def users_create(email, role, org_bin, region_kato, specialties, password):
+def users_create(email, role, org_bin, region_kato, district_kato, specialties, password):
     """Create a user."""
 
-    org = region = None
+    org = region = district = None
     if org_bin:
         org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
         if org is None:
@@ -143,6 +145,11 @@ def users_create(email, role, org_bin, region_kato, specialties, password):
         region = db.session.execute(select(AdminUnit).where(AdminUnit.code == region_kato)).scalar_one_or_none()
         if region is None:
             raise click.BadParameter(f"no region with KATO code {region_kato}", param_hint="--region")
+    if district_kato:
+        district = db.session.execute(select(AdminUnit).where(AdminUnit.code == district_kato,
+                                                              AdminUnit.level == 2)).scalar_one_or_none()
+        if district is None:
+            raise click.BadParameter(f"no district with KATO code {district_kato}", param_hint="--district")
     specs = []
     for code in specialties:
         s = db.session.execute(select(Specialty).where(Specialty.code == code)).scalar_one_or_none()
@@ -151,8 +158,8 @@ def users_create(email, role, org_bin, region_kato, specialties, password):
         specs.append(s)
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = create_user(email, role, password, organization=org, region=region, specialties=specs,
-                       must_change=True)
+    user = create_user(email, role, password, organization=org, region=region, district=district,
+                       specialties=specs, must_change=True)
     click.echo(f"created {user.email} ({user.role}); the password must be changed at first sign-in")
 
 

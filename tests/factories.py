@@ -111,12 +111,16 @@ class Factory:
             "education_documents-0-institution": str(inst.id), "education_documents-0-number": "ТКБ-0012345",
             "education_documents-0-issue_date": "2011-06-30", **values}
 
-    def user(self, role, *, org=None, region=None, specialties=(), email=None, password=None):
+    def district(self, code):
+        """A level-2 KATO unit (district) of the shipped classifier, by code."""
+        return self.ref(AdminUnit, code)
+
+    def user(self, role, *, org=None, region=None, district=None, specialties=(), email=None, password=None):
         from profreg.auth.services import create_user
         from tests.conftest import PASSWORD
 
         u = create_user(email or f"{role}{next(_serial)}@test.kz", role, password or PASSWORD,
-                        organization=org, region=region,
+                        organization=org, region=region, district=district,
                         specialties=[self.ref(Specialty, s) for s in specialties], must_change=False)
         self.db.session.commit()
         return u

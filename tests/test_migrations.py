@@ -129,3 +129,53 @@ def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def test_the_districts_revision_files_organizations_under_their_district(app, tmp_path):
+    """Revision 0019 (issue 20, item 5) keeps every organization and points one filed under a district (or a
+    unit below one) at that district; one filed under its region stays "district not set"."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        base, _, test_db = url.rpartition("/")
+        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        target = f"{base}/{name}"
+    else:
+        admin, target = None, f"sqlite:///{tmp_path / 'districts.db'}"
+    try:
+        assert _flask(target, "db", "upgrade", "0013").returncode == 0
+        engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as c:
+            def unit(code, level, parent=None):
+                return c.execute(text(
+                    "INSERT INTO admin_unit (code, name_kk, name_ru, name_en, is_active, level, parent_id, is_city) "
+                    "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
+                    {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
+
+            region = unit("710000000", 1)
+            district = unit("711100000", 2, region)
+            village = unit("711110000", 3, district)
+            orgs = {}
+            for key, bin_, where in (("region", "150440000013", region), ("district", "150440000024", district),
+                                     ("village", "150440000035", village)):
+                orgs[key] = c.execute(text(
+                    "INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id) "
+                    "VALUES (:b, 'А', 'А', 'A', :u, :r) RETURNING id"), {"b": bin_, "u": where, "r": region}).scalar()
+        up = _flask(target, "db", "upgrade")
+        assert up.returncode == 0, up.stderr[-2000:]
+        with engine.connect() as c:
+            got = dict(c.execute(text("SELECT id, district_id FROM organization")).all())
+            assert got == {orgs["region"]: None, orgs["district"]: district, orgs["village"]: district}
+            assert c.execute(text("SELECT count(*) FROM \"user\" WHERE district_id IS NOT NULL")).scalar() == 0
+        down = _flask(target, "db", "downgrade", "0013")
+        assert down.returncode == 0, down.stderr[-2000:]
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 3
+        engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

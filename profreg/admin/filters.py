@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
+from ..reference.models import AdminUnit
 from ..workers.models import sort_key
 
 
@@ -58,6 +59,39 @@ class ReferenceFilter(BaseSQLAFilter):
 
     def __init__(self, column, name, model):
         super().__init__(column, name, options=reference_options(model))
+
+    def clean(self, value):
+        return int(value)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) == value)
+
+    def operation(self):
+        return _l("equals")
+
+
+def district_options():
+    """The districts (level-2 KATO units, rule 4.1) as "district (region)", in the reader's alphabet's
+    order: one list for every user (a reader outside a region finds no rows there, the list is scoped)."""
+    def load():
+        rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 2)).scalars()
+        return sorted_options((r.id, f"{r.name} ({r.parent.name})" if r.parent is not None else r.name) for r in rows)
+    return lazy_options(load)
+
+
+def region_options():
+    """The regions (level-1 KATO units), in the reader's alphabet's order."""
+    def load():
+        rows = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)).scalars()
+        return sorted_options((r.id, r.name) for r in rows)
+    return lazy_options(load)
+
+
+class UnitFilter(BaseSQLAFilter):
+    """A foreign key to a KATO unit of one level (a region, a district) equals the chosen unit."""
+
+    def __init__(self, column, name, options):
+        super().__init__(column, name, options=options)
 
     def clean(self, value):
         return int(value)
@@ -146,5 +180,6 @@ class ClauseFilter(BaseSQLAFilter):
         return self.op or _l("equals")
 
 
-__all__ = ["ChoiceFilter", "ClauseFilter", "DateFromFilter", "DateToFilter", "ReferenceFilter", "choice_options",
-           "date_range", "reference_options", "sorted_options"]
+__all__ = ["ChoiceFilter", "ClauseFilter", "DateFromFilter", "DateToFilter", "ReferenceFilter", "UnitFilter",
+           "choice_options", "date_range", "district_options", "reference_options", "region_options",
+           "sorted_options"]

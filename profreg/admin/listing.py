@@ -72,7 +72,9 @@ def fast_scope_count(model, user, estimate_above: int | None = None) -> tuple[in
                 "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
             return int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
 
-        rows = cached_estimate(("region_workers", user.region_id, clock.today()), planner_rows)
+        # keyed by the district too: a district coordinator's list is not the region's
+        rows = cached_estimate(("region_workers", user.region_id, access.district_of_user(user), clock.today()),
+                               planner_rows)
         if rows > estimate_above:
             return rows, True
     n = db.session.execute(select(func.count(distinct(emp.worker_id))).where(*conditions)).scalar()

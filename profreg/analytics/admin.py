@@ -16,7 +16,7 @@ from ..monitoring.admin import CATEGORY, send_tempfile
 from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
 from ..workers.models import ENTRY_LABELS
 from .charts import chart_data, render_charts
-from .currency import organization_currency, region_ranking, worklist
+from .currency import district_ranking, organization_currency, region_ranking, worklist
 from .forecast import compute_forecast, next_quarter, parse_quarter
 from .tables import forecast_tables
 
@@ -72,14 +72,22 @@ class ForecastView(_ScopedPage):
         return send_tempfile(lambda p: tables_to_xlsx(p, tables, head), ".xlsx", name)
 
 
-def currency_table(rows, by_region=False) -> Table:
-    head = [_("Rank"), _("Region") if by_region else _("BIN"), _("Region") if by_region else _("Organization"),
+def currency_table(rows, by_region=False, by_district=False) -> Table:
+    if by_district:
+        by_region = True  # the folded rows have the same shape; only the unit's name differs
+    unit = _("District") if by_district else _("Region")
+    head = [_("Rank"), unit if by_region else _("BIN"), unit if by_region else _("Organization"),
             _("Records"), _("Updated or confirmed, %"), _("Missing mandatory fields"), _("Entries"),
             _("Late entries"), _("Certificates without an end date"), _("Score")]
     t = Table("currency", _("Data currency"), head)
     for r in rows:
-        t.rows.append([r["rank"], r["region"] if by_region else r["bin"],
-                       name_of(r["region_names"], r["region"]) if by_region else name_of(r["names"], r["bin"]),
+        if by_district and not r["region"]:
+            name = _("District not set")
+        elif by_region:
+            name = name_of(r["region_names"], r["region"])
+        else:
+            name = name_of(r["names"], r["bin"])
+        t.rows.append([r["rank"], r["region"] if by_region else r["bin"], name,
                        r["records"], r["current_share"], r["incomplete"], r["entries"], r["late"], r["no_end_date"],
                        r["score"]])
     return t
@@ -101,8 +109,10 @@ class DataCurrencyView(_ScopedPage):
         work = worklist(scope.id, months) if scope.kind == "org" else None
         regions = currency_table(region_ranking(rows), by_region=True) if scope.kind == "country" else None
         kept = int(current_app.config.get("BIG_SCOPE_CACHE_SECONDS") or 0) if scope.kind != "org" else 0
+        districts = (currency_table(district_ranking(rows), by_district=True)
+                     if scope.kind in (S.SCOPE_REGION, S.SCOPE_DISTRICT) else None)
         return self.render("analytics/currency.html", months=months, orgs=currency_table(rows), regions=regions,
-                           kept_seconds=kept,
+                           districts=districts, kept_seconds=kept,
                            work=work, scope=scope, scope_value=self._scope_value(scope),
                            scope_choices=S.scope_choices(current_user), worker_url=_worker_url,
                            field_labels=ENTRY_LABELS)

@@ -18,7 +18,10 @@ from ..extensions import db
 from ..i18n import fmt_month, fmt_number, fmt_period
 from ..monitoring.services import Scope
 from ..monitoring.sql import minus_years, year_month
-from ..monitoring.tables import name_of
+from ..monitoring.tables import district_label, name_of
+from ..orgs.models import Organization
+from ..reference.models import AdminUnit
+from ..reference.services import names_by_id
 from ..workers.models import Employment, Worker
 from .forecast import Quarter, certificate_calendar, next_quarter, vacancies
 
@@ -153,11 +156,30 @@ def chart_data(scope: Scope, today: date | None = None, months: int = 12) -> dic
     quarters = [q0.next(k) for k in range(8)]
     certs = certificate_calendar(quarters, today, scope)
     vac = vacancies(today, scope)
-    return {"trend": trend, "flows": flows,
+    districts = _by_district(scope, today) if scope.by_district else None
+    return {"trend": trend, "flows": flows, "districts": districts,
             "pyramid": [(AGE_BANDS[i], pyramid[i]["M"], pyramid[i]["F"]) for i in range(len(AGE_BANDS))],
             "certificates": list(zip([q.label for q in quarters], certs["totals"], strict=True)),
             "vacancies": [(name_of(r["specialty_names"], r["specialty"]), r["vacant"])
                           for r in vac["by_specialty"] if r["vacant"] > 0][:15]}
+
+
+def _by_district(scope: Scope, today: date) -> list[tuple[dict, int]]:
+    """Headcount today per district of the scope (rule 4.1): each worker once, in the district of his
+    first (lowest id) episode held today, so the bars add up to the headcount; the organizations
+    without a district on the "district not set" bar, last."""
+    first = (select(Employment.worker_id, func.min(Employment.id).label("episode_id"))
+             .where(Employment.held_at_end_of(today), scope.covers(Employment.organization_id))
+             .group_by(Employment.worker_id).subquery("first_held"))
+    rows = db.session.execute(
+        select(Organization.district_id, func.count()).select_from(first)
+        .join(Employment, Employment.id == first.c.episode_id)
+        .join(Organization, Organization.id == Employment.organization_id)
+        .group_by(Organization.district_id)).all()
+    names = names_by_id(AdminUnit, [d for d, _n in rows])
+    out = [({"code": names.get(d, {}).get("code", ""), "names": names.get(d, {}).get("names"),
+             "district_not_set": d is None}, n) for d, n in rows]
+    return sorted(out, key=lambda x: (x[0]["district_not_set"], x[0]["code"]))
 
 
 def age_label(band) -> str:
@@ -191,6 +213,11 @@ def render_charts(data: dict) -> list[dict]:
                 "svg": bars_svg(_("Certificates expiring per quarter"), [c[0] for c in data["certificates"]],
                                 [(_("Certificates"), [float(c[1]) for c in data["certificates"]])]),
                 "headers": [_("Quarter"), _("Certificates")], "rows": data["certificates"]})
+    if data.get("districts") is not None:
+        dist = [(district_label(d), n) for d, n in data["districts"]]
+        out.append({"title": _("Headcount by district"),
+                    "svg": hbars_svg(_("Headcount by district"), [d[0] for d in dist], [float(d[1]) for d in dist]),
+                    "headers": [_("District"), _("Headcount")], "rows": dist})
     out.append({"title": _("Vacancies by specialty"),
                 "svg": hbars_svg(_("Vacancies by specialty"), [v[0] for v in data["vacancies"]],
                                  [float(v[1]) for v in data["vacancies"]]),

@@ -13,7 +13,9 @@ For each organization, over the workers holding an episode there on ``today``
 * ``no_end_date`` — workers holding a certificate without an end date.
 
 Score (0-100) = mean of four shares: current, complete, entered on time (1 when no entries) and
-workers without an open-ended certificate. Organizations are ranked by score (then by size).
+workers without an open-ended certificate. Organizations are ranked by score (then by size); the
+ministry also sees the regions ranked (``region_ranking``), a region the districts of its region
+(``district_ranking``, rule 4.1: the organizations without a district on a "district not set" line).
 """
 from __future__ import annotations
 
@@ -98,7 +100,8 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     entries = late_entries_by_org(scope, since_day, today)
     orgs = {o.id: o for o in db.session.execute(
         select(Organization).where(Organization.id.in_([r[0] for r in rows] + list(entries)))).scalars()}
-    regions = names_by_id(AdminUnit, [o.region_id for o in orgs.values()])
+    regions = names_by_id(AdminUnit, [o.region_id for o in orgs.values()]
+                          + [o.district_id for o in orgs.values() if o.district_id])
     out = []
     for org_id, total, current, missing, no_end_n in rows:
         n_entries, n_late = entries.get(org_id, (0, 0))
@@ -120,8 +123,10 @@ def _row(org, regions, total, current, missing, no_end_n, n_entries, n_late) -> 
     shares = (_share(current, total), _share(total - missing, total), _share(n_entries - n_late, n_entries),
               _share(total - no_end_n, total))
     reg = regions.get(org.region_id, {})
+    dist = regions.get(org.district_id, {}) if org.district_id else {}
     return {"org_id": org.id, "bin": org.bin, "names": {"kk": org.name_kk, "ru": org.name_ru, "en": org.name_en},
-            "region": reg.get("code", ""), "region_names": reg.get("names"), "records": total,
+            "region": reg.get("code", ""), "region_names": reg.get("names"),
+            "district": dist.get("code", ""), "district_names": dist.get("names"), "records": total,
             "current": current, "current_share": round(100 * shares[0], 1), "incomplete": missing,
             "entries": n_entries, "late": n_late, "no_end_date": no_end_n,
             "score": round(100 * sum(shares) / 4, 1)}
@@ -141,13 +146,15 @@ def late_entries_by_org(scope: Scope, since: date, today: date) -> dict[int, tup
     return {org: (n, late.get(org, 0)) for org, n in entries.items()}
 
 
-def region_ranking(rows: list[dict]) -> list[dict]:
-    """Organizations' rows folded per region (for the ministry), ranked by the same score."""
+def region_ranking(rows: list[dict], unit: str = "region") -> list[dict]:
+    """Organizations' rows folded per region (for the ministry), or per district with ``unit="district"``
+    (for a region: ``district_ranking``), ranked by the same score. The folded rows carry the unit's
+    code and names as ``region`` / ``region_names`` (the ranking table's columns)."""
     agg: dict[str, dict] = {}
     for r in rows:
-        a = agg.setdefault(r["region"], {"region": r["region"], "region_names": r["region_names"], "records": 0,
-                                         "current": 0, "incomplete": 0, "entries": 0, "late": 0,
-                                         "no_end_date": 0, "organizations": 0})
+        a = agg.setdefault(r[unit], {"region": r[unit], "region_names": r[f"{unit}_names"], "records": 0,
+                                     "current": 0, "incomplete": 0, "entries": 0, "late": 0,
+                                     "no_end_date": 0, "organizations": 0})
         a["organizations"] += 1
         for k in ("records", "current", "incomplete", "entries", "late", "no_end_date"):
             a[k] += r[k]
@@ -162,6 +169,12 @@ def region_ranking(rows: list[dict]) -> list[dict]:
     for i, a in enumerate(out, 1):
         a["rank"] = i
     return out
+
+
+def district_ranking(rows: list[dict]) -> list[dict]:
+    """Organizations' rows folded per district (rule 4.1), ranked by score; the organizations without a
+    district are folded on one line whose code is empty ("district not set")."""
+    return region_ranking(rows, unit="district")
 
 
 def worklist(org_id: int, months: int = 12, today: date | None = None, limit: int = 1000) -> list[dict]:

@@ -13,7 +13,7 @@ from ..reference.models import AdminUnit
 from .models import ROLE_LABELS, User
 from .services import disable_user, prepare_user
 
-USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "specialties", "active",
+USER_COLUMNS = ("email", "full_name", "role", "organization", "region", "district", "specialties", "active",
                 "must_change_password", "locked_until", "last_login_at")
 
 
@@ -21,26 +21,34 @@ def _regions():
     return db.session.query(AdminUnit).filter(AdminUnit.level == 1).order_by(AdminUnit.code)
 
 
+def _districts():
+    return db.session.query(AdminUnit).filter(AdminUnit.level == 2).order_by(AdminUnit.code)
+
+
 class UserView(ScopedModelView):
-    column_list = ("email", "full_name", "role", "organization", "region", "active", "must_change_password",
-                   "last_login_at")
+    column_list = ("email", "full_name", "role", "organization", "region", "district", "active",
+                   "must_change_password", "last_login_at")
     column_details_list = USER_COLUMNS + ("created_at",)
     column_export_list = USER_COLUMNS
     column_searchable_list = ("email", "full_name")
     column_labels = {"email": _l("E-mail"), "full_name": _l("Full name"), "role": _l("Role"),
-                     "organization": _l("Organization"), "region": _l("Region"),
+                     "organization": _l("Organization"), "region": _l("Region"), "district": _l("District"),
                      "specialties": _l("Specialties (association)"), "active": _l("Active"),
                      "must_change_password": _l("Must change password"), "locked_until": _l("Locked until"),
                      "last_login_at": _l("Last sign-in"), "created_at": _l("Created"),
                      "new_password": _l("New password")}
     column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
     column_formatters_export = column_formatters
-    form_columns = ("email", "full_name", "role", "organization", "region", "specialties", "active", "new_password")
+    form_columns = ("email", "full_name", "role", "organization", "region", "district", "specialties", "active",
+                    "new_password")
     form_extra_fields = {"new_password": PasswordField(
         _l("New password"), validators=[Optional()],
         description=_l("Required for a new user; the user must change it at the first sign-in."))}
     form_choices = {"role": [(k, v) for k, v in ROLE_LABELS.items()]}
-    form_args = {"region": {"query_factory": _regions}}
+    form_args = {"region": {"query_factory": _regions},
+                 "district": {"query_factory": _districts,
+                              "description": _l("Only for a region coordinator: limits the user to one district "
+                                                "of the region (empty: the whole region).")}}
     column_default_sort = "email"
 
     def __init__(self, model, *args, **kwargs):
@@ -51,7 +59,15 @@ class UserView(ScopedModelView):
     def scaffold_form(self):
         form_class = super().scaffold_form()
         form_class.region.kwargs["query_factory"] = _regions
+        form_class.district.kwargs["query_factory"] = _districts
         return form_class
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and obj.region_id and hasattr(form, "district"):
+            # the districts of the coordinator's region only
+            form.district.query_factory = lambda: _districts().filter(AdminUnit.parent_id == obj.region_id)
+        return form
 
     def on_model_change(self, form, model, is_created):
         prepare_user(model, new_password=form.new_password.data or None, is_created=is_created)

@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    # A ``region`` coordinator limited to one district of the region (rule 4.1); None = the whole region.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -51,7 +53,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
 
     organization = relationship("Organization")
-    region = relationship("AdminUnit")
+    region = relationship("AdminUnit", foreign_keys=[region_id])
+    district = relationship("AdminUnit", foreign_keys=[district_id])
     specialties = relationship("Specialty", secondary=user_specialty)
 
     __table_args__ = (

@@ -19,6 +19,7 @@ from .. import clock
 from ..access import ORG_ROLES, Role
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..reference.models import AdminUnit
 from .models import ROLES, User, UserSession
 from .passwords import hash_password, verify_dummy, verify_password
 
@@ -155,9 +156,10 @@ def normalized_email(email: str | None, field: str | None = "email") -> str:
         raise DomainError(_l("Enter a valid e-mail address."), field) from None
 
 
-def create_user(email: str, role: str, password: str, *, organization=None, region=None,
+def create_user(email: str, role: str, password: str, *, organization=None, region=None, district=None,
                 specialties=(), full_name: str | None = None, must_change: bool = True) -> User:
-    """Create a user (flushes, never commits). Org roles need an organization, region a region."""
+    """Create a user (flushes, never commits). Org roles need an organization, region a region (and,
+    optionally, one of its districts: a district coordinator, rule 4.1)."""
     if role not in ROLES:
         raise DomainError(_l("Unknown role: %(role)s.", role=role))
     if role in ORG_ROLES and organization is None:
@@ -169,7 +171,9 @@ def create_user(email: str, role: str, password: str, *, organization=None, regi
         raise DomainError(_l("A user with this e-mail already exists."))
     user = User(email=email, role=role, full_name=full_name,
                 organization_id=organization.id if organization is not None else None,
-                region_id=region.id if region is not None else None)
+                region_id=region.id if region is not None else None,
+                district_id=district.id if district is not None and role == Role.REGION else None)
+    check_district(user)
     set_password(user, password, must_change=must_change)
     user.specialties = list(specialties)
     db.session.add(user)
@@ -188,6 +192,20 @@ def check_user_scope(user) -> None:
         raise DomainError(_l("This role needs a region."))
     if user.role == Role.ASSOCIATION and not user.specialties:
         raise DomainError(_l("An association needs at least one specialty."))
+    check_district(user)
+
+
+def check_district(user) -> None:
+    """A district limits only a region coordinator, and must be a district of the user's region."""
+    district = user.district if user.district is not None else (
+        db.session.get(AdminUnit, user.district_id) if user.district_id else None)
+    if district is None:
+        return
+    region_id = user.region.id if user.region is not None else user.region_id
+    if user.role != Role.REGION:
+        return  # other roles carry no district (``prepare_user`` empties it)
+    if district.level != 2 or district.parent_id != region_id:
+        raise DomainError(_l("Choose a district of the user's region."), field="district")
 
 
 def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
@@ -201,6 +219,8 @@ def prepare_user(user, *, new_password: str | None, is_created: bool) -> None:
     if user.role != Role.REGION:
         user.region = None
         user.region_id = None
+        user.district = None
+        user.district_id = None
     if user.role != Role.ASSOCIATION:
         user.specialties = []
     if is_created and not new_password:

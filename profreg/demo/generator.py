@@ -107,6 +107,10 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
     regions = [u for u in db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)
                                              .order_by(AdminUnit.code)).scalars()]
     pop_weights = [u.population or 500_000 for u in regions]
+    # the districts of each region (rule 4.1), in code order: organizations are spread over them in turn
+    districts: dict[int, list[AdminUnit]] = {}
+    for d in db.session.execute(select(AdminUnit).where(AdminUnit.level == 2).order_by(AdminUnit.code)).scalars():
+        districts.setdefault(d.parent_id, []).append(d)
     positions, specialties = _ref(Position), _ref(Specialty)
     org_types, owners = list(_ref(OrganizationType).values()), list(_ref(OwnershipForm).values())
     reasons, countries = _ref(EmploymentEndReason), _ref(Country)
@@ -119,7 +123,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
     n_orgs = max(20, workers // 150)
     org_id0 = _next_id(Organization)
     orgs, used_bins = [], set(db.session.execute(select(Organization.bin)).scalars())
-    serial = 1
+    serial, taken = 1, {}
     for i in range(n_orgs):
         region = regions[i] if i < len(regions) else rng.choices(regions, pop_weights)[0]
         otype = org_types[i % len(org_types)]
@@ -130,7 +134,13 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
                 used_bins.add(b)
                 break
         city = region.name_ru.replace("область", "").replace("город", "").strip()
-        orgs.append({"id": org_id0 + i, "bin": b, "unit_id": region.id, "region_id": region.id,
+        # every 10th organization is left without a district: the reports' "district not set" line; the
+        # choice does not draw on ``rng``, so the rest of the synthetic country is the same as before
+        own, turn = districts.get(region.id) or [], taken.get(region.id, 0)
+        district = own[turn % len(own)] if own and i % 10 != 9 else None
+        taken[region.id] = turn + 1
+        orgs.append({"id": org_id0 + i, "bin": b, "unit_id": (district or region).id, "region_id": region.id,
+                     "district_id": district.id if district is not None else None,
                      "type_id": otype.id, "ownership_id": rng.choice(owners).id,
                      "name_ru": f"{otype.name_ru} № {i + 1} ({city})",
                      "name_kk": f"№ {i + 1} {otype.name_kk} ({region.name_kk})",
@@ -346,6 +356,8 @@ DEMO_USERS = [
     ("region@profreg.kz", Role.REGION, "region"), ("head@profreg.kz", Role.ORG_HEAD, "org"),
     ("hrchief@profreg.kz", Role.HR_CHIEF, "org"), ("hr@profreg.kz", Role.HR, "org"),
     ("association@profreg.kz", Role.ASSOCIATION, None), ("mis@profreg.kz", Role.INTEGRATION, None),
+    # a region coordinator limited to the demo organization's district (rule 4.1)
+    ("district@profreg.kz", Role.REGION, "district"),
 ]
 
 
@@ -361,8 +373,11 @@ def create_demo_users(password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
         if db.session.execute(select(User.id).where(User.email == email)).first():
             out.append((email, role))
             continue
+        district = org.district if org is not None and scope == "district" else None
+        if scope == "district" and district is None:
+            continue  # no organization with a district in Astana: no district coordinator
         create_user(email, role, password, organization=org if scope == "org" else None,
-                    region=astana if scope == "region" else None,
+                    region=astana if scope in ("region", "district") else None, district=district,
                     specialties=specs if role == Role.ASSOCIATION else (), must_change=False)
         out.append((email, role))
     return out

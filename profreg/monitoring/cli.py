@@ -21,6 +21,7 @@ def register(group):
     @export.command("monitoring")
     @click.option("--period", required=True, help="Reporting month, YYYY-MM.")
     @click.option("--region", "region_kato", help="KATO code of a region (default: the whole country).")
+    @click.option("--district", "district_kato", help="KATO code of a district (level 2).")
     @click.option("--org", "org_bin", help="BIN of an organization.")
     @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
     @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
@@ -28,13 +29,13 @@ def register(group):
     @lang_option()
     @with_appcontext
     @cli_command
-    def export_monitoring(period, region_kato, org_bin, fmt, out, live, lang):
+    def export_monitoring(period, region_kato, district_kato, org_bin, fmt, out, live, lang):
         """Monthly monitoring report (the submitted snapshot when there is one)."""
 
         t0 = time.perf_counter()
         with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")):
             S.parse_period(period)
-            scope = S.scope_from_codes(region_kato, org_bin)
+            scope = S.scope_from_codes(region_kato, org_bin, district_kato)
             report = None if live else S.get_report(period, scope)
             snap = S.snapshot_of(report) if report is not None else S.compute_report(period, scope)
             tables = report_tables(snap)

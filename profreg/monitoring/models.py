@@ -17,8 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import access, clock
 from ..extensions import db
 
-# Reporting scopes are policy (profreg/access.py): the whole country, a region, an organization.
-SCOPE_COUNTRY, SCOPE_REGION, SCOPE_ORG = access.COUNTRY, access.REGION, access.ORG
+# Reporting scopes are policy (profreg/access.py): the whole country, a region, a district of a region
+# (rule 4.1), an organization.
+SCOPE_COUNTRY, SCOPE_REGION, SCOPE_DISTRICT, SCOPE_ORG = access.COUNTRY, access.REGION, access.DISTRICT, access.ORG
 STATUS_DRAFT, STATUS_SUBMITTED = "draft", "submitted"
 
 
@@ -33,7 +34,7 @@ class MonitoringReport(db.Model):
     __tablename__ = "monitoring_report"
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    scope: Mapped[str] = mapped_column(String(10))  # country / region / org
+    scope: Mapped[str] = mapped_column(String(10))  # country / region / district / org
     scope_id: Mapped[int] = mapped_column(Integer, default=0)  # admin_unit.id / organization.id; 0 = country
     status: Mapped[str] = mapped_column(String(10), default=STATUS_DRAFT)
     snapshot: Mapped[str] = mapped_column(Text)
@@ -51,7 +52,7 @@ class MonitoringReport(db.Model):
 
     __table_args__ = (
         UniqueConstraint("period", "scope", "scope_id", name="uq_monitoring_report_period_scope"),
-        CheckConstraint("scope IN ('country', 'region', 'org')", name="scope"),
+        CheckConstraint("scope IN ('country', 'region', 'district', 'org')", name="scope"),
         CheckConstraint("status IN ('draft', 'submitted')", name="status"),
     )
 

@@ -26,8 +26,15 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
   of a specialty (known on ``me``) ended within the month; blocked = holds a clinical position without a
   certificate ``valid_on(me + 1)`` issued by ``me``.
 
-Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("org", organization_id)``;
-which scopes a user may read or submit is policy: ``access.report_scope_allowed``.
+* **districts** (rule 4.1): a region's (or a district's) report breaks registration, headcount/FTE,
+  outflow and certificates down by the organizations' districts (``by_district``); organizations
+  without a district are on their own line (``district_not_set``), so the lines add up to the totals.
+  A worker counted once (headcount, outflow) is counted in the district of the episode he is counted by
+  (the primary episode; for outflow his first ending episode). Migration is not broken down by district.
+
+Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("district", admin_unit_id)``,
+``Scope("org", organization_id)``; which scopes a user may read or submit is policy:
+``access.report_scope_allowed``.
 """
 from __future__ import annotations
 
@@ -59,11 +66,20 @@ from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..notifications import services as notify
 from ..orgs.models import Organization
+from ..orgs.services import districts_select
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
 from ..workdays.services import WorkingCalendar, due_day, late_entry_clause
 from ..workers.models import TRANSFER_CANCELLED, Employment, Transfer, Worker
-from .models import SCOPE_COUNTRY, SCOPE_ORG, SCOPE_REGION, STATUS_DRAFT, STATUS_SUBMITTED, MonitoringReport
+from .models import (
+    SCOPE_COUNTRY,
+    SCOPE_DISTRICT,
+    SCOPE_ORG,
+    SCOPE_REGION,
+    STATUS_DRAFT,
+    STATUS_SUBMITTED,
+    MonitoringReport,
+)
 from .sql import AGE_GROUPS, age_group_case
 
 TRANSFER_WINDOW_DAYS = 31
@@ -87,7 +103,14 @@ class Scope:
             return None
         if self.kind == SCOPE_REGION:
             return select(Organization.id).where(Organization.region_id == self.id)
+        if self.kind == SCOPE_DISTRICT:
+            return select(Organization.id).where(Organization.district_id == self.id)
         return select(Organization.id).where(Organization.id == self.id)
+
+    @property
+    def by_district(self) -> bool:
+        """Whether the report breaks its figures down by district (a region's or a district's)."""
+        return self.kind in (SCOPE_REGION, SCOPE_DISTRICT)
 
     def covers(self, org_col):
         """SQL: the organization in ``org_col`` lies in this scope."""
@@ -98,12 +121,17 @@ class Scope:
         """Code and trilingual name of the scope (stored in snapshots)."""
         if self.kind == SCOPE_COUNTRY:
             return {"kind": self.kind, "id": 0, "code": "KZ", "names": None}
-        obj = db.session.get(AdminUnit if self.kind == SCOPE_REGION else Organization, self.id)
+        unit = self.kind in (SCOPE_REGION, SCOPE_DISTRICT)
+        obj = db.session.get(AdminUnit if unit else Organization, self.id)
         if obj is None:
             raise DomainError(_("Unknown region or organization."))
-        code = obj.code if self.kind == SCOPE_REGION else obj.bin
-        return {"kind": self.kind, "id": self.id, "code": code,
-                "names": {"kk": obj.name_kk, "ru": obj.name_ru, "en": obj.name_en}}
+        code = obj.code if unit else obj.bin
+        out = {"kind": self.kind, "id": self.id, "code": code,
+               "names": {"kk": obj.name_kk, "ru": obj.name_ru, "en": obj.name_en}}
+        if self.kind == SCOPE_DISTRICT and obj.parent is not None:
+            out["region"] = {"code": obj.parent.code,
+                             "names": {"kk": obj.parent.name_kk, "ru": obj.parent.name_ru, "en": obj.parent.name_en}}
+        return out
 
 
 def default_scope(user) -> Scope:
@@ -160,6 +188,16 @@ def _ref_rows(rows, model, measures) -> list[dict]:
     return sorted(out, key=lambda x: (x["code"] == "", x["code"]))
 
 
+def _district_rows(rows, measures) -> list[dict]:
+    """Rows keyed by district id (None: the organizations without a district) → dicts as ``_ref_rows``;
+    the "district not set" line is marked and comes last."""
+    out = _ref_rows(rows, AdminUnit, measures)
+    for r in out:
+        r.pop("population", None)
+        r["district_not_set"] = not r["code"]
+    return out
+
+
 def _num(v):
     if v is None:
         return 0
@@ -173,24 +211,35 @@ def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dic
     in_month = and_(Employment.entered_at >= start_utc, Employment.entered_at < end_utc,
                     scope.covers(Employment.organization_id))
     totals = {"entered": 0, "on_time": 0, "late": 0}
+    measures = ("entered", "on_time", "late")
 
-    def per_region(*where):
+    def per(unit_col, *where):
         return dict(db.session.execute(
-            select(Organization.region_id, func.count())
+            select(unit_col, func.count())
             .select_from(Employment).join(Organization, Organization.id == Employment.organization_id)
-            .where(in_month, *where).group_by(Organization.region_id)).all())
+            .where(in_month, *where).group_by(unit_col)).all())
 
-    entered = per_region()
+    late_clause = late_entry_clause(select(distinct(Employment.hire_date)).where(in_month), calendar=cal)
+    entered = per(Organization.region_id)
+    out = {"totals": totals, "by_region": []}
+    if scope.by_district:
+        out["by_district"] = []
     if not entered:
-        return {"totals": totals, "by_region": []}
-    late = per_region(late_entry_clause(select(distinct(Employment.hire_date)).where(in_month), calendar=cal))
+        return out
+    late = per(Organization.region_id, late_clause)
     by_region = _ref_rows([(r, n, n - late.get(r, 0), late.get(r, 0)) for r, n in entered.items()], AdminUnit,
-                          ("entered", "on_time", "late"))
+                          measures)
     for r in by_region:
         r.pop("population", None)
         for k in totals:
             totals[k] += r[k]
-    return {"totals": totals, "by_region": by_region}
+    out["by_region"] = by_region
+    if scope.by_district:
+        d_entered = per(Organization.district_id)
+        d_late = per(Organization.district_id, late_clause)
+        out["by_district"] = _district_rows(
+            [(d, n, n - d_late.get(d, 0), d_late.get(d, 0)) for d, n in d_entered.items()], measures)
+    return out
 
 
 def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
@@ -214,7 +263,8 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
                          func.max(case((Position.is_clinical.is_(True), 1), else_=0)).label("clinical"))
                   .select_from(Employment).join(Position, Position.id == Employment.position_id)
                   .where(where).group_by(w).subquery("per_worker"))
-    stock = (select(Employment.fte.label("fte"), Organization.region_id.label("region_id"),
+    district_col = [Organization.district_id.label("district_id")] if scope.by_district else []
+    stock = (select(Employment.fte.label("fte"), Organization.region_id.label("region_id"), *district_col,
                     Organization.type_id.label("type_id"), Employment.specialty_id.label("specialty_id"),
                     Position.group.label("pgroup"), Worker.sex.label("sex"),
                     age_group_case(Worker.birth_date, me).label("age"),
@@ -228,7 +278,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
              .join(per_worker, per_worker.c.worker_id == w)
              .outerjoin(expiring, expiring.c.worker_id == w).outerjoin(expired, expired.c.worker_id == w)
              .outerjoin(valid, valid.c.worker_id == w).where(where).subquery("stock"))
-    dims = ("region_id", "type_id", "specialty_id", "pgroup", "sex", "age")
+    dims = ("region_id", "type_id", "specialty_id", "pgroup", "sex", "age") + (("district_id",) if district_col else ())
     first = stock.c.rn == 1
     measures = (func.sum(case((first, 1), else_=0)), func.sum(stock.c.fte),
                 func.sum(case((and_(first, stock.c.expiring == 1), 1), else_=0)),
@@ -273,6 +323,10 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
         r.pop("population", None)
     certificates = {"totals": {"expiring": total[2], "expired": total[3], "blocked": total[4]},
                     "by_region": cert_regions, "warning_months": warning_months()}
+    if scope.by_district:
+        recordkeeping["by_district"] = _district_rows(rows_of("district_id"), ("headcount", "fte"))
+        certificates["by_district"] = _district_rows(rows_of("district_id", (2, 3, 4)),
+                                                     ("expiring", "expired", "blocked"))
     return recordkeeping, certificates
 
 
@@ -368,7 +422,18 @@ def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
                           "names": {"kk": reason.name_kk, "ru": reason.name_ru, "en": reason.name_en}
                           if reason else None, "category": _category(reason), "count": n})
     by_reason.sort(key=lambda x: (x["code"] == "", x["code"]))
-    return {"totals": {"total": total, **cats}, "by_reason": by_reason}, cats["emigration"]
+    out = {"totals": {"total": total, **cats}, "by_reason": by_reason}
+    if scope.by_district:
+        # each worker once, in the district of his first (lowest id) ending episode, so the lines add up
+        first = (select(e1.worker_id, func.min(e1.id).label("episode_id")).select_from(e1)
+                 .outerjoin(r, r.id == e1.end_reason_id).where(where).group_by(e1.worker_id).subquery("first_exit"))
+        rows = db.session.execute(
+            select(Organization.district_id, func.count()).select_from(first)
+            .join(Employment, Employment.id == first.c.episode_id)
+            .join(Organization, Organization.id == Employment.organization_id)
+            .group_by(Organization.district_id)).all()
+        out["by_district"] = _district_rows(rows, ("total",))
+    return out, cats["emigration"]
 
 
 def certificate_sets(ms: date, me: date):
@@ -515,7 +580,8 @@ def reports_due_step(today: date | None = None, batch: str | None = None) -> dic
     submitted = select(MonitoringReport.scope_id).where(MonitoringReport.period == period,
                                                          MonitoringReport.scope == SCOPE_REGION,
                                                          MonitoringReport.status == STATUS_SUBMITTED)
-    coordinated = select(User.region_id).where(User.role == access.Role.REGION, User.active.is_(True))
+    coordinated = select(User.region_id).where(User.role == access.Role.REGION, User.district_id.is_(None),
+                                               User.active.is_(True))
     regions = db.session.execute(select(AdminUnit.id).where(AdminUnit.level == 1, AdminUnit.id.not_in(submitted),
                                                             AdminUnit.id.in_(coordinated))
                                  .order_by(AdminUnit.id)).scalars().all()
@@ -573,6 +639,11 @@ def scope_choices(user) -> list[tuple[str, str]]:
     elif kind == SCOPE_REGION and ident and authorize(user, Scope(kind, ident)):
         reg = db.session.get(AdminUnit, ident)
         out.append((f"region:{reg.id}", f"{reg.code} {reg.name}"))
+        for d in db.session.execute(districts_select(reg.id)).scalars():
+            out.append((f"district:{d.id}", f"{d.code} {d.name}"))
+    elif kind == SCOPE_DISTRICT and ident and authorize(user, Scope(kind, ident)):
+        d = db.session.get(AdminUnit, ident)
+        out.append((f"district:{d.id}", f"{d.code} {d.name}"))
     elif kind == SCOPE_ORG and ident and authorize(user, Scope(kind, ident)):
         org = db.session.get(Organization, ident)
         out.append((f"org:{org.id}", f"{org.name} ({org.bin})"))
@@ -586,15 +657,27 @@ def parse_scope(value: str | None, user) -> Scope:
     kind, _sep, ident = value.partition(":")
     if kind == SCOPE_COUNTRY:
         return Scope(SCOPE_COUNTRY)
-    if kind in (SCOPE_REGION, SCOPE_ORG) and ident.isdigit() and 0 < int(ident) < 2 ** 31:
+    if kind in (SCOPE_REGION, SCOPE_DISTRICT, SCOPE_ORG) and ident.isdigit() and 0 < int(ident) < 2 ** 31:
         # an id that exists (an unknown one used to fail deep inside the report with a server error)
-        if db.session.get(AdminUnit if kind == SCOPE_REGION else Organization, int(ident)) is not None:
-            return Scope(kind, int(ident))
+        if kind == SCOPE_ORG:
+            if db.session.get(Organization, int(ident)) is not None:
+                return Scope(kind, int(ident))
+        else:
+            unit = db.session.get(AdminUnit, int(ident))
+            if unit is not None and unit.level == (1 if kind == SCOPE_REGION else 2):
+                return Scope(kind, int(ident))
     raise DomainError(_("Unknown region or organization."))
 
 
-def scope_from_codes(region_kato: str | None = None, org_bin: str | None = None) -> Scope:
-    """Scope from a KATO code or a BIN (CLI)."""
+def scope_from_codes(region_kato: str | None = None, org_bin: str | None = None,
+                     district_kato: str | None = None) -> Scope:
+    """Scope from a KATO code (region or district) or a BIN (CLI)."""
+    if district_kato:
+        unit = db.session.execute(select(AdminUnit).where(AdminUnit.code == district_kato,
+                                                          AdminUnit.level == 2)).scalar_one_or_none()
+        if unit is None:
+            raise DomainError(_("Unknown district."))
+        return Scope(SCOPE_DISTRICT, unit.id)
     if org_bin:
         org = db.session.execute(select(Organization).where(Organization.bin == org_bin)).scalar_one_or_none()
         if org is None:

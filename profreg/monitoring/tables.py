@@ -34,6 +34,13 @@ def name_of(names: dict | None, code: str = "") -> str:
     return names.get(current_lang()) or names.get("ru") or code
 
 
+def district_label(row: dict) -> str:
+    """A district line's name; the organizations without a district are on the "district not set" line."""
+    if row.get("district_not_set") or not row.get("code"):
+        return _("District not set")
+    return name_of(row.get("names"), row.get("code", ""))
+
+
 def position_group_label(code: str) -> str:
     return {"doctor": _("Physicians"), "nurse": _("Nursing staff"), "pharmacist": _("Pharmacists"),
             "manager": _("Managers"), "other": _("Other staff")}.get(code, code)
@@ -65,7 +72,11 @@ def migration_label(code: str) -> str:
 def scope_label(scope: dict) -> str:
     if scope.get("kind") == "country":
         return _("Kazakhstan (whole country)")
-    return f"{name_of(scope.get('names'), scope.get('code', ''))} ({scope.get('code', '')})"
+    label = f"{name_of(scope.get('names'), scope.get('code', ''))} ({scope.get('code', '')})"
+    region = scope.get("region")
+    if scope.get("kind") == "district" and region:
+        label = f"{label}, {name_of(region.get('names'), region.get('code', ''))}"
+    return label
 
 
 def _share(part, whole):
@@ -76,11 +87,15 @@ def report_tables(snap: dict) -> list[Table]:
     """The five sections of the monthly report as translated tables."""
     reg = snap["registration"]
     t_reg = Table("registration", _("Registration"),
-                  [_("Breakdown"), _("Code"), _("Region"), _("Entered during the month"),
+                  [_("Breakdown"), _("Code"), _("Region or district") if "by_district" in reg else _("Region"),
+                   _("Entered during the month"),
                    _("Within 3 working days"), _("Late"), _("On time, %")])
     for r in reg["by_region"]:
         t_reg.rows.append([_("Region"), r["code"], name_of(r["names"], r["code"]), r["entered"], r["on_time"],
                            r["late"], _share(r["on_time"], r["entered"])])
+    for r in reg.get("by_district", ()):
+        t_reg.rows.append([_("District"), r["code"], district_label(r), r["entered"], r["on_time"], r["late"],
+                           _share(r["on_time"], r["entered"])])
     tot = reg["totals"]
     t_reg.totals = [_("Total"), "", "", tot["entered"], tot["on_time"], tot["late"], _share(tot["on_time"], tot["entered"])]
 
@@ -91,7 +106,9 @@ def report_tables(snap: dict) -> list[Table]:
     for r in rk["by_region"]:
         t_rk.rows.append([_("Region"), r["code"], name_of(r["names"], r["code"]), r["headcount"], r["fte"],
                           r.get("population"), r.get("density")])
-    # Only a region's code (KATO, the national classifier) is shown: the register's own codes of
+    for r in rk.get("by_district", ()):
+        t_rk.rows.append([_("District"), r["code"], district_label(r), r["headcount"], r["fte"], None, None])
+    # Only a region's or district's code (KATO, the national classifier) is shown: the register's own codes of
     # specialties, organization types, position groups, sexes and ages are never (issue 15, item 5).
     simple = (("by_org_type", _("Organization type"), lambda r: name_of(r["names"], r["code"])),
               ("by_specialty", _("Specialty"), lambda r: name_of(r["names"], r["code"])),
@@ -119,17 +136,21 @@ def report_tables(snap: dict) -> list[Table]:
     for r in out["by_reason"]:
         t_out.rows.append([_("Reason") + f" ({outflow_label(r['category'])})", "",
                            name_of(r["names"], _("not stated")), r["count"]])
+    for r in out.get("by_district", ()):
+        t_out.rows.append([_("District"), r["code"], district_label(r), r["total"]])
     t_out.totals = [_("Total"), "", outflow_label("total"), out["totals"]["total"]]
 
     cert = snap["certificates"]
     months = cert.get("warning_months", 2)  # snapshots before it was stored used 2
     t_cert = Table("certificates", _("Certificates"),
-                   [_("Breakdown"), _("Code"), _("Region"),
+                   [_("Breakdown"), _("Code"), _("Region or district") if "by_district" in cert else _("Region"),
                     ngettext("Expiring within %(num)d month", "Expiring within %(num)d months", months),
                     _("Expired during the month"), _("Blocked (no valid certificate)")])
     for r in cert["by_region"]:
         t_cert.rows.append([_("Region"), r["code"], name_of(r["names"], r["code"]), r["expiring"], r["expired"],
                             r["blocked"]])
+    for r in cert.get("by_district", ()):
+        t_cert.rows.append([_("District"), r["code"], district_label(r), r["expiring"], r["expired"], r["blocked"]])
     tot = cert["totals"]
     t_cert.totals = [_("Total"), "", "", tot["expiring"], tot["expired"], tot["blocked"]]
     return [t_reg, t_rk, t_mig, t_out, t_cert]

@@ -151,7 +151,9 @@ def notify_report_due(period: str, region_id: int, now: datetime | None = None) 
                        .on_conflict_do_nothing())
     notice_id = db.session.execute(select(Notice.id).where(Notice.kind == REPORT_DUE,
                                                            Notice.event_key == key)).scalar_one()
-    coordinators = and_(User.role == Role.REGION, User.region_id == region_id, User.active.is_(True))
+    # the coordinators of the whole region (one limited to a district submits the district's report, not this)
+    coordinators = and_(User.role == Role.REGION, User.region_id == region_id, User.district_id.is_(None),
+                        User.active.is_(True))
     return insert_select(Notification, ["notice_id", "user_id", "created_at"],
                          select(literal(notice_id), User.id, literal(now)).where(coordinators))
 

@@ -4,11 +4,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError as FormError
 
 from ..admin.base import ScopedModelView
-from ..admin.filters import ReferenceFilter, date_range
+from ..admin.filters import ReferenceFilter, UnitFilter, date_range, district_options, region_options
+from ..extensions import db
 from ..identity import IdentityError, validate_bin
 from ..reference.models import Position, Specialty
 from .models import Organization, StaffingPosition
-from .services import set_region
+from .services import districts_select, region_of, set_region
 
 
 def _bin_check(form, field):
@@ -20,17 +21,56 @@ def _bin_check(form, field):
 
 class OrganizationView(ScopedModelView):
     # "name" is the name in the reader's language (Organization.name follows the locale).
-    column_list = ("bin", "name", "region", "type", "ownership")
-    column_details_list = ("bin", "name_kk", "name_ru", "name_en", "unit", "region", "type", "ownership",
-                           "parent", "address")
+    column_list = ("bin", "name", "region", "district", "type", "ownership")
+    column_details_list = ("bin", "name_kk", "name_ru", "name_en", "unit", "region", "district", "type",
+                           "ownership", "parent", "address")
     column_export_list = column_details_list
     column_labels = {"bin": _l("BIN"), "name_kk": _l("Name (Kazakh)"), "name_ru": _l("Name (Russian)"),
                      "name_en": _l("Name (English)"), "unit": _l("Administrative-territorial unit"),
-                     "region": _l("Region"), "type": _l("Type"), "ownership": _l("Ownership"),
+                     "region": _l("Region"), "district": _l("District"), "type": _l("Type"), "ownership": _l("Ownership"),
                      "parent": _l("Parent organization"), "address": _l("Address"), "name": _l("Organization")}
     column_searchable_list = ("bin", "name_ru", "name_kk", "name_en")
-    form_columns = ("bin", "name_kk", "name_ru", "name_en", "unit", "type", "ownership", "parent", "address")
-    form_args = {"bin": {"validators": [_bin_check]}}
+    column_filters = [UnitFilter(Organization.region_id, _l("Region"), region_options()),
+                      UnitFilter(Organization.district_id, _l("District"), district_options())]
+    form_columns = ("bin", "name_kk", "name_ru", "name_en", "unit", "district", "type", "ownership", "parent",
+                    "address")
+    form_args = {"bin": {"validators": [_bin_check]},
+                 "district": {"description": _l("The district or city of regional significance of the "
+                                                "organization's region; filled in from the unit when the "
+                                                "unit is a district.")}}
+
+    def _scope_districts(self, form, obj=None):
+        """The district dropdown offers the districts of the organization's region only: the region of
+        the unit submitted (or of the organization being edited); all districts while none is known."""
+        if not hasattr(form, "district"):
+            return form
+
+        def districts():
+            unit = getattr(form, "unit", None)
+            unit = unit.data if unit is not None else None
+            region = region_of(unit) if unit is not None else (obj.region if obj is not None else None)
+            return db.session.execute(districts_select(region.id if region is not None else None)).scalars().all()
+
+        field = form.district
+        field.query_factory = districts
+        # "Esil District" is in three regions: the region tells them apart while all are offered
+        field.get_label = lambda u: f"{u.name} ({u.parent.name})" if u.parent is not None else u.name
+        builtin = field.pre_validate
+
+        def pre_validate(form_):
+            # a submitted district that is not one of the region's is refused, not silently emptied
+            if getattr(field, "_formdata", None) not in (None, "", "__None") and field.data is None:
+                raise FormError(str(_l("Choose a district of the organization's region.")))
+            builtin(form_)
+
+        field.pre_validate = pre_validate
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_districts(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_districts(super().edit_form(obj), obj)
 
     def on_model_change(self, form, model, is_created):
         set_region(model)

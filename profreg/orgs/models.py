@@ -24,6 +24,9 @@ class Organization(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     # Top-level region (level-1 KATO unit) of ``unit``: kept by the service so scoping is one column.
     region_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    # District or city of regional significance (level-2 KATO unit) of the region, rule 4.1: reports,
+    # scopes and filters break down by it; None = not set (reports show it on a "district not set" line).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     type_id: Mapped[int | None] = mapped_column(ForeignKey("organization_type.id"))
     ownership_id: Mapped[int | None] = mapped_column(ForeignKey("ownership_form.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
@@ -31,6 +34,7 @@ class Organization(db.Model):
 
     unit = relationship("AdminUnit", foreign_keys=[unit_id])
     region = relationship("AdminUnit", foreign_keys=[region_id])
+    district = relationship("AdminUnit", foreign_keys=[district_id])
     type = relationship("OrganizationType")
     ownership = relationship("OwnershipForm")
     parent = relationship("Organization", remote_side="Organization.id")

@@ -16,6 +16,9 @@ SEEDS = Path(__file__).resolve().parent / "seeds"
 BOOL_COLUMNS = {"is_city", "is_clinical", "is_advanced_training", "voluntary", "leaves_sector", "abroad",
                 "retirement", "death", "transfer"}
 INT_COLUMNS = {"level", "population", "cpd_hours_required", "cpd_credits_required"}
+#: Further seed files of a model, loaded right after its main file (children after their parents):
+#: the KATO districts and cities of regional significance (level 2) under the regions (level 1).
+FOLLOW_UPS = {"admin_units": ("kato_districts",)}
 
 
 def _convert(key: str, value: str):
@@ -33,7 +36,8 @@ def load_file(model, path: Path) -> int:
     existing = {r.code: r for r in db.session.execute(select(model)).scalars()}
     n = 0
     with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+        # lines starting with '#' are the file's header notes (source and date of a classifier)
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
     for row in rows:
         parent_code = row.pop("parent_code", None)
         data = {k: _convert(k, v) for k, v in row.items()}
@@ -61,6 +65,9 @@ def load_reference(seeds: Path = SEEDS) -> dict[str, int]:
         path = seeds / f"{stem}.csv"
         if path.exists():
             counts[stem] = load_file(model, path)
+        for extra in FOLLOW_UPS.get(stem, ()):
+            if (seeds / f"{extra}.csv").exists():
+                counts[extra] = load_file(model, seeds / f"{extra}.csv")
     return counts
 
 
@@ -94,7 +101,8 @@ signals.reference_changed.connect(forget_names)
 
 
 def load_districts(path: Path) -> int:
-    """Load lower-level KATO units from a CSV with code,name_kk,name_ru,name_en,level,parent_code."""
+    """Load lower-level KATO units from a CSV with code,name_kk,name_ru,name_en,level,parent_code
+    (the shipped level-2 units are in ``seeds/kato_districts.csv`` and load with the reference data)."""
     return load_file(AdminUnit, path)
 
 

@@ -27,6 +27,7 @@ from ..admin.filters import (
     ClauseFilter,
     ReferenceFilter,
     date_range,
+    district_options,
     lazy_options,
     reference_options,
     sorted_options,
@@ -187,6 +188,7 @@ def worker_filters(path=None):
     return [
         WorkerClauseFilter(_l("Organization (BIN)"), search.by_org_bin),
         WorkerClauseFilter(_l("Region"), search.by_region, options=lazy_options(_regions)),
+        WorkerClauseFilter(_l("District"), search.by_district, options=district_options()),
         WorkerClauseFilter(_l("Specialty"), search.by_specialty, options=_ref_options("Specialty")),
         WorkerClauseFilter(_l("Position"), search.by_position, options=_ref_options("Position")),
         WorkerClauseFilter(_l("Status"), lambda v: Worker.status == v, options=STATUS_CHOICES),

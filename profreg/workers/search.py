@@ -54,6 +54,12 @@ def by_region(value: str):
     return current_episode(Employment.region_id == int(value))
 
 
+def by_district(value: str):
+    """The worker holds a current episode in an organization of the district (rule 4.1)."""
+    return current_episode(Employment.organization_id.in_(
+        select(Organization.id).where(Organization.district_id == int(value))))
+
+
 def by_specialty(value: str):
     sid = int(value)
     return or_(current_episode(Employment.specialty_id == sid),

@@ -22,6 +22,14 @@ from flask.testing import FlaskClient
 from tests.conftest import before_fresh_context_request
 
 ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration")
+#: The roles plus "district": a ``region`` coordinator limited to one district of R1 (rule 4.1), the
+#: district of orgA; it holds the region's rights (``matrix_role``) over a narrower scope.
+SCOPED_USERS = (*ROLES, "district")
+
+
+def matrix_role(user_key: str) -> str:
+    """The role (row of the matrix) of a world user key: a district coordinator is a ``region`` user."""
+    return "region" if user_key == "district" else user_key
 
 
 class FreshContextClient(FlaskClient):
@@ -157,11 +165,14 @@ def parse_form(html: str) -> FormParser:
 
 @dataclass
 class World:
-    """Two regions; orgA and orgA2 in region R1, orgB in R2; one worker in each organization with
-    every kind of record; one user per role (region → R1, org roles → orgA, association → NURSING)."""
+    """Two regions; orgA and orgA2 in region R1 (districts D1 and D2 of it), orgB in R2 (no district);
+    one worker in each organization with every kind of record; one user per role (region → R1, org
+    roles → orgA, association → NURSING), and "district": a region coordinator limited to D1."""
 
     R1: object = None
     R2: object = None
+    D1: object = None
+    D2: object = None
     orgA: object = None
     orgA2: object = None
     orgB: object = None
@@ -219,11 +230,12 @@ def add_records(f, db, worker, specialty):
     return rows
 
 
-def make_user(db, role, *, org=None, region=None, specialties=()):
+def make_user(db, role, *, org=None, region=None, district=None, specialties=()):
     from profreg.auth.models import User
 
-    u = User(email=f"{role}.{org.id if org else region.id if region else 0}.{len(specialties)}@test.kz", role=role,
-             password_hash="not-a-real-hash", organization=org, region=region, specialties=list(specialties))
+    place = f"{org.id if org else region.id if region else 0}{f'.d{district.id}' if district else ''}"
+    u = User(email=f"{role}.{place}.{len(specialties)}@test.kz", role=role, password_hash="not-a-real-hash",
+             organization=org, region=region, district=district, specialties=list(specialties))
     db.session.add(u)
     db.session.flush()
     return u
@@ -236,7 +248,9 @@ def world(db, factory, today):
 
     w = World(factory=factory, db=db)
     w.R1, w.R2 = factory.region("710000000"), factory.region("750000000")
-    w.orgA, w.orgA2, w.orgB = factory.org("710000000"), factory.org("710000000"), factory.org("750000000")
+    w.D1, w.D2 = factory.district("711100000"), factory.district("711200000")
+    w.orgA, w.orgA2 = factory.org("710000000", district=w.D1), factory.org("710000000", district=w.D2)
+    w.orgB = factory.org("750000000")
     w.wA = factory.worker(w.orgA, surname="Қасымова", certificate_until=today + timedelta(days=400))
     w.wA2 = factory.worker(w.orgA2, surname="Әбенова", specialty="GEN_MED", position="DOCTOR",
                            certificate_until=today + timedelta(days=400))
@@ -255,6 +269,7 @@ def world(db, factory, today):
         "association": make_user(db, "association", specialties=[factory.ref(r.Specialty, "NURSING")]),
         "admin": make_user(db, "admin"),
         "integration": make_user(db, "integration"),
+        "district": make_user(db, "region", region=w.R1, district=w.D1),
     }
     db.session.commit()
     return w
