@@ -346,6 +346,7 @@ DEMO_USERS = [
     ("region@profreg.kz", Role.REGION, "region"), ("head@profreg.kz", Role.ORG_HEAD, "org"),
     ("hrchief@profreg.kz", Role.HR_CHIEF, "org"), ("hr@profreg.kz", Role.HR, "org"),
     ("association@profreg.kz", Role.ASSOCIATION, None), ("mis@profreg.kz", Role.INTEGRATION, None),
+    ("authority@profreg.kz", Role.AUTHORITY, None),
 ]
 
 

@@ -454,8 +454,9 @@ def send_reminders(today: date | None = None) -> dict:
     week = iso_week(today)
     waiting = db.session.execute(
         select(TrainingList.organization_id, func.count(func.distinct(TrainingList.id)))
-        .join(TrainingListItem, TrainingListItem.training_list_id == TrainingList.id)
-        .where(TrainingList.status == LIST_DRAFT).group_by(TrainingList.organization_id)).all()
+        .join(TrainingListItem, TrainingListItem.list_id == TrainingList.id)
+        .where(TrainingList.status == LIST_DRAFT, TrainingListItem.removed.is_(False))
+        .group_by(TrainingList.organization_id)).all()
     for org_id, n in waiting:
         add(notify.send_reminder(REMINDER_TRAINING, f"training:{org_id}:{week}", {"lists": n, "org": org_id},
                                  [and_(access.training_approvers_clause(User), User.organization_id == org_id)]))

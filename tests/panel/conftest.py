@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import before_fresh_context_request
 
-ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration")
+ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration", "authority")
 
 
 class FreshContextClient(FlaskClient):
@@ -255,6 +255,7 @@ def world(db, factory, today):
         "association": make_user(db, "association", specialties=[factory.ref(r.Specialty, "NURSING")]),
         "admin": make_user(db, "admin"),
         "integration": make_user(db, "integration"),
+        "authority": make_user(db, "authority"),
     }
     db.session.commit()
     return w
