@@ -472,7 +472,7 @@ def hr_weekly_figures(today: date, cal: WorkingCalendar | None = None) -> list[t
     for every organization with something to report."""
     start, end = day_start_utc(today - timedelta(days=7)), day_start_utc(today)
     in_week = and_(Employment.entered_at >= start, Employment.entered_at < end, Employment.annulled_at.is_(None))
-    late_sql = late_entry_clause(select(func.distinct(Employment.hire_date)).where(in_week), calendar=cal)
+    late_sql = late_entry_clause(select(Employment.hire_date).where(in_week).distinct(), calendar=cal)
     late = dict(db.session.execute(select(Employment.organization_id, func.count()).where(in_week, late_sql)
                                    .group_by(Employment.organization_id)).all())
     transfers = dict(db.session.execute(select(Transfer.organization_id, func.count())
