@@ -56,7 +56,7 @@ class ReportingView(ProtectedBaseView):
             items = [i for i in items if i.state == wanted]
         return self.render("reporting/calendar.html", items=items, kind_labels=KIND_LABELS,
                            state_labels=STATE_LABELS, badges=STATE_BADGES, wanted=wanted, scope_label=scope_label,
-                           fmt_period=fmt_period, request_scopes=R.request_scope_choices(current_user), today=clock.today(),
+                           fmt_period=fmt_period, request_scopes=R.request_scope_choices(current_user), min_due=clock.today().isoformat(),
                            may=lambda item, action: access.reporting_scope_allowed(
                                current_user, item.scope.kind, item.scope.id, action),
                            sees_drafts=access.reporting_sees_drafts(current_user))

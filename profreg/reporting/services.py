@@ -392,13 +392,18 @@ class Obligation:
 
 
 def obligations(today: date) -> list[Obligation]:
-    """What coordinators owe now: the previous month's monthly reports (the country's and each region's),
+    """What coordinators owe now: the previous month's monthly reports (the country's and each coordinated
+    region's),
     this quarter's forecast of the country, and every request not answered yet."""
     period = monthly.previous_period(today)
     submitted = {(r.scope, r.scope_id) for r in db.session.execute(
         select(MonitoringReport).where(MonitoringReport.period == period,
                                        MonitoringReport.status == STATUS_SUBMITTED)).scalars()}
-    regions = db.session.execute(select(AdminUnit.id).where(AdminUnit.level == 1).order_by(AdminUnit.id)).scalars()
+    # regions with an active coordinator (nobody else submits a region's report; the calendar still
+    # shows every region's status to the national roles)
+    coordinated = select(User.region_id).where(access.coordinators_clause(User, access.REGION, User.region_id))
+    regions = db.session.execute(select(AdminUnit.id).where(AdminUnit.level == 1, AdminUnit.id.in_(coordinated))
+                                 .order_by(AdminUnit.id)).scalars()
     due = monthly.due_date(period)
     out = [Obligation(MONTHLY, period, s, due, (s.kind, s.id) in submitted)
            for s in [Scope(access.COUNTRY)] + [Scope(access.REGION, r) for r in regions]]

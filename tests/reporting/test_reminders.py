@@ -80,7 +80,12 @@ def _received(db) -> Counter:
     rows = db.session.execute(select(Notice.kind, Notice.event_key, Notification.user_id)
                               .join(Notification, Notification.notice_id == Notice.id)
                               .where(Notice.kind.like("reminder_%"))).all()
-    return Counter((kind, key.split(":")[0] + ":" + key.split(":")[1], uid) for kind, key, uid in rows)
+    return Counter((kind, key, uid) for kind, key, uid in rows)
+
+
+def _summary(got, user) -> list[tuple[str, str]]:
+    """(kind, "what:document") of each reminder a user got (the key's first two parts)."""
+    return sorted((k, ":".join(key.split(":")[:2])) for k, key, uid in got if uid == user.id)
 
 
 def test_reminders_run_twice_on_one_day_are_sent_once(world, db, queue):
@@ -94,7 +99,7 @@ def test_reminders_run_twice_on_one_day_are_sent_once(world, db, queue):
     db.session.expire_all()
     got = _received(db)
     assert all(n == 1 for n in got.values()), got
-    mine = {role: sorted((k, d) for k, d, uid in got if uid == u[role].id) for role in u}
+    mine = {role: _summary(got, u[role]) for role in u}
     assert mine["coordinator"] == [("reminder_due_soon", "soon:monthly"), ("reminder_due_soon", "soon:request")]
     assert mine["ministry"] == [("reminder_due_soon", "soon:forecast"), ("reminder_due_soon", "soon:monthly")]
     assert mine["head"] == [("reminder_training", "training:" + mine["head"][0][1].split(":")[1])]
@@ -125,15 +130,15 @@ def test_reminders_run_twice_on_one_day_are_sent_once(world, db, queue):
 
 def test_missed_due_dates_escalate_the_day_after_once(world, db, queue):
     u = world
-    run_twice(queue, "2027-04-12")  # the due day itself: still "soon", nothing missed
+    run_twice(queue, "2027-04-12")  # the due day of the report and forecast: only the request (9 April) is missed
     db.session.expire_all()
-    assert not [k for k in _received(db) if k[0] == "reminder_overdue"]
+    assert sorted(k[1].split(":")[1] for k in _received(db) if k[0] == "reminder_overdue") == ["request"] * 2
     first, second = run_twice(queue, "2027-04-13")
     assert second["notifications"] == 0 and first["notifications"] > 0
     db.session.expire_all()
     got = _received(db)
     assert all(n == 1 for n in got.values()), got
-    overdue = sorted((d, role) for role in u for k, d, uid in got if uid == u[role].id and k == "reminder_overdue")
+    overdue = sorted((d, role) for role in u for k, d in _summary(got, u[role]) if k == "reminder_overdue")
     assert overdue == [("missed:forecast", "authority"), ("missed:forecast", "ministry"),
                        ("missed:monthly", "authority"), ("missed:monthly", "coordinator"),
                        ("missed:monthly", "ministry"), ("missed:monthly", "ministry"),
