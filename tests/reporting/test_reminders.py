@@ -143,3 +143,14 @@ def test_missed_due_dates_escalate_the_day_after_once(world, db, queue):
                        ("missed:monthly", "authority"), ("missed:monthly", "coordinator"),
                        ("missed:monthly", "ministry"), ("missed:monthly", "ministry"),
                        ("missed:request", "coordinator"), ("missed:request", "ministry")]
+
+
+def test_the_cli_sends_the_reminders_of_a_day_once(world, app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["profreg", "reminders", "--today", "2027-04-07"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["profreg", "reminders", "--today", "2027-04-07"])
+    assert again.exit_code == 0 and "0 new, 0 in-app, 0 mails queued" in again.output
+    assert "0 in-app" not in first.output
+    bad = runner.invoke(args=["profreg", "reminders", "--today", "7.4.2027"])
+    assert bad.exit_code != 0
