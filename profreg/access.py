@@ -55,6 +55,7 @@ class Role(StrEnum):
     ASSOCIATION = "association"  # professional medical association (r.4.5)
     ADMIN = "admin"              # system administrator
     INTEGRATION = "integration"  # a medical information system's service account (API only)
+    AUTHORITY = "authority"      # the authorized body receiving reports and forecasts (r.6-7), read-only
 
 
 #: Roles bound to one organization (their scope is that organization).
@@ -68,6 +69,8 @@ END = "end"          # end an employment episode (dismissal; a region ends an ov
 CORRECT = "correct"  # a correction with a reason: a new version of a record, or a departed worker's data
 ANNUL = "annul"      # take a wrong entry out of every rule and list, kept and restorable
 CONFIRM = "confirm"  # "checked, still current" (rule 13)
+RECEIVE = "receive"  # the authorized body acknowledges receipt of a submitted report, forecast or answer
+ANSWER = "answer"    # a coordinator answers the authorized body's request (frozen snapshot or file)
 READ = frozenset({LIST, DETAILS, EXPORT})
 ALL = frozenset({LIST, DETAILS, CREATE, EDIT, DELETE, EXPORT})
 NONE: frozenset = frozenset()
@@ -88,11 +91,12 @@ def _rights(*actions) -> frozenset:
 # spreadsheets: C runs one, L/D read the history; each row is still checked against the row's organization);
 # api_token (API tokens: one's
 # own, every user's for admin: ``api_tokens_scoped``), admission (the admission check of the API),
-# fhir (the FHIR read API; ``fhir_worker_clause`` gives its scope).
+# fhir (the FHIR read API; ``fhir_worker_clause`` gives its scope), reporting (the reporting calendar:
+# submitted reports and forecasts, receipts, the authorized body's requests and their answers).
 # docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
 _COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
             "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
-            "notification", "calendar", "transfer", "import", "api_token", "admission", "fhir")
+            "notification", "calendar", "transfer", "import", "api_token", "admission", "fhir", "reporting")
 _OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
 # Records are added, corrected and annulled, never edited in place or deleted.
 _RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
@@ -101,33 +105,38 @@ _HR_EPISODES = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, END, CORRECT)
 _IMPORTS = _rights(LIST, DETAILS, CREATE)  # run a bulk import (rows checked per organization), read the history
 _OWN_TOKENS = frozenset({LIST, DETAILS, DELETE})  # one's own API tokens (admin: every user's)
 READ_API = frozenset({LIST})  # may call this read API (admission check, FHIR)
+_COORDINATE = _rights(LIST, DETAILS, EXPORT, ANSWER)  # the reporting calendar of a coordinator
+_AUTHORITY = _rights(LIST, DETAILS, EXPORT, CREATE, RECEIVE)  # C: register a request
 _ROWS = {
     Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
                     ALL, READ, ALL, NONE, READ,
                     READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ,
-                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE),
     Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
                   _rights(READ, CORRECT, ANNUL), READ, READ, NONE, NONE, READ,
                   READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-                  _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
+                  _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE),
     Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
                     _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ,
-                    NONE, _OWN_TOKENS, READ_API, READ_API),
+                    NONE, _OWN_TOKENS, READ_API, READ_API, NONE),
     Role.HR_CHIEF: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ, ALL, NONE, NONE, READ,
                     ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE),
     Role.HR: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ - {EXPORT}, READ, NONE, NONE, NONE,
               ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-              _IMPORTS, _OWN_TOKENS, READ_API, READ_API),
+              _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE),
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                        NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE,
-                       NONE, _OWN_TOKENS, NONE, NONE),
+                       NONE, _OWN_TOKENS, NONE, NONE, NONE),
     Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
                  NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE,
-                 NONE, _OWN_TOKENS, NONE, NONE),
+                 NONE, _OWN_TOKENS, NONE, NONE, NONE),
     Role.INTEGRATION: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                        NONE, NONE, NONE, NONE, NONE, NONE, NONE,
-                       NONE, NONE, READ_API, READ_API),
+                       NONE, NONE, READ_API, READ_API, NONE),
+    Role.AUTHORITY: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
+                     NONE, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, NONE,
+                     NONE, NONE, NONE, NONE, _AUTHORITY),
 }
 MATRIX: dict[str, dict[str, frozenset]] = {
     role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}
@@ -598,6 +607,57 @@ def report_regions(user) -> list[int] | None:
     if role is Role.REGION and user.region_id and district_of_user(user) is None:
         return [user.region_id]
     return []  # a district coordinator follows his district's report, not the region's
+
+
+def reporting_scope_allowed(user, kind: str, ident: int, action: str = LIST) -> bool:
+    """May ``user`` do ``action`` (list / details / export / receive / create / answer) on the reporting
+    calendar's documents and requests of this scope? The authorized body and the national coordinator:
+    every scope; a regional coordinator: its region's."""
+    if not can(user, "reporting", action):
+        return False
+    role = _role(user)
+    if role in (Role.AUTHORITY, Role.MINISTRY):
+        return True
+    if role is Role.REGION:
+        return kind == REGION and ident == user.region_id
+    return False
+
+
+def reporting_sees_drafts(user) -> bool:
+    """The authorized body reads submitted documents only (no draft, no figures computed on demand)."""
+    return _role(user) is not Role.AUTHORITY
+
+
+def coordinators_clause(user_model, kind: str, ident: int):
+    """SQL on ``User``: the active coordinators who submit a scope's reports and forecasts and answer its
+    requests (rules 6-7): the country → the national coordinator (ministry); a region → its coordinators."""
+    active = user_model.active.is_(True)
+    if kind == COUNTRY:
+        return and_(active, user_model.role == Role.MINISTRY)
+    if kind == REGION:
+        return and_(active, user_model.role == Role.REGION, user_model.region_id == ident)
+    return false()
+
+
+def escalation_clause(user_model, kind: str, ident: int):
+    """SQL on ``User``: the level above a scope's coordinators, told when a due date is missed: a region
+    → the national coordinator; the country → the authorized body."""
+    active = user_model.active.is_(True)
+    if kind == REGION:
+        return and_(active, user_model.role == Role.MINISTRY)
+    if kind == COUNTRY:
+        return and_(active, user_model.role == Role.AUTHORITY)
+    return false()
+
+
+def training_approvers_clause(user_model):
+    """SQL on ``User``: who approves an organization's training lists (the head, rule 11)."""
+    return and_(user_model.active.is_(True), user_model.role == Role.ORG_HEAD)
+
+
+def personnel_chiefs_clause(user_model):
+    """SQL on ``User``: the chiefs of an organization's personnel service (weekly reminders)."""
+    return and_(user_model.active.is_(True), user_model.role == Role.HR_CHIEF)
 
 
 def cpd_assessment_specialties(user) -> list[int] | None:

@@ -1,7 +1,9 @@
 """Panel views: quarterly forecast, data currency (worklist and rankings), charts. Thin: services compute."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, url_for
+import json
+
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +16,8 @@ from ..memo import Memo
 from ..monitoring import services as S
 from ..monitoring.admin import CATEGORY, send_tempfile
 from ..monitoring.tables import Table, name_of, tables_to_csv, tables_to_xlsx
+from ..reporting import services as R
+from ..uow import show_error
 from ..workers.models import ENTRY_LABELS
 from .charts import chart_data, render_charts
 from .currency import district_ranking, organization_currency, region_ranking, worklist
@@ -40,36 +44,88 @@ class _ScopedPage(ProtectedBaseView):
 
 
 class ForecastView(_ScopedPage):
-    """Rule 7: 8-quarter cohort projection, qualification calendar and need, with method and inputs."""
+    """Rule 7: 8-quarter cohort projection, qualification calendar and need, with method and inputs; the
+    forecast of a quarter is drafted, frozen, submitted and resubmitted like the monthly report
+    (``reporting.services``), and the stored forecast is what the page and its exports show."""
+
+    def _quarter(self):
+        try:
+            return parse_quarter(request.values.get("quarter") or next_quarter().label)
+        except DomainError as exc:
+            if request.method != "GET":
+                abort(400)
+            flash(exc.message, "error")
+            return next_quarter()
 
     def _forecast(self):
-        scope = self._scope()
-        try:
-            quarter = parse_quarter(request.args.get("quarter") or next_quarter().label)
-        except DomainError as exc:
-            flash(exc.message, "error")
-            quarter = next_quarter()
+        scope, quarter = self._scope(), self._quarter()
+        live = request.args.get("live") == "1"
+        row = R.get_forecast(quarter.label, scope)
+        if row is not None and not live:
+            return scope, quarter, R.snapshot_of(row), row
         with replica.reads():  # the live forecast screen (a frozen submission reads the primary)
-            return scope, quarter, compute_forecast(quarter, scope)
+            return scope, quarter, compute_forecast(quarter, scope), row
 
     @expose("/")
     def index(self):
-        scope, quarter, fc = self._forecast()
+        scope, quarter, fc, row = self._forecast()
+        history = json.loads(row.history or "[]") if row is not None else []
         return self.render("analytics/forecast.html", fc=fc, tables=forecast_tables(fc), quarter=quarter.label,
-                           scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))
+                           scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user),
+                           report=row, status=R.forecast_status(row, quarter.label), status_label=S.status_label,
+                           history=history, live=request.args.get("live") == "1", key_name="quarter",
+                           key_value=quarter.label,
+                           can_create=S.authorize(current_user, scope, access.CREATE),
+                           can_submit=S.authorize(current_user, scope, access.SUBMIT))
+
+    def _run(self, step, message):
+        quarter = self._quarter()
+        scope = self._scope()
+        try:
+            step(quarter.label, scope)
+        except DomainError as exc:
+            show_error(exc)
+        else:
+            flash(message, "success")
+        return redirect(url_for(".index", quarter=quarter.label, scope=self._scope_value(scope)))
+
+    @expose("/generate", methods=["POST"])
+    def generate(self):
+        return self._run(lambda q, s: R.generate_forecast_draft(q, s, current_user), _("The draft was generated."))
+
+    @expose("/submit", methods=["POST"])
+    def submit(self):
+        return self._run(lambda q, s: R.submit_forecast(q, s, current_user), _("The forecast was submitted."))
+
+    @expose("/resubmit", methods=["POST"])
+    def resubmit(self):
+        reason = request.form.get("reason", "")
+        return self._run(lambda q, s: R.resubmit_forecast(q, s, current_user, reason),
+                         _("The forecast was resubmitted."))
 
     @expose("/export")
     def export(self):
         fmt = request.args.get("format", "xlsx")
         if fmt not in ("xlsx", "csv") or not access.can(current_user, "monitoring", access.EXPORT):
             abort(400 if fmt not in ("xlsx", "csv") else 403)
-        scope, quarter, fc = self._forecast()
+        scope, quarter, fc, row = self._forecast()
         tables = forecast_tables(fc)
         name = f"forecast_{quarter.label}_{scope.kind}{scope.id or ''}_{clock.now():%Y%m%d%H%M}.{fmt}"
         if fmt == "csv":
             return send_tempfile(lambda p: tables_to_csv(p, tables), ".csv", name)
-        head = [_("Quarterly forecast"), f"{_('Base date')}: {fc['base_date']}"]
-        return send_tempfile(lambda p: tables_to_xlsx(p, tables, head), ".xlsx", name)
+        return send_tempfile(lambda p: tables_to_xlsx(p, tables, forecast_heading(fc, row)), ".xlsx", name)
+
+
+def forecast_heading(fc: dict, row=None) -> list[str]:
+    """The heading lines of a forecast export: title, base date and, for a stored forecast, its status
+    and checksum (the frozen snapshot the file was made from)."""
+    head = [_("Quarterly forecast"), f"{_('Base date')}: {fc['base_date']}"]
+    if row is not None:
+        st = R.forecast_status(row, fc["quarter"])
+        head.append(f"{_('Status')}: {S.status_label(st['status'])}")
+        if row.checksum:
+            head.append(f"{_('Checksum (SHA-256)')}: {row.checksum}")
+    return head
 
 
 def currency_table(rows, by_region=False, by_district=False) -> Table:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from .. import clock
 from ..certificates.models import Certificate
 from ..dates import add_months
+from ..education.models import QualificationCategory
 from ..errors import DomainError
 from ..extensions import db
 from ..monitoring.services import Scope
@@ -212,6 +213,7 @@ def compute_forecast(quarter: str | Quarter, scope: Scope, today: date | None = 
         "cells": rows_out, "totals": totals,
         "by_specialty": _by_specialty(rows_out),
         "certificates": certificate_calendar(quarters, base, scope),
+        "categories": category_calendar(quarters, base, scope),
         "vacancies": vacancies(base, scope),
     }
 
@@ -269,6 +271,40 @@ def certificate_calendar(quarters: list[Quarter], base: date, scope: Scope) -> d
     out = [{"specialty": specs.get(k, {}).get("code", ""), "specialty_names": specs.get(k, {}).get("names"),
             "counts": v} for k, v in by_spec.items()]
     out.sort(key=lambda a: a["specialty"])
+    totals = [sum(r["counts"][i] for r in out) for i in range(len(quarters))]
+    return {"by_specialty": out, "totals": totals}
+
+
+def category_calendar(quarters: list[Quarter], base: date, scope: Scope) -> dict:
+    """Qualification categories (rule 7's "timing of qualification confirmation" beyond the certificate)
+    of base-stock workers whose ``valid_until`` falls in each quarter: categories in force, the latest
+    awarded per worker and specialty (a renewed category replaces the earlier one), per specialty."""
+    stock_workers = select(Employment.worker_id).where(Employment.held_at_end_of(base),
+                                                       scope.covers(Employment.organization_id))
+    later = aliased(QualificationCategory)
+    renewed = select(later.id).where(
+        later.worker_id == QualificationCategory.worker_id,
+        func.coalesce(later.specialty_id, ZERO) == func.coalesce(QualificationCategory.specialty_id, ZERO),
+        later.superseded_by_id.is_(None), later.annulled_at.is_(None),
+        or_(later.award_date > QualificationCategory.award_date,
+            and_(later.award_date == QualificationCategory.award_date, later.id > QualificationCategory.id))).exists()
+    bucket = case(*[(and_(QualificationCategory.valid_until >= q.start, QualificationCategory.valid_until <= q.end),
+                      literal(i)) for i, q in enumerate(quarters)], else_=literal(-1))
+    rows = db.session.execute(
+        select(QualificationCategory.specialty_id, bucket, func.count())
+        .where(QualificationCategory.valid_until >= quarters[0].start,
+               QualificationCategory.valid_until <= quarters[-1].end,
+               QualificationCategory.superseded_by_id.is_(None), QualificationCategory.annulled_at.is_(None),
+               ~renewed, QualificationCategory.worker_id.in_(stock_workers))
+        .group_by(QualificationCategory.specialty_id, bucket)).all()
+    specs = names_by_id(Specialty, [r[0] for r in rows if r[0] is not None])
+    by_spec: dict[int | None, list[int]] = {}
+    for spec, b, n in rows:
+        if b >= 0:
+            by_spec.setdefault(spec, [0] * len(quarters))[int(b)] += n
+    out = [{"specialty": specs.get(k, {}).get("code", ""), "specialty_names": specs.get(k, {}).get("names"),
+            "counts": v} for k, v in by_spec.items()]
+    out.sort(key=lambda a: (a["specialty"] == "", a["specialty"]))
     totals = [sum(r["counts"][i] for r in out) for i in range(len(quarters))]
     return {"by_specialty": out, "totals": totals}
 

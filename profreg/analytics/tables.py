@@ -35,6 +35,14 @@ def forecast_tables(fc: dict) -> list[Table]:
     for r in fc["certificates"]["by_specialty"]:
         cert.rows.append(["", name_of(r["specialty_names"], r["specialty"]), "", *r["counts"]])
     cert.totals = [_("Total"), "", "", *fc["certificates"]["totals"]]
+    cats = fc.get("categories")  # forecasts frozen before qualification categories were counted lack it
+    cat = Table("categories", _("Qualification categories ending (confirmation calendar)"),
+                ["", _("Specialty"), ""] + qs)
+    for r in (cats or {}).get("by_specialty", []):
+        cat.rows.append(["", name_of(r["specialty_names"], r["specialty"]) if r["specialty"] else
+                         _("No specialty"), "", *r["counts"]])
+    if cats:
+        cat.totals = [_("Total"), "", "", *cats["totals"]]
     cells = Table("cells", _("Method inputs by region and specialty"),
                   [_("Region"), _("Specialty"), "", _("Stock at base date"),
                    _("Entries in 12 months"), _("Exits in 12 months (not retirement)"), _("Mean stock"),
@@ -45,4 +53,4 @@ def forecast_tables(fc: dict) -> list[Table]:
                            name_of(c["specialty_names"], c["specialty"]), "", c["stock0"],
                            c["entries_year"], c["exits_year"], c["mean_stock"], c["entries_per_quarter"],
                            c["exit_rate"], *c["reaching_pension_age"], *c["stock"][1:]])
-    return [totals, need, vac, cert, cells]
+    return [totals, need, vac, cert, cat, cells]

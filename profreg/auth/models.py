@@ -22,6 +22,7 @@ ROLE_LABELS = {
     Role.ASSOCIATION: _l("Professional medical association"),
     Role.ADMIN: _l("System administrator"),
     Role.INTEGRATION: _l("Medical information system (API)"),
+    Role.AUTHORITY: _l("Authorized body (receives reports)"),
 }
 
 user_specialty = Table(

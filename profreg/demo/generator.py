@@ -358,6 +358,7 @@ DEMO_USERS = [
     ("association@profreg.kz", Role.ASSOCIATION, None), ("mis@profreg.kz", Role.INTEGRATION, None),
     # a region coordinator limited to the demo organization's district (rule 4.1)
     ("district@profreg.kz", Role.REGION, "district"),
+    ("authority@profreg.kz", Role.AUTHORITY, None),
 ]
 
 

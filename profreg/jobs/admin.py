@@ -11,7 +11,7 @@ from ..extensions import db
 from .models import FAILED, FINISHED, RUNNING, JobRun
 
 STATE_LABELS = {RUNNING: _l("running"), FINISHED: _l("finished"), FAILED: _l("failed")}
-KIND_LABELS = {"sweep": _l("Certificate sweep"), "mail": _l("Mail delivery")}
+KIND_LABELS = {"sweep": _l("Certificate sweep"), "mail": _l("Mail delivery"), "reminders": _l("Reporting reminders")}
 
 
 class JobHistoryView(ProtectedBaseView):

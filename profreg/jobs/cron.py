@@ -6,7 +6,9 @@ Cron fields are evaluated in the cron process's local time zone, hence ``TZ=Asia
   ``Retry`` (back-off) on the same queue;
 * the mail outbox every ``MAIL_OUTBOX_MINUTES`` minutes (default 10): failed mails are retried;
 * expired background exports (files and records) removed every hour at minute 17;
-* exports asked for while Redis was unreachable queued every 5 minutes (docs/operations.md).
+* exports asked for while Redis was unreachable queued every 5 minutes (docs/operations.md);
+* the reporting reminders every day at ``REMINDERS_HOUR`` (default 08:00 Almaty): coordinators before
+  and after due dates, heads and HR chiefs weekly; each reminder is sent once (docs/reporting.md).
 Settings come from the environment, like the rest of the configuration (``config/``).
 """
 from __future__ import annotations
@@ -16,11 +18,13 @@ import os
 from rq import cron
 
 from ..certificates.jobs import deliver_mail, trigger_sweep
+from ..reporting.jobs import reminders_job
 from .exports import purge_exports, resume_queued_exports
 
 QUEUE = os.environ.get("RQ_QUEUE", "profreg")
 SWEEP_HOUR = int(os.environ.get("SWEEP_HOUR", "2"))
 MAIL_OUTBOX_MINUTES = int(os.environ.get("MAIL_OUTBOX_MINUTES", "10"))
+REMINDERS_HOUR = int(os.environ.get("REMINDERS_HOUR", "8"))
 
 cron.register(trigger_sweep, queue_name=QUEUE, cron=f"0 {SWEEP_HOUR} * * *", name="profreg-certificate-sweep",
               job_timeout=300, failure_ttl=30 * 24 * 3600)
@@ -30,3 +34,5 @@ cron.register(purge_exports, queue_name=QUEUE, cron="17 * * * *", name="profreg-
               failure_ttl=30 * 24 * 3600)
 cron.register(resume_queued_exports, queue_name=QUEUE, cron="*/5 * * * *", name="profreg-export-resume",
               job_timeout=300, failure_ttl=30 * 24 * 3600)
+cron.register(reminders_job, queue_name=QUEUE, cron=f"0 {REMINDERS_HOUR} * * *", name="profreg-reporting-reminders",
+              job_timeout=600, failure_ttl=30 * 24 * 3600)

@@ -39,8 +39,6 @@ Scope: ``Scope("country")``, ``Scope("region", admin_unit_id)``, ``Scope("distri
 from __future__ import annotations
 
 import calendar as _cal
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -69,6 +67,7 @@ from ..orgs.models import Organization
 from ..orgs.services import districts_select
 from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
+from ..reporting import frozen
 from ..workdays.services import WorkingCalendar, due_day, late_entry_clause
 from ..workers.models import TRANSFER_CANCELLED, Employment, Transfer, Worker
 from .models import (
@@ -76,7 +75,6 @@ from .models import (
     SCOPE_DISTRICT,
     SCOPE_ORG,
     SCOPE_REGION,
-    STATUS_DRAFT,
     STATUS_SUBMITTED,
     MonitoringReport,
 )
@@ -470,12 +468,11 @@ def compute_report(period: str, scope: Scope, calendar: WorkingCalendar | None =
 
 
 # ---------------------------------------------------------------------------------- reporting calendar
-def canonical_json(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def checksum_of(snapshot_text: str) -> str:
-    return hashlib.sha256(snapshot_text.encode("utf-8")).hexdigest()
+# Freezing, submission, resubmission and receipt are shared with the quarterly forecast and the answers
+# to the authorized body's requests: ``reporting.frozen`` (one source of truth).
+canonical_json, checksum_of = frozen.canonical_json, frozen.checksum_of
+NOT_STARTED, DRAFT, ON_TIME, LATE = frozen.NOT_STARTED, frozen.DRAFT, frozen.ON_TIME, frozen.LATE
+status_label = frozen.status_label
 
 
 def get_report(period: str, scope: Scope) -> MonitoringReport | None:
@@ -486,9 +483,7 @@ def get_report(period: str, scope: Scope) -> MonitoringReport | None:
 
 def snapshot_of(report: MonitoringReport) -> dict:
     """The stored figures; a submitted snapshot is verified against its checksum."""
-    if report.status == STATUS_SUBMITTED and checksum_of(report.snapshot) != report.checksum:
-        raise DomainError(_("The submitted report does not match its checksum."))
-    return json.loads(report.snapshot)
+    return frozen.frozen_snapshot(report)
 
 
 def _ended(period: str, today: date) -> None:
@@ -502,17 +497,10 @@ def generate_draft(period: str, scope: Scope, user) -> MonitoringReport:
     """Compute the figures and store them as a draft (regenerating an existing draft)."""
     require(user, scope, access.CREATE)
     _ended(period, clock.today())
-    report = get_report(period, scope)
-    if report is not None and report.status == STATUS_SUBMITTED:
+    report = get_report(period, scope) or MonitoringReport(period=period, scope=scope.kind, scope_id=scope.id)
+    if report.status == STATUS_SUBMITTED:
         raise DomainError(_("This report has been submitted; resubmit it with a reason to change it."))
-    snap = canonical_json(compute_report(period, scope))
-    if report is None:
-        report = MonitoringReport(period=period, scope=scope.kind, scope_id=scope.id, history="[]")
-        db.session.add(report)
-    report.status, report.snapshot, report.checksum = STATUS_DRAFT, snap, None
-    report.generated_at, report.generated_by_id = clock.utcnow_naive(), user.id
-    db.session.flush()
-    return report
+    return frozen.store_draft(report, compute_report(period, scope), user)
 
 
 def submit(period: str, scope: Scope, user) -> MonitoringReport:
@@ -526,49 +514,22 @@ def submit(period: str, scope: Scope, user) -> MonitoringReport:
     _ms, me = parse_period(period)
     if local_date(report.generated_at) <= me:
         raise DomainError(_("The draft was generated before the period ended; generate it again."))
-    now = clock.utcnow_naive()
-    report.status, report.checksum = STATUS_SUBMITTED, checksum_of(report.snapshot)
-    report.submitted_at, report.submitted_by_id = now, user.id
-    report.first_submitted_at = report.first_submitted_at or now
-    db.session.flush()
-    return report
+    return frozen.freeze(report, user)
 
 
 def resubmit(period: str, scope: Scope, user, reason: str) -> MonitoringReport:
     """Replace a submitted report with freshly computed figures; needs a reason; keeps history."""
     require(user, scope, access.SUBMIT)
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise DomainError(_("Resubmission needs a reason (at least 5 characters)."))
+    frozen.clean_reason(reason)
     report = get_report(period, scope)
     if report is None or report.status != STATUS_SUBMITTED:
         raise DomainError(_("Only a submitted report can be resubmitted."))
-    history = json.loads(report.history or "[]")
-    history.append({"checksum": report.checksum, "submitted_at": report.submitted_at.isoformat(timespec="seconds"),
-                    "submitted_by_id": report.submitted_by_id, "reason": report.resubmission_reason})
-    now = clock.utcnow_naive()
-    report.snapshot = canonical_json(compute_report(period, scope))
-    report.checksum = checksum_of(report.snapshot)
-    report.generated_at, report.generated_by_id = now, user.id
-    report.submitted_at, report.submitted_by_id = now, user.id
-    report.resubmission_reason = reason
-    report.history = json.dumps(history, ensure_ascii=False)
-    db.session.flush()
-    return report
-
-
-NOT_STARTED, DRAFT, ON_TIME, LATE = "not_started", "draft", "submitted_on_time", "submitted_late"
+    return frozen.refreeze(report, compute_report(period, scope), user, reason)
 
 
 def submission_status(report: MonitoringReport | None, period: str, today: date | None = None) -> dict:
     """Status against the 10th: not started, draft, submitted on time, submitted late (+ overdue)."""
-    today = today or clock.today()
-    due = due_date(period)
-    if report is None or report.status != STATUS_SUBMITTED:
-        code = NOT_STARTED if report is None else DRAFT
-        return {"status": code, "overdue": today > due, "due": due, "submitted_on": None}
-    first = local_date(report.first_submitted_at or report.submitted_at)
-    return {"status": ON_TIME if first <= due else LATE, "overdue": False, "due": due, "submitted_on": first}
+    return frozen.state(report, due_date(period), today)
 
 
 def reports_due_step(today: date | None = None, batch: str | None = None) -> dict:
@@ -590,12 +551,6 @@ def reports_due_step(today: date | None = None, batch: str | None = None) -> dic
         notify.notify_report_due(period, region_id)
         n += 1
     return {"reports_due": n}
-
-
-def status_label(code: str) -> str:
-    """A submission status in the reader's language."""
-    return {NOT_STARTED: _("Not started"), DRAFT: _("Draft"), ON_TIME: _("Submitted on time"),
-            LATE: _("Submitted late")}.get(code, code)
 
 
 def region_statuses(period: str, user, today: date | None = None) -> list[dict]:

@@ -31,7 +31,16 @@ EXPORT_READY = "export_ready"  # a background list export is ready (in-app only,
 # A region's monthly report of the last month is not submitted yet: its coordinators are told (in-app and
 # in their digest). ``event_key`` is ``report:<YYYY-MM>:<admin_unit id>``.
 REPORT_DUE = "report_due"
-NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY, REPORT_DUE)
+# Reminders of the reporting cycle (reporting.services.send_reminders), each once: ``event_key`` is the
+# reminder's unique key (e.g. ``soon:monthly:2027-04:region:5``), ``payload`` the JSON of what it says;
+# in-app and by mail to each recipient, in the recipient's language (never in a digest).
+REMINDER_DUE_SOON = "reminder_due_soon"      # a coordinator: due in 3 working days
+REMINDER_OVERDUE = "reminder_overdue"        # a coordinator and the level above: due date missed
+REMINDER_TRAINING = "reminder_training"      # a head: training lists waiting for approval (weekly)
+REMINDER_HR_WEEKLY = "reminder_hr_weekly"    # an HR chief: late entries and transfers to close (weekly)
+REMINDER_KINDS = (REMINDER_DUE_SOON, REMINDER_OVERDUE, REMINDER_TRAINING, REMINDER_HR_WEEKLY)
+NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY,
+                REPORT_DUE) + REMINDER_KINDS
 # outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 
@@ -50,6 +59,7 @@ class Notice(db.Model):
     export_id: Mapped[int | None] = mapped_column(ForeignKey("export_file.id", ondelete="CASCADE"))
     batch: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    payload: Mapped[str | None] = mapped_column(Text)  # JSON: what a reminder says (its kind's parameters)
 
     worker = relationship("Worker")
     certificate = relationship("Certificate")

@@ -6,6 +6,7 @@ Set-based: every fan-out is one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template
@@ -19,12 +20,18 @@ from .. import clock
 from ..access import Role
 from ..auth.models import User
 from ..extensions import db
+from ..i18n import current_lang, fmt_date, fmt_period
 from ..workers.models import Employment, Transfer, Worker
 from .models import (
     CERT_EXPIRING,
     EXPORT_READY,
     HR_DIGEST,
     PENDING,
+    REMINDER_DUE_SOON,
+    REMINDER_HR_WEEKLY,
+    REMINDER_KINDS,
+    REMINDER_OVERDUE,
+    REMINDER_TRAINING,
     REPORT_DUE,
     TRANSFER_OPENED,
     WORKER_BLOCKED,
@@ -158,10 +165,83 @@ def notify_report_due(period: str, region_id: int, now: datetime | None = None) 
                          select(literal(notice_id), User.id, literal(now)).where(coordinators))
 
 
+def send_reminder(kind: str, key: str, payload: dict, recipients, now: datetime | None = None) -> dict:
+    """One reminder of the reporting cycle, sent once: a notice unique on ``(kind, key)`` (created only
+    the first time), an in-app notification and a mail (in the recipient's language) for each active
+    user matching any of the SQL conditions ``recipients`` (each unique per notice and user, so a run
+    repeated on the same day sends nothing again; a recipient who joined since gets it). The mails carry
+    the in-app rows (no digest repeats them). Returns {'reminders', 'notifications', 'mails_queued'}."""
+    now = now or clock.utcnow_naive()
+    res = db.session.execute(
+        _insert(Notice).values(kind=kind, event_key=key[:96], batch=kind[:32], created_at=now,
+                               payload=json.dumps(payload, ensure_ascii=False, sort_keys=True))
+        .on_conflict_do_nothing(), execution_options={"preserve_rowcount": True})
+    created = max(res.rowcount or 0, 0)
+    notice_id = db.session.execute(select(Notice.id).where(Notice.kind == kind,
+                                                           Notice.event_key == key[:96])).scalar_one()
+    who = and_(User.active.is_(True), or_(*recipients))
+    n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"],
+                            select(literal(notice_id), User.id, literal(now)).where(who))
+    mails = (select(literal(kind), literal(notice_id), User.email, User.id,
+                    func.coalesce(User.locale, literal(default_locale())), literal(PENDING), literal(0),
+                    literal(now), literal(now))
+             .where(who, User.email.is_not(None), User.email != ""))
+    n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "user_id", "locale", "state", "attempts",
+                                        "created_at", "next_attempt_at"], mails)
+    carried = (select(MailOutbox.id).where(MailOutbox.notice_id == Notification.notice_id,
+                                           MailOutbox.user_id == Notification.user_id)
+               .correlate(Notification).scalar_subquery())
+    db.session.execute(update(Notification).where(Notification.notice_id == notice_id,
+                                                  Notification.digest_outbox_id.is_(None))
+                       .values(digest_outbox_id=carried).execution_options(synchronize_session=False))
+    return {"reminders": created, "notifications": n_inapp, "mails_queued": n_mail}
+
+
+def _scope_name(scope: dict | None) -> str:
+    if not scope or scope.get("kind") == "country" or not scope.get("names"):
+        return _("Kazakhstan (whole country)")
+    names = scope["names"]
+    return names.get(current_lang()) or names.get("ru") or scope.get("code", "")
+
+
+def reminder_text(kind: str, payload: dict) -> str:
+    """What a reminder says, in the current locale."""
+    if kind in (REMINDER_DUE_SOON, REMINDER_OVERDUE):
+        doc, period = payload.get("document"), fmt_period(payload.get("period"))
+        due = fmt_date(date.fromisoformat(payload["due"])) if payload.get("due") else ""
+        scope, topic = _scope_name(payload.get("scope")), payload.get("topic") or ""
+        if kind == REMINDER_DUE_SOON:
+            if doc == "monthly":
+                return _("The monthly monitoring report for %(period)s (%(scope)s) is due on %(date)s.",
+                         period=period, scope=scope, date=due)
+            if doc == "forecast":
+                return _("The quarterly forecast for %(period)s (%(scope)s) is due on %(date)s.",
+                         period=period, scope=scope, date=due)
+            return _("The answer to the authorized body's request “%(topic)s” (%(period)s, %(scope)s) is due "
+                     "on %(date)s.", topic=topic, period=period, scope=scope, date=due)
+        if doc == "monthly":
+            return _("The monthly monitoring report for %(period)s (%(scope)s) was due on %(date)s and has not "
+                     "been submitted.", period=period, scope=scope, date=due)
+        if doc == "forecast":
+            return _("The quarterly forecast for %(period)s (%(scope)s) was due on %(date)s and has not been "
+                     "submitted.", period=period, scope=scope, date=due)
+        return _("The answer to the authorized body's request “%(topic)s” (%(period)s, %(scope)s) was due on "
+                 "%(date)s and has not been submitted.", topic=topic, period=period, scope=scope, date=due)
+    if kind == REMINDER_TRAINING:
+        return _("Training lists of your organization waiting for your approval: %(count)s.",
+                 count=payload.get("lists", 0))
+    if kind == REMINDER_HR_WEEKLY:
+        return _("Weekly summary for your organization: entries made late in the last 7 days: %(late)s; "
+                 "transfers to close (employees hired by another organization): %(transfers)s.",
+                 late=payload.get("late", 0), transfers=payload.get("transfers", 0))
+    return kind
+
+
 def _in_digests(notification):
     """Notifications a digest mail carries: all but the in-app-only kinds (an export is ready, a
-    region's report is due: the digest is about certificates)."""
-    return notification.notice_id.in_(select(Notice.id).where(Notice.kind.not_in((EXPORT_READY, REPORT_DUE))))
+    region's report is due: the digest is about certificates) and the reminders (mailed each)."""
+    return notification.notice_id.in_(select(Notice.id).where(
+        Notice.kind.not_in((EXPORT_READY, REPORT_DUE) + REMINDER_KINDS)))
 
 
 def queue_digests(today: date) -> dict:
@@ -195,12 +275,18 @@ def _kind_subject(kind: str) -> str:
         WORKER_UNBLOCKED: _("Your record in the Professional Register is unblocked"),
         HR_DIGEST: _("Professional Register: certificate notices for your organization"),
         TRANSFER_OPENED: _("Professional Register: your employee was hired by another organization"),
+        REMINDER_DUE_SOON: _("Professional Register: a report is due soon"),
+        REMINDER_OVERDUE: _("Professional Register: a report is overdue"),
+        REMINDER_TRAINING: _("Professional Register: training lists wait for your approval"),
+        REMINDER_HR_WEEKLY: _("Professional Register: weekly summary of your personnel service"),
     }[kind]
 
 
 def notice_text(notice: Notice) -> str:
     """One line describing a notice, in the current locale (in-app list and digest)."""
 
+    if notice.kind in REMINDER_KINDS:
+        return reminder_text(notice.kind, json.loads(notice.payload or "{}"))
     if notice.kind == EXPORT_READY:
         export = notice.export
         return _("Your export “%(title)s” is ready: %(rows)s rows.", title=export.title if export else "",
@@ -246,6 +332,9 @@ def render_mail(row: MailOutbox) -> tuple[str, str]:
             user = db.session.get(User, row.user_id)
             body = render_template("notifications/mail/hr_digest.txt", user=user, lines=[
                 notice_text(n.notice) for n in items], day=format_date(row.digest_date, "long"))
+        elif row.kind in REMINDER_KINDS:
+            body = render_template("notifications/mail/reminder.txt", user=db.session.get(User, row.user_id),
+                                   line=notice_text(row.notice))
         elif row.kind == TRANSFER_OPENED:
             notice = row.notice
             transfer = transfer_of(notice)

@@ -88,7 +88,8 @@ def test_on_time_and_late_against_the_tenth(setup, db):
     assert [r["region"].code for r in own] == [ASTANA]
     # May's report, not started, is overdue after 10 June
     assert S.submission_status(None, "2026-05", date(2026, 6, 11)) == {
-        "status": S.NOT_STARTED, "overdue": True, "due": date(2026, 6, 10), "submitted_on": None}
+        "status": S.NOT_STARTED, "overdue": True, "due": date(2026, 6, 10), "submitted_on": None,
+        "received": False, "received_at": None}
 
 
 def test_period_must_have_ended(setup):

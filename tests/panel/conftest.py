@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import before_fresh_context_request
 
-ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration")
+ROLES = ("ministry", "region", "org_head", "hr_chief", "hr", "association", "admin", "integration", "authority")
 #: The roles plus "district": a ``region`` coordinator limited to one district of R1 (rule 4.1), the
 #: district of orgA; it holds the region's rights (``matrix_role``) over a narrower scope.
 SCOPED_USERS = (*ROLES, "district")
@@ -270,6 +270,7 @@ def world(db, factory, today):
         "admin": make_user(db, "admin"),
         "integration": make_user(db, "integration"),
         "district": make_user(db, "region", region=w.R1, district=w.D1),
+        "authority": make_user(db, "authority"),
     }
     db.session.commit()
     return w

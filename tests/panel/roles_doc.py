@@ -8,7 +8,7 @@ from pathlib import Path
 ROLES_MD = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 HEADING = "## Matrix (role × resource → actions)"
 LETTERS = {"L": "list", "D": "details", "C": "create", "E": "edit", "X": "delete", "Ex": "export",
-           "A": "approve", "S": "submit", "En": "end", "Co": "correct", "An": "annul", "Cf": "confirm"}
+           "A": "approve", "S": "submit", "Rc": "receive", "Aw": "answer", "En": "end", "Co": "correct", "An": "annul", "Cf": "confirm"}
 NONE = "—"
 
 # docs/roles.md, association: "certificates, CPD records, education documents and qualification

@@ -111,7 +111,7 @@ def test_dashboard_counts_per_role(world, make_client, today):
     ministry = cards("ministry")  # workers in post: the departed and the never employed are not counted
     assert ministry["Active workers"] == "6" and ministry["Blocked workers"] == "1"
     admin = cards("admin")
-    assert "Active workers" not in admin and admin["Active users"] == "9"  # one per role of the world, and a district coordinator
+    assert "Active workers" not in admin and admin["Active users"] == "10"  # one per role of the world, and a district coordinator
     assoc = cards("association")
     assert "Active workers" not in assoc and assoc["Certificates expiring within 2 months"] == "1"  # NURSING
 
