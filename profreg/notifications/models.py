@@ -31,7 +31,11 @@ EXPORT_READY = "export_ready"  # a background list export is ready (in-app only,
 # A region's monthly report of the last month is not submitted yet: its coordinators are told (in-app and
 # in their digest). ``event_key`` is ``report:<YYYY-MM>:<admin_unit id>``.
 REPORT_DUE = "report_due"
-NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY, REPORT_DUE)
+# A background import finished: the importing user is told (in-app only, never in a digest), with the link
+# to its report. ``event_key`` is ``import:<import_run id>``.
+IMPORT_DONE = "import_done"
+NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY, REPORT_DUE,
+                IMPORT_DONE)
 # outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 
