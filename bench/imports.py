@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,8 @@ from sqlalchemy import create_engine, text
 from .common import PG_BASE, ROOT
 
 EMAIL = "hr@bench-import.kz"
+#: The two databases the benchmark (re)creates: set ``BENCH_IMPORT_DB`` so that parallel runs do not collide.
+DB_NAME = os.environ.get("BENCH_IMPORT_DB", "profreg_bench_import")
 
 _SETUP = r"""
 import sys
@@ -180,7 +183,7 @@ def copy_baseline(url: str, n: int, org_bin: str) -> float:
 def run(rows_n: int) -> int:
     print(f"bulk import benchmark: {rows_n:,} workers (+ as many certificate and education rows), PostgreSQL",
           flush=True)
-    url, org_bin = _fresh("profreg_bench_import")
+    url, org_bin = _fresh(DB_NAME)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "workers.xlsx"
         t0 = time.perf_counter()
@@ -194,7 +197,7 @@ def run(rows_n: int) -> int:
               flush=True)
         if real["code"] != 0:
             print(real["out"])
-        twin, _bin = _fresh("profreg_bench_import_copy")
+        twin, _bin = _fresh(f"{DB_NAME}_copy")
         copy_s = copy_baseline(twin, rows_n, org_bin)
         print(f"{'COPY of the same rows (ceiling)':<40} {copy_s:>9.2f} s", flush=True)
         if real["seconds"]:

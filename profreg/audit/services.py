@@ -16,6 +16,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import MANYTOONE, Session
 
 from .. import access, clock
+from ..bulk import insert_rows
 from ..extensions import db
 from ..orgs.models import Organization
 from ..workers.models import Employment
@@ -225,7 +226,7 @@ def log_created(table_name: str, records, *, actor, detail: str | None, region_o
     """'create' entries for rows a bulk path inserted with Core (a bulk import): the same content the
     ``before_flush`` listener writes for each created object — who, when, the table, the record, its
     worker, its organization and region, the actor's own, the columns set and the detail — written with
-    one INSERT. ``records`` are ``(record_id, worker_id, organization_id, values)``; ``region_of`` maps an
+    one INSERT (``bulk.insert_rows``: COPY on PostgreSQL). ``records`` are ``(record_id, worker_id, organization_id, values)``; ``region_of`` maps an
     organization id to its region. Returns the entries written."""
     rows = []
     actor_org, actor_region = _actor_scope(db.session, actor)
@@ -236,8 +237,7 @@ def log_created(table_name: str, records, *, actor, detail: str | None, region_o
                      "region_id": region_of.get(org_id), "actor_organization_id": actor_org,
                      "actor_region_id": actor_region, "changes": created_values(values),
                      "detail": (detail or None) and detail[:255], "dedupe_key": None})
-    if rows:
-        db.session.execute(AuditLog.__table__.insert(), rows)
+    insert_rows(AuditLog.__table__, rows)
     return len(rows)
 
 

@@ -35,11 +35,12 @@ from ..audit.services import current_reason as audit_reason_now
 from ..audit.services import log_created, log_event
 from ..audit.services import reason as audit_reason
 from ..auth.models import User
+from ..bulk import insert_rows
 from ..certificates.models import Certificate
 from ..certificates.services import admission_refused
 from ..education.models import EDUCATION_KINDS, EducationDocument
 from ..errors import DomainError, Refusal
-from ..exports import Sheet, write_xlsx
+from ..exports import Sheet, write_plain_xlsx
 from ..extensions import db
 from ..identity import IdentityError, parse_iin
 from ..notifications.services import notify_import_done
@@ -578,12 +579,8 @@ _RECORD_MODELS = {CERTIFICATES: Certificate, EDUCATION: EducationDocument, CPD: 
 
 
 def _insert_many(model, rows: list[dict]) -> list[int]:
-    """One Core INSERT of ``rows`` (executemany, batched by the driver) returning the new ids in order."""
-    if not rows:
-        return []
-    table = model.__table__
-    result = db.session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
+    """``rows`` inserted at once (``bulk.insert_rows``: COPY on PostgreSQL), their new ids in order."""
+    return insert_rows(model.__table__, rows, ids=True)
 
 
 def _insert_new(ctx: Context, ready: list[dict]) -> set:
@@ -813,7 +810,7 @@ def write_report(book: Book, outcomes: Outcomes, path, lang: str) -> None:
         sheets = [Sheet(title=sheet.name, headers=[*(h if h is not None else "" for h in sheet.headers), status_h,
                                                    reasons_h], rows=rows(i, sheet))
                   for i, sheet in enumerate(book.sheets)]
-        write_xlsx(path, sheets)
+        write_plain_xlsx(path, sheets)
 
 
 # ---------------------------------------------------------------------------------------- the run
