@@ -99,26 +99,15 @@ def rows(n: int, org_bin: str):
 
 
 def write_file(path: Path, n: int, org_bin: str) -> None:
-    import xlsxwriter
+    """The workbook (text cells, date cells dd.mm.yyyy, number cells), written by the streaming writer."""
+    from profreg.exports import Sheet, write_plain_xlsx
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy"})
-    sheets = {k: wb.add_worksheet(k) for k in ("workers", "certificates", "education")}
-    keys = {}
-    for r, triple in enumerate(rows(n, org_bin), start=1):
-        for (name, ws), row in zip(sheets.items(), triple, strict=True):
-            if r == 1:
-                keys[name] = list(row)
-                ws.write_row(0, 0, keys[name])
-            for c, k in enumerate(keys[name]):
-                v = row[k]
-                if isinstance(v, date):
-                    ws.write_datetime(r, c, v, date_fmt)
-                elif isinstance(v, int):
-                    ws.write_number(r, c, v)
-                else:
-                    ws.write_string(r, c, v)
-    wb.close()
+    def sheet_rows(i):
+        return (list(triple[i].values()) for triple in rows(n, org_bin))
+
+    first = next(rows(1, org_bin))
+    write_plain_xlsx(path, [Sheet(title=name, headers=list(first[i]), rows=sheet_rows(i))
+                            for i, name in enumerate(("workers", "certificates", "education"))])
 
 
 def _child(url, path, report, *extra) -> dict:

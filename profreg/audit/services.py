@@ -215,10 +215,13 @@ def created_change(value) -> list:
     return [None, _json(value)]
 
 
+_PLAIN = (str, int, float, bool)
+
+
 def created_values(values: dict) -> dict:
     """``changes`` of a 'create' entry for a row inserted from ``values`` ({column: value}): the non-empty
     columns but the id and the bookkeeping ones, as the listener records an object's (``_values``)."""
-    return {key: (["***", "***"] if key in SECRET else created_change(value))
+    return {key: (["***", "***"] if key in SECRET else [None, value if type(value) in _PLAIN else _json(value)])
             for key, value in values.items() if value is not None and key != "id" and key not in SKIP}
 
 

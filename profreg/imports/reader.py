@@ -1,6 +1,5 @@
 """Reading an uploaded file safely: xlsx read with python-calamine (Rust: the cells of one sheet at a
-time, formulas as their cached values, never evaluated; openpyxl read-only reads the sheet names,
-headers and dimensions) or csv (UTF-8 with or without BOM, or Windows-1251; ``;`` or ``,``), with limits on the
+time, formulas as their cached values, never evaluated) or csv (UTF-8 with or without BOM, or Windows-1251; ``;`` or ``,``), with limits on the
 file size, the uncompressed size of an xlsx (zip bombs: checked from the zip directory before anything
 is decompressed), the rows and the columns. Control characters are stripped from every text cell
 (``hygiene.strip_control``). A file that breaks a limit is refused as a whole (``FileRefused``)."""
@@ -163,27 +162,29 @@ def _xlsx_rows(path: Path, sheet_name: str, width: int):
 
 def read_xlsx(path: Path) -> Book:
     check_zip(path)
-    from openpyxl import load_workbook
-
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - any parser failure is "not a workbook" to the user
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+    except (CalamineError, PasswordError, XmlError, ZipError, OSError, ValueError):
         raise FileRefused(_l("The file is not a valid xlsx workbook. Save it again in Excel as .xlsx, or as "
                              ".csv.")) from None
     sheets = []
-    try:
-        for ws in wb.worksheets:
-            header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), None)
-            if not header:
-                continue
-            sheet = _sheet(ws.title, sheet_kind(ws.title), list(header), None)
-            if sheet is not None:
-                rows_hint = max((ws.max_row or 1) - 1, 0)
-                sheet._estimate = lambda n=rows_hint: n
-                sheet._rows = _xlsx_rows(path, ws.title, len(sheet.headers))
-                sheets.append(sheet)
-    finally:
-        wb.close()
+    for name in names:
+        try:
+            data = wb.get_sheet_by_name(name)
+        except (CalamineError, XmlError, ValueError):
+            raise FileRefused(_l("The file is not a valid xlsx workbook. Save it again in Excel as .xlsx, or as "
+                                 ".csv.")) from None
+        header = next(iter(data.iter_rows()), None)
+        if not header:
+            continue
+        sheet = _sheet(name, sheet_kind(name), list(header), None)
+        if sheet is not None:
+            rows_hint = max(data.height - 1, 0)
+            sheet._estimate = lambda n=rows_hint: n
+            sheet._rows = _xlsx_rows(path, name, len(sheet.headers))
+            sheets.append(sheet)
+        del data
     return Book(path, "xlsx", sheets)
 
 

@@ -780,14 +780,14 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
     chunk, seen = [], set()
     for wrow in _rows(book, WORKERS):
         iin = _iin_of(wrow)
-        if iin in seen or any(iin == c[0] for c in chunk):
+        if iin in seen:
             wrow.status, wrow.reasons = REJECTED, [f"{_label(WORKERS, 'iin')}: {DUPLICATE_ROW}"]
             outcomes.add(wrow)
             done += 1
             continue
+        seen.add(iin)
         chunk.append((iin, wrow, children.pop(iin, [])))
         if len(chunk) >= CHUNK:
-            seen.update(c[0] for c in chunk)
             run_chunk(chunk)
             chunk = []
     groups = chunk + [(iin, None, kids) for iin, kids in children.items()]
