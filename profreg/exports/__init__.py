@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -295,11 +296,21 @@ def _column_letters(n: int) -> str:
     return out
 
 
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _xml_escape(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
     return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _plain_cell(ref: str, v, style_text: int = 3) -> str:
+    if type(v) is str:
+        text = _xml_escape("'" + v if v.startswith(FORMULA_PREFIXES) else v)
+        if text[:1].isspace() or text[-1:].isspace():
+            return f'<c r="{ref}" t="inlineStr" s="{style_text}"><is><t xml:space="preserve">{text}</t></is></c>'
+        return f'<c r="{ref}" t="inlineStr" s="{style_text}"><is><t>{text}</t></is></c>'
     if isinstance(v, bool):
         return f'<c r="{ref}" t="b"><v>{int(v)}</v></c>'
     if isinstance(v, datetime):

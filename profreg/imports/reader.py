@@ -104,8 +104,9 @@ def clean(value):
     if value is None:
         return None
     if isinstance(value, str):
-        value = strip_control(value).strip()
-        return value or None
+        if not value.isprintable():  # only then can it hold a control character (a cheap test first)
+            value = strip_control(value)
+        return value.strip() or None
     if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         return int(value)  # a whole number cell (the reader gives every number as a float)
     if isinstance(value, datetime) and value.time() == time(0):
