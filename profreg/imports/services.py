@@ -933,8 +933,9 @@ def run_as_user(run_id: int) -> int:
                 with unit_of_work():
                     run.rows_done, run.rows_total = done, max(done, total)
 
+            # no unit around the run: each chunk of workers commits (with the progress the page shows)
+            execute(run, user, report_path=report, progress=progress)
             with unit_of_work():
-                execute(run, user, report_path=report, progress=progress)
                 notify_import_done(run)
         except Exception as exc:
             with unit_of_work():
