@@ -139,19 +139,37 @@ class RowRefused(DomainError):
         self.reasons = reasons
 
 
+_STATUSES = (None, CREATE, UPDATE, UNCHANGED, REJECTED)
+_CODES = {status: code for code, status in enumerate(_STATUSES)}
+
+
 @dataclass
 class Outcomes:
     """Per (sheet, row): status and the text of the reasons / changed fields; counts per status."""
 
-    rows: dict = field(default_factory=dict)
+    #: (sheet, row) → text of the reasons / changed fields (only rows that have one: a national file's
+    #: hundreds of thousands of plain "create" rows keep one byte each in ``statuses``)
+    texts: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)  # sheet → bytearray of status codes by row number
     counts: dict = field(default_factory=lambda: {CREATE: 0, UPDATE: 0, UNCHANGED: 0, REJECTED: 0})
     per_sheet: dict = field(default_factory=dict)
+
+    def get(self, sheet: int, number: int) -> tuple:
+        """(status or None, text) of a row of the file."""
+        codes = self.statuses.get(sheet, b"")
+        status = _STATUSES[codes[number]] if number < len(codes) else None
+        return status, self.texts.get((sheet, number), "")
 
     def add(self, row: Row) -> None:
         text = "; ".join(dict.fromkeys(str(r) for r in row.reasons))
         if row.status == UPDATE and row.changes:
             text = ", ".join(dict.fromkeys(str(c) for c in row.changes))
-        self.rows[(row.sheet, row.number)] = (row.status, text)
+        if text:
+            self.texts[(row.sheet, row.number)] = text
+        codes = self.statuses.setdefault(row.sheet, bytearray())
+        if len(codes) <= row.number:
+            codes.extend(bytes(max(row.number + 1 - len(codes), len(codes))))
+        codes[row.number] = _CODES[row.status]
         self.counts[row.status] += 1
         sheet = self.per_sheet.setdefault(row.kind, {CREATE: 0, UPDATE: 0, UNCHANGED: 0, REJECTED: 0})
         sheet[row.status] += 1
@@ -741,13 +759,29 @@ def _child(ctx: Context, worker: Worker, row: Row, org) -> None:
 
 
 # ------------------------------------------------------------------------------------------- a file
+#: Distinct cell values shared per run (the same issuer, specialty or date on thousands of rows is one
+#: object): the certificate, education and CPD rows are held until their worker's turn.
+SHARED_VALUES = 20_000
+_SHAREABLE = (str, date)
+
+
 def _rows(book: Book, kind: str):
+    shared: dict = {}
     for index, sheet in enumerate(book.sheets):
         if sheet.kind != kind:
             continue
         for number, values in sheet.rows():
-            raw = {key: value for key, value in zip(sheet.keys, values, strict=False)
-                   if key is not None and value is not None}
+            raw = {}
+            for key, value in zip(sheet.keys, values, strict=False):
+                if key is None or value is None:
+                    continue
+                if type(value) not in _SHAREABLE:  # only text and dates: True == 1 == 1.0 must stay apart
+                    raw[key] = value
+                    continue
+                same = shared.get(value)
+                if same is None and len(shared) < SHARED_VALUES:
+                    shared[value] = same = value
+                raw[key] = same if same is not None else value
             yield Row(index, sheet.name, kind, number, raw)
 
 
@@ -804,7 +838,7 @@ def write_report(book: Book, outcomes: Outcomes, path, lang: str) -> None:
 
         def rows(index, sheet):
             for number, values in sheet.rows():
-                status, text = outcomes.rows.get((index, number), (None, ""))
+                status, text = outcomes.get(index, number)
                 yield [*values, labels.get(status, ""), text]
 
         sheets = [Sheet(title=sheet.name, headers=[*(h if h is not None else "" for h in sheet.headers), status_h,
