@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,8 @@ from sqlalchemy import create_engine, text
 from .common import PG_BASE, ROOT
 
 EMAIL = "hr@bench-import.kz"
+#: The two databases the benchmark (re)creates: set ``BENCH_IMPORT_DB`` so that parallel runs do not collide.
+DB_NAME = os.environ.get("BENCH_IMPORT_DB", "profreg_bench_import")
 
 _SETUP = r"""
 import sys
@@ -96,26 +99,15 @@ def rows(n: int, org_bin: str):
 
 
 def write_file(path: Path, n: int, org_bin: str) -> None:
-    import xlsxwriter
+    """The workbook (text cells, date cells dd.mm.yyyy, number cells), written by the streaming writer."""
+    from profreg.exports import Sheet, write_plain_xlsx
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-    date_fmt = wb.add_format({"num_format": "dd.mm.yyyy"})
-    sheets = {k: wb.add_worksheet(k) for k in ("workers", "certificates", "education")}
-    keys = {}
-    for r, triple in enumerate(rows(n, org_bin), start=1):
-        for (name, ws), row in zip(sheets.items(), triple, strict=True):
-            if r == 1:
-                keys[name] = list(row)
-                ws.write_row(0, 0, keys[name])
-            for c, k in enumerate(keys[name]):
-                v = row[k]
-                if isinstance(v, date):
-                    ws.write_datetime(r, c, v, date_fmt)
-                elif isinstance(v, int):
-                    ws.write_number(r, c, v)
-                else:
-                    ws.write_string(r, c, v)
-    wb.close()
+    def sheet_rows(i):
+        return (list(triple[i].values()) for triple in rows(n, org_bin))
+
+    first = next(rows(1, org_bin))
+    write_plain_xlsx(path, [Sheet(title=name, headers=list(first[i]), rows=sheet_rows(i))
+                            for i, name in enumerate(("workers", "certificates", "education"))])
 
 
 def _child(url, path, report, *extra) -> dict:
@@ -180,7 +172,7 @@ def copy_baseline(url: str, n: int, org_bin: str) -> float:
 def run(rows_n: int) -> int:
     print(f"bulk import benchmark: {rows_n:,} workers (+ as many certificate and education rows), PostgreSQL",
           flush=True)
-    url, org_bin = _fresh("profreg_bench_import")
+    url, org_bin = _fresh(DB_NAME)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "workers.xlsx"
         t0 = time.perf_counter()
@@ -194,7 +186,7 @@ def run(rows_n: int) -> int:
               flush=True)
         if real["code"] != 0:
             print(real["out"])
-        twin, _bin = _fresh("profreg_bench_import_copy")
+        twin, _bin = _fresh(f"{DB_NAME}_copy")
         copy_s = copy_baseline(twin, rows_n, org_bin)
         print(f"{'COPY of the same rows (ceiling)':<40} {copy_s:>9.2f} s", flush=True)
         if real["seconds"]:

@@ -16,6 +16,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import MANYTOONE, Session
 
 from .. import access, clock
+from ..bulk import insert_rows
 from ..extensions import db
 from ..orgs.models import Organization
 from ..workers.models import Employment
@@ -153,6 +154,11 @@ def _reason(session) -> str | None:
     return session.info.get(_REASON)
 
 
+def current_reason() -> str | None:
+    """The detail the entries written now carry (``reason``), for a bulk path that writes its own."""
+    return _reason(db.session())
+
+
 def _values(obj, mode):
     """``{column: [old, new]}`` of the changed columns (create: [None, new]; delete: [old, None])."""
     state = inspect(obj)
@@ -173,6 +179,11 @@ def _values(obj, mode):
             old, new = None, getattr(obj, key)
             if new is None:
                 continue
+            if key in SECRET:
+                out[key] = ["***", "***"]
+            else:
+                out[key] = created_change(new)
+            continue
         else:
             old, new = getattr(obj, key), None
             if old is None:
@@ -197,6 +208,40 @@ def _values(obj, mode):
         if old != new and not (mode == "create" and new is None):
             out[key] = [old, new]
     return out
+
+
+def created_change(value) -> list:
+    """The ``[old, new]`` pair a 'create' entry records for a column set to ``value`` (not None)."""
+    return [None, _json(value)]
+
+
+_PLAIN = (str, int, float, bool)
+
+
+def created_values(values: dict) -> dict:
+    """``changes`` of a 'create' entry for a row inserted from ``values`` ({column: value}): the non-empty
+    columns but the id and the bookkeeping ones, as the listener records an object's (``_values``)."""
+    return {key: (["***", "***"] if key in SECRET else [None, value if type(value) in _PLAIN else _json(value)])
+            for key, value in values.items() if value is not None and key != "id" and key not in SKIP}
+
+
+def log_created(table_name: str, records, *, actor, detail: str | None, region_of: dict) -> int:
+    """'create' entries for rows a bulk path inserted with Core (a bulk import): the same content the
+    ``before_flush`` listener writes for each created object — who, when, the table, the record, its
+    worker, its organization and region, the actor's own, the columns set and the detail — written with
+    one INSERT (``bulk.insert_rows``: COPY on PostgreSQL). ``records`` are ``(record_id, worker_id, organization_id, values)``; ``region_of`` maps an
+    organization id to its region. Returns the entries written."""
+    rows = []
+    actor_org, actor_region = _actor_scope(db.session, actor)
+    at, user_id = clock.utcnow_naive(), _actor_id(actor)
+    for record_id, worker_id, org_id, values in records:
+        rows.append({"at": at, "user_id": user_id, "action": "create", "table_name": table_name,
+                     "record_id": record_id, "worker_id": worker_id, "organization_id": org_id,
+                     "region_id": region_of.get(org_id), "actor_organization_id": actor_org,
+                     "actor_region_id": actor_region, "changes": created_values(values),
+                     "detail": (detail or None) and detail[:255], "dedupe_key": None})
+    insert_rows(AuditLog.__table__, rows)
+    return len(rows)
 
 
 def _pk(obj):

@@ -21,7 +21,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -237,3 +239,136 @@ def send_tempfile(write, suffix: str, download_name: str):
         return response
 
     return send_file(path, as_attachment=True, download_name=download_name, max_age=0)
+
+
+# ------------------------------------------------------------------------- plain tables, fast
+_XLSX_CT = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '{sheets}</Types>')
+_XLSX_SHEET_CT = ('<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                  'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_XLSX_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+              '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+              'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_XLSX_WB = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{sheets}'
+            '</sheets></workbook>')
+_XLSX_WB_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
+                 '<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                 'styles" Target="styles.xml"/></Relationships>')
+# styles: 0 default, 1 date dd.mm.yyyy, 2 bold header (filled, wrapped), 3 wrapped text
+_XLSX_STYLES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd\\.mm\\.yyyy"/></numFmts>'
+                '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+                '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+                '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+                '<fill><patternFill patternType="gray125"/></fill>'
+                '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/></patternFill></fill></fills>'
+                '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+                '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+                '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" '
+                'applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>'
+                '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+                '<alignment wrapText="1" vertical="top"/></xf></cellXfs>'
+                '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+                '</styleSheet>')
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    n += 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_escape(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain_cell(ref: str, v, style_text: int = 3) -> str:
+    if type(v) is str:
+        text = _xml_escape("'" + v if v.startswith(FORMULA_PREFIXES) else v)
+        if text[:1].isspace() or text[-1:].isspace():
+            return f'<c r="{ref}" t="inlineStr" s="{style_text}"><is><t xml:space="preserve">{text}</t></is></c>'
+        return f'<c r="{ref}" t="inlineStr" s="{style_text}"><is><t>{text}</t></is></c>'
+    if isinstance(v, bool):
+        return f'<c r="{ref}" t="b"><v>{int(v)}</v></c>'
+    if isinstance(v, datetime):
+        v = v.date()
+    if isinstance(v, date):
+        return f'<c r="{ref}" s="1"><v>{(v - _EXCEL_EPOCH).days}</v></c>'
+    if isinstance(v, (int, float, Decimal)):
+        return f'<c r="{ref}"><v>{v}</v></c>'
+    text = _xml_escape(str(safe(str(v))))
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}" t="inlineStr" s="{style_text}"><is><t{space}>{text}</t></is></c>'
+
+
+def write_plain_xlsx(path: str | Path, sheets: Sequence[Sheet]) -> list[int]:
+    """A workbook of plain tables (a bold header row, then the rows: text, numbers, dates), streamed
+    straight into the zip in constant memory. Some twenty times faster per cell than ``write_xlsx``
+    (which formats pages for printing): for files of hundreds of thousands of rows, such as the report of a
+    bulk import (docs/performance.md). Text is written as inline strings, never as formulas, and passes
+    through ``safe`` like every export."""
+    used: set = set()
+    names = [_sheet_name(s.title, used) for s in sheets]
+    counts = []
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", _XLSX_CT.format(
+            sheets="".join(_XLSX_SHEET_CT.format(n=i + 1) for i in range(len(sheets)))))
+        zf.writestr("_rels/.rels", _XLSX_RELS)
+        zf.writestr("xl/workbook.xml", _XLSX_WB.format(sheets="".join(
+            f'<sheet name="{_xml_escape(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, name in enumerate(names))))
+        zf.writestr("xl/_rels/workbook.xml.rels", _XLSX_WB_RELS.format(rels="".join(
+            f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(len(sheets)))))
+        zf.writestr("xl/styles.xml", _XLSX_STYLES)
+        for i, sheet in enumerate(sheets):
+            width = len(sheet.headers)
+            letters = [_column_letters(c) for c in range(max(width, 1) + 64)]
+            n = 0
+            with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=True) as raw:
+                out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                out.write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                          '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                          '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+                          'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews><cols>')
+                for c, h in enumerate(sheet.headers):
+                    w = max(10, min(40, len(str(h)) + 2))
+                    out.write(f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>')
+                out.write('</cols><sheetData><row r="1">')
+                out.write("".join(_plain_cell(f"{letters[c]}1", str(h), 2) for c, h in enumerate(sheet.headers)))
+                out.write("</row>")
+                r = 1
+                for row in sheet.rows:
+                    r += 1
+                    n += 1
+                    out.write(f'<row r="{r}">')
+                    out.write("".join(_plain_cell(f"{letters[c]}{r}", v) for c, v in enumerate(row) if v is not None))
+                    out.write("</row>")
+                out.write("</sheetData></worksheet>")
+                out.flush()
+                out.detach()
+            sheet.count = n
+            counts.append(n)
+    return counts

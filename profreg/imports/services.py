@@ -31,25 +31,29 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import access, clock
-from ..audit.services import log_event
+from ..audit.services import current_reason as audit_reason_now
+from ..audit.services import log_created, log_event
 from ..audit.services import reason as audit_reason
 from ..auth.models import User
+from ..bulk import insert_rows
 from ..certificates.models import Certificate
 from ..certificates.services import admission_refused
 from ..education.models import EDUCATION_KINDS, EducationDocument
 from ..errors import DomainError, Refusal
-from ..exports import Sheet, write_xlsx
+from ..exports import Sheet, write_plain_xlsx
 from ..extensions import db
 from ..identity import IdentityError, parse_iin
+from ..notifications.services import notify_import_done
 from ..reference.models import Country
 from ..training.models import CpdRecord
 from ..uow import unit_of_work
-from ..workers.models import Employment, Worker
+from ..workers.models import Employment, Worker, fold, sort_key
 from ..workers.records import IMMUTABLE
 from ..workers.services import (
     IIN_TAKEN,
     check_new_employment,
     employment_errors,
+    entry_errors,
     hire,
     worker_entry_errors,
     worker_errors,
@@ -114,7 +118,7 @@ EPISODE = (("position", "position"), ("specialty", "specialty"), ("hire_date", "
            ("department", "department"), ("order_number", "order_number"))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Row:
     sheet: int
     sheet_name: str
@@ -135,19 +139,37 @@ class RowRefused(DomainError):
         self.reasons = reasons
 
 
+_STATUSES = (None, CREATE, UPDATE, UNCHANGED, REJECTED)
+_CODES = {status: code for code, status in enumerate(_STATUSES)}
+
+
 @dataclass
 class Outcomes:
     """Per (sheet, row): status and the text of the reasons / changed fields; counts per status."""
 
-    rows: dict = field(default_factory=dict)
+    #: (sheet, row) → text of the reasons / changed fields (only rows that have one: a national file's
+    #: hundreds of thousands of plain "create" rows keep one byte each in ``statuses``)
+    texts: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)  # sheet → bytearray of status codes by row number
     counts: dict = field(default_factory=lambda: {CREATE: 0, UPDATE: 0, UNCHANGED: 0, REJECTED: 0})
     per_sheet: dict = field(default_factory=dict)
+
+    def get(self, sheet: int, number: int) -> tuple:
+        """(status or None, text) of a row of the file."""
+        codes = self.statuses.get(sheet, b"")
+        status = _STATUSES[codes[number]] if number < len(codes) else None
+        return status, self.texts.get((sheet, number), "")
 
     def add(self, row: Row) -> None:
         text = "; ".join(dict.fromkeys(str(r) for r in row.reasons))
         if row.status == UPDATE and row.changes:
             text = ", ".join(dict.fromkeys(str(c) for c in row.changes))
-        self.rows[(row.sheet, row.number)] = (row.status, text)
+        if text:
+            self.texts[(row.sheet, row.number)] = text
+        codes = self.statuses.setdefault(row.sheet, bytearray())
+        if len(codes) <= row.number:
+            codes.extend(bytes(max(row.number + 1 - len(codes), len(codes))))
+        codes[row.number] = _CODES[row.status]
         self.counts[row.status] += 1
         sheet = self.per_sheet.setdefault(row.kind, {CREATE: 0, UPDATE: 0, UNCHANGED: 0, REJECTED: 0})
         sheet[row.status] += 1
@@ -161,6 +183,13 @@ class Context:
     write: bool
     today: date
     lookups: Lookups = field(default_factory=Lookups)
+    #: certificate number → IIN of the worker of this file who claimed it (a number on two workers' rows
+    #: is refused on the second, in a dry run as in an import)
+    claimed: dict = field(default_factory=dict)
+    scope: dict = field(default_factory=dict)  # organization id → in the actor's scope
+    region_of: dict = field(default_factory=dict)  # organization id → region id
+    labels: dict = field(default_factory=dict)  # kind → [(column, translated label)]
+    kazakhstan: object = None
 
 
 # ------------------------------------------------------------------------------------------ values
@@ -175,11 +204,23 @@ def _label(kind: str, key: str) -> str:
         return key
 
 
+def _labelled(ctx: Context, kind: str) -> list:
+    """The columns of ``kind`` with their labels in the run's language (translated once per run)."""
+    if kind not in ctx.labels:
+        ctx.labels[kind] = [(column, str(column.label)) for column in COLUMNS[kind]]
+    return ctx.labels[kind]
+
+
 def parse_row(ctx: Context, row: Row) -> None:
     """Cell text → values of the row's columns; every problem is a reason on the row."""
-    for column in COLUMNS[row.kind]:
-        raw = row.raw.get(column.key)
-        name = str(column.label)
+    raws = row.raw
+    for column, name in _labelled(ctx, row.kind):
+        raw = raws.get(column.key)
+        if raw is None:
+            if column.required:
+                row.reasons.append(f"{name}: {REQUIRED}")
+            row.values[column.key] = None
+            continue
         try:
             if column.type == DATE:
                 value = parse_date(raw)
@@ -272,7 +313,11 @@ def process_worker(ctx: Context, iin: str, wrow: Row | None, children: list[Row]
             else:
                 savepoint.rollback()
     first = next((row for row in rows if row.reasons), None)
-    if first is not None:
+    if first is None:
+        for row in children:
+            if row.kind == CERTIFICATES and row.status == CREATE:
+                ctx.claimed[row.values["number"]] = iin
+    else:
         for row in rows:
             row.status, row.changes = REJECTED, []
             if not row.reasons:
@@ -292,7 +337,7 @@ def _organization(ctx: Context, row: Row):
     return org
 
 
-def _personal(row: Row, iin: str, defaults: bool = True) -> dict:
+def _personal(row: Row, iin: str, defaults: bool = True, lookups: Context | None = None) -> dict:
     """The worker's attributes from the row; sex and date of birth from the IIN when empty, citizenship
     Kazakhstan when empty (for a new record only: an update changes only what the file gives)."""
     v = dict(row.values)
@@ -305,7 +350,12 @@ def _personal(row: Row, iin: str, defaults: bool = True) -> dict:
     if v.get("birth_date") is None and info is not None:
         v["birth_date"] = info.birth_date
     if v.get("citizenship") is None and defaults:
-        v["citizenship"] = _kazakhstan()
+        if lookups is None:
+            v["citizenship"] = _kazakhstan()
+        else:
+            if lookups.kazakhstan is None:
+                lookups.kazakhstan = _kazakhstan()
+            v["citizenship"] = lookups.kazakhstan
     return {attr: v.get(key) for attr, key in PERSONAL}
 
 
@@ -381,7 +431,11 @@ def _create_worker(ctx: Context, iin: str, wrow: Row, org, children: list[Row]) 
     db.session.flush()
     for row in children:
         if row.kind == CERTIFICATES:
-            _check_number(row)
+            error = _number_error(ctx, iin, row)
+            if error is None and _check_number(row) is not None:
+                error = f"{_label(CERTIFICATES, 'number')}: {NUMBER_TAKEN}"
+            if error:
+                _refuse(row, error)
             db.session.add(_certificate(worker, row, org))
         elif row.kind == CPD:
             db.session.add(_cpd(worker, row, org))
@@ -395,123 +449,204 @@ def _create_worker(ctx: Context, iin: str, wrow: Row, org, children: list[Row]) 
 
 
 def create_batch(ctx: Context, groups) -> set:
-    """The bulk path of new workers (the first import of an organization): the same checks as
-    ``_create_worker`` — ``worker_errors``, ``worker_entry_errors``, ``employment_errors``, the scope of the
-    organization, the certificate numbers — per worker in Python, then the records of all the chunk's
-    workers flushed at once (the ORM batches the INSERTs), the admission rule asked once for every post
-    (``certificates.services.admission_refused``, the set form of ``clinical_admission_error``) and the
-    episodes added the way ``workers.services.hire`` adds them (a new worker has no episode elsewhere, so
-    no transfer opens). All inside one SAVEPOINT: a worker refused by the admission rule sends the chunk
-    back and is retried alone. Returns the (iin, row) of the groups left to ``process_worker``: registered
-    workers, records without a worker row, and every worker the bulk checks refused (so that its
-    reasons come from the one-worker path)."""
+    """The set-based path of new workers (the first import of an organization). Per chunk: the IINs and
+    certificate numbers already registered are read with one query each; every new worker is checked
+    in Python by the services' own rule functions (``worker_errors``, ``entry_errors``,
+    ``employment_errors``, ``access.org_in_scope``, the number rule of ``_number_error``); the records of
+    all the chunk's workers are inserted with one Core INSERT per table, the admission rule asked once
+    per hire day for every post (``certificates.services.admission_refused``, the set form of
+    ``clinical_admission_error``), the episodes inserted the way ``workers.services.hire`` adds them (a
+    new worker has no episode elsewhere, so no transfer opens) and the audit entries written with one
+    INSERT (``audit.services.log_created``: the same entries the listener writes per object). All inside
+    one SAVEPOINT: a worker refused by the admission rule sends the chunk back and is left to the
+    one-worker path. A dry run inserts the workers and certificates only (what the admission rule reads)
+    and rolls back. Returns the (iin, row) of the groups left to ``process_worker``: registered workers,
+    records without a worker row, and every worker the bulk checks refused (so that its reasons come
+    from the one-worker path)."""
     single = {(iin, wrow) for iin, wrow, _kids in groups}
     new = [(iin, wrow, kids) for iin, wrow, kids in groups if wrow is not None]
-    if len(new) < 2:
+    if not new:
         return single
     existing = set(db.session.execute(select(Worker.iin).where(Worker.iin.in_([g[0] for g in new]))).scalars())
-    numbers = [r.raw.get("number") for _i, _w, kids in new for r in kids if r.kind == CERTIFICATES]
+    numbers = {parse_text(r.raw.get("number")) for _i, _w, kids in new for r in kids if r.kind == CERTIFICATES}
+    numbers.discard(None)
     taken = set(db.session.execute(select(Certificate.number).where(
-        Certificate.number.in_([parse_text(n) for n in numbers if n]), Certificate.in_force)).scalars())
-    scope: dict = {}
+        Certificate.number.in_(sorted(numbers)), Certificate.in_force)).scalars()) if numbers else set()
     ready = []
     for iin, wrow, kids in new:
         if iin in existing:
             continue
-        rows = [wrow, *kids]
-        for row in rows:
-            parse_row(ctx, row)
-        if any(row.reasons for row in rows):
-            for row in rows:  # parsed again, with their reasons, by the one-worker path
+        prepared = _prepare_new(ctx, iin, wrow, kids, taken)
+        if prepared is None:
+            for row in (wrow, *kids):  # parsed again, with their reasons, by the one-worker path
                 row.reasons, row.values = [], {}
             continue
-        org = wrow.values.get("org_bin") or ctx.default_org
-        if org is not None and org.id not in scope:
-            scope[org.id] = access.org_in_scope(ctx.actor, org.id)
-        if org is None or not scope[org.id]:
-            continue
-        certs = [r for r in kids if r.kind == CERTIFICATES]
-        if any(r.values["number"] in taken or (r.values.get("valid_until") and r.values["valid_until"] <
-                                               r.values["issued_on"]) for r in certs):
-            continue
-        if any(r.kind == CPD and r.values["end_date"] < r.values["start_date"] for r in kids):
-            continue
-        worker = Worker(iin=iin, **_personal(wrow, iin))
-        for row in kids:
-            if row.kind == EDUCATION:
-                _education(ctx, worker, row, org)
-        errors = worker_errors(iin=iin, birth_date=worker.birth_date, sex=worker.sex,
-                               citizenship_code=getattr(worker.citizenship, "code", None))
-        errors.update(worker_entry_errors(worker))
-        errors.update(employment_errors(birth_date=worker.birth_date, hire_date=wrow.values["hired_on"],
-                                        end_date=None))
-        if errors:
-            for row in kids:
-                if row.kind == EDUCATION:
-                    row.values = {}
-            worker.education_documents = []
-            continue
-        taken.update(r.values["number"] for r in certs)
-        ready.append((iin, wrow, kids, worker, org))
+        ready.append(prepared)
     while ready:
-        refused: set = set()
         savepoint = db.session.begin_nested()
         try:
-            with db.session.no_autoflush:
-                for _iin, _wrow, kids, worker, org in ready:
-                    db.session.add(worker)
-                    for row in kids:
-                        if row.kind == CERTIFICATES:
-                            db.session.add(_certificate(worker, row, org))
-                        elif row.kind == CPD:
-                            db.session.add(_cpd(worker, row, org))
-            db.session.flush()
-            posts = [(n, worker.id, wrow.values["position"], wrow.values.get("specialty"))
-                     for n, (_iin, wrow, _kids, worker, _org) in enumerate(ready)]
-            days = {n: max(ctx.today, ready[n][1].values["hired_on"]) for n in range(len(ready))}
-            for day in set(days.values()):
-                refused |= admission_refused([p for p in posts if days[p[0]] == day], day)
-            if refused:
-                raise RowRefused({})
-            for _iin, wrow, _kids, worker, org in ready:
-                args = _hire_args(wrow)
-                db.session.add(Employment(worker=worker, organization=org, position=args["position"],
-                                          specialty=args["specialty"], hire_date=args["hire_date"],
-                                          fte=args["fte"] if args["fte"] is not None else Decimal("1.00"),
-                                          department=args["department"], order_number=args["order_number"],
-                                          concurrent=False, is_main=True))
-            db.session.flush()
-        except (RowRefused, IntegrityError, Refusal):
+            refused = _insert_new(ctx, ready)
+        except IntegrityError:  # an unexpected duplicate: every worker of the chunk goes the one-worker way
+            refused = set(range(len(ready)))
+        if refused:
             savepoint.rollback()
-            if not refused:  # an unexpected refusal: every worker of the chunk goes the one-worker way
-                refused = set(range(len(ready)))
             for n in refused:
-                for row in ready[n][2]:
+                for row in (ready[n]["wrow"], *ready[n]["kids"]):
                     row.values, row.reasons = {}, []
-                ready[n][1].values, ready[n][1].reasons = {}, []
-            ready = [_rebuild(ctx, g) for n, g in enumerate(ready) if n not in refused]
+            ready = [g for n, g in enumerate(ready) if n not in refused]
             continue
         if ctx.write:
             savepoint.commit()
         else:
             savepoint.rollback()
-        for iin, wrow, kids, _worker, _org in ready:
-            single.discard((iin, wrow))
-            for row in (wrow, *kids):
+        for group in ready:
+            single.discard((group["iin"], group["wrow"]))
+            for row in (group["wrow"], *group["kids"]):
                 row.status = CREATE
+            for row in group["kids"]:
+                if row.kind == CERTIFICATES:
+                    ctx.claimed[row.values["number"]] = group["iin"]
         break
     return single
 
 
-def _rebuild(ctx: Context, group):
-    """A worker of a chunk sent back by the admission rule: fresh objects for the next attempt (those of
-    the rolled-back SAVEPOINT are expunged)."""
-    iin, wrow, kids, _worker, org = group
-    worker = Worker(iin=iin, **_personal(wrow, iin))
-    for row in kids:
-        if row.kind == EDUCATION:
-            _education(ctx, worker, row, org)
-    return iin, wrow, kids, worker, org
+def _code(obj):
+    return getattr(obj, "code", None)
+
+
+def _number_error(ctx: Context, iin: str, row: Row, taken=()) -> str | None:
+    """A certificate row's number is refused when a certificate in force holds it (``taken``: read per
+    chunk) or another worker of the same file claimed it first (the dry run knows it as well as the
+    import: ``ctx.claimed``)."""
+    number = row.values["number"]
+    if number in taken or ctx.claimed.get(number, iin) != iin:
+        return f"{_label(CERTIFICATES, 'number')}: {NUMBER_TAKEN}"
+    return None
+
+
+def _prepare_new(ctx: Context, iin: str, wrow: Row, kids: list[Row], taken: set) -> dict | None:
+    """A new worker's rows as column values for the bulk INSERTs, or None when any rule refuses them
+    (the one-worker path then gives the reasons)."""
+    rows = [wrow, *kids]
+    for row in rows:
+        parse_row(ctx, row)
+    if any(row.reasons for row in rows):
+        return None
+    org = wrow.values.get("org_bin") or ctx.default_org
+    if org is None:
+        return None
+    if org.id not in ctx.scope:
+        ctx.scope[org.id] = access.org_in_scope(ctx.actor, org.id)
+        ctx.region_of[org.id] = org.region_id
+    if not ctx.scope[org.id]:
+        return None
+    certs = [r for r in kids if r.kind == CERTIFICATES]
+    seen = set()
+    for r in certs:
+        if (_number_error(ctx, iin, r, taken) or r.values["number"] in seen
+                or (r.values.get("valid_until") and r.values["valid_until"] < r.values["issued_on"])):
+            return None
+        seen.add(r.values["number"])
+    if any(r.kind == CPD and r.values["end_date"] < r.values["start_date"] for r in kids):
+        return None
+    personal = _personal(wrow, iin, lookups=ctx)
+    education = [r for r in kids if r.kind == EDUCATION]
+    errors = worker_errors(iin=iin, birth_date=personal["birth_date"], sex=personal["sex"],
+                           citizenship_code=_code(personal["citizenship"]))
+    errors.update(entry_errors(
+        iin=iin, citizenship_code=_code(personal["citizenship"]), id_doc_type_code=_code(personal["id_doc_type"]),
+        id_doc_number=personal["id_doc_number"], id_doc_issuer=personal["id_doc_issuer"],
+        id_doc_issued=personal["id_doc_issued"], residence_address=personal["residence_address"],
+        registration_place=personal["registration_place"], registration_date=personal["registration_date"],
+        education_documents=len(education)))
+    errors.update(employment_errors(birth_date=personal["birth_date"], hire_date=wrow.values["hired_on"],
+                                    end_date=None))
+    if errors:
+        return None
+    for r in certs:
+        taken.add(r.values["number"])
+    worker = {attr: value for attr, value in personal.items() if attr not in ("citizenship", "id_doc_type")}
+    worker.update(citizenship_id=getattr(personal["citizenship"], "id", None),
+                  id_doc_type_id=getattr(personal["id_doc_type"], "id", None),
+                  surname_folded=fold(personal["surname"]), surname_key=sort_key(personal["surname"]))
+    return {"iin": iin, "wrow": wrow, "kids": kids, "org": org, "worker": {"iin": iin, **worker}}
+
+
+def _id_of(obj):
+    return getattr(obj, "id", None)
+
+
+def _record_values(row: Row, worker_id: int, org, now) -> dict:
+    """Column values of a certificate, education or CPD row (``_certificate``, ``_education``, ``_cpd``)."""
+    v = row.values
+    common = {"worker_id": worker_id, "entered_by_organization_id": _id_of(org), "entered_at": now}
+    if row.kind == CERTIFICATES:
+        return {**common, "number": v["number"], "specialty_id": _id_of(v["specialty"]), "issuer": v.get("issuer"),
+                "issue_date": v["issued_on"], "valid_until": v.get("valid_until"), "created_at": now}
+    if row.kind == EDUCATION:
+        return {**common, "kind": v["kind"], "level_id": _id_of(v["level"]), "institution_id": _id_of(v["institution"]),
+                "specialty_id": _id_of(v.get("specialty")), "qualification": v.get("qualification"),
+                "series": v.get("series"), "number": v["number"], "issue_date": v.get("issued_on"),
+                "graduation_year": v.get("graduation_year")}
+    return {**common, "activity_type_id": _id_of(v["activity_type"]), "provider": v["provider"], "topic": v["topic"],
+            "start_date": v["start_date"], "end_date": v["end_date"], "hours": v["hours"], "credits": v.get("credits"),
+            "certificate_number": v.get("certificate_number")}
+
+
+_RECORD_MODELS = {CERTIFICATES: Certificate, EDUCATION: EducationDocument, CPD: CpdRecord}
+
+
+def _insert_many(model, rows: list[dict]) -> list[int]:
+    """``rows`` inserted at once (``bulk.insert_rows``: COPY on PostgreSQL), their new ids in order."""
+    return insert_rows(model.__table__, rows, ids=True)
+
+
+def _insert_new(ctx: Context, ready: list[dict]) -> set:
+    """Insert the prepared workers of a chunk and their records; ask the admission rule for every post;
+    unless refused (returns the refused indexes), insert the episodes and the audit entries (an import)."""
+    now = clock.utcnow_naive()
+    worker_rows = [{**g["worker"], "created_at": now, "updated_at": now, "version": 1} for g in ready]
+    ids = _insert_many(Worker, worker_rows)
+    records: dict = {CERTIFICATES: [], EDUCATION: [], CPD: []}
+    for g, worker_id in zip(ready, ids, strict=True):
+        g["worker_id"] = worker_id
+        for row in g["kids"]:
+            if ctx.write or row.kind == CERTIFICATES:
+                records[row.kind].append((g, _record_values(row, worker_id, g["org"], now)))
+    record_ids = {kind: _insert_many(_RECORD_MODELS[kind], [values for _g, values in items])
+                  for kind, items in records.items()}
+    refused: set = set()
+    posts = [(n, g["worker_id"], g["wrow"].values["position"], g["wrow"].values.get("specialty"))
+             for n, g in enumerate(ready)]
+    days = {n: max(ctx.today, g["wrow"].values["hired_on"]) for n, g in enumerate(ready)}
+    for day in set(days.values()):
+        refused |= admission_refused([p for p in posts if days[p[0]] == day], day)
+    if refused or not ctx.write:
+        return refused
+    episodes = []
+    for g in ready:
+        args = _hire_args(g["wrow"])
+        episodes.append({"worker_id": g["worker_id"], "organization_id": g["org"].id,
+                         "region_id": ctx.region_of[g["org"].id], "worker_surname_key": g["worker"]["surname_key"],
+                         "position_id": args["position"].id, "specialty_id": _id_of(args["specialty"]),
+                         "hire_date": args["hire_date"],
+                         "fte": args["fte"] if args["fte"] is not None else Decimal("1.00"),
+                         "department": args["department"], "order_number": args["order_number"],
+                         "concurrent": False, "is_main": True, "entered_at": now})
+    episode_ids = _insert_many(Employment, episodes)
+    detail = audit_reason_now()
+    log_created(Worker.__tablename__, [(g["worker_id"], g["worker_id"], g["org"].id, values)
+                                       for g, values in zip(ready, worker_rows, strict=True)],
+                actor=ctx.actor, detail=detail, region_of=ctx.region_of)
+    for kind, items in records.items():
+        log_created(_RECORD_MODELS[kind].__tablename__,
+                    [(rid, values["worker_id"], g["org"].id, values)
+                     for (g, values), rid in zip(items, record_ids[kind], strict=True)],
+                    actor=ctx.actor, detail=detail, region_of=ctx.region_of)
+    log_created(Employment.__tablename__, [(eid, values["worker_id"], values["organization_id"], values)
+                                           for values, eid in zip(episodes, episode_ids, strict=True)],
+                actor=ctx.actor, detail=detail, region_of=ctx.region_of)
+    return refused
 
 
 def _check_number(row: Row) -> Certificate | None:
@@ -592,6 +727,9 @@ def _child(ctx: Context, worker: Worker, row: Row, org) -> None:
                 _refuse(row, IMMUTABLE)
             row.status = UNCHANGED
             return
+        error = _number_error(ctx, worker.iin, row)
+        if error:
+            _refuse(row, error)
         db.session.add(_certificate(worker, row, org))
     elif row.kind == EDUCATION:
         saved = db.session.execute(select(EducationDocument).where(
@@ -621,12 +759,29 @@ def _child(ctx: Context, worker: Worker, row: Row, org) -> None:
 
 
 # ------------------------------------------------------------------------------------------- a file
+#: Distinct cell values shared per run (the same issuer, specialty or date on thousands of rows is one
+#: object): the certificate, education and CPD rows are held until their worker's turn.
+SHARED_VALUES = 20_000
+_SHAREABLE = (str, date)
+
+
 def _rows(book: Book, kind: str):
+    shared: dict = {}
     for index, sheet in enumerate(book.sheets):
         if sheet.kind != kind:
             continue
         for number, values in sheet.rows():
-            raw = {key: value for key, value in zip(sheet.keys, values, strict=False) if key is not None}
+            raw = {}
+            for key, value in zip(sheet.keys, values, strict=False):
+                if key is None or value is None:
+                    continue
+                if type(value) not in _SHAREABLE:  # only text and dates: True == 1 == 1.0 must stay apart
+                    raw[key] = value
+                    continue
+                same = shared.get(value)
+                if same is None and len(shared) < SHARED_VALUES:
+                    shared[value] = same = value
+                raw[key] = same if same is not None else value
             yield Row(index, sheet.name, kind, number, raw)
 
 
@@ -659,14 +814,14 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
     chunk, seen = [], set()
     for wrow in _rows(book, WORKERS):
         iin = _iin_of(wrow)
-        if iin in seen or any(iin == c[0] for c in chunk):
+        if iin in seen:
             wrow.status, wrow.reasons = REJECTED, [f"{_label(WORKERS, 'iin')}: {DUPLICATE_ROW}"]
             outcomes.add(wrow)
             done += 1
             continue
+        seen.add(iin)
         chunk.append((iin, wrow, children.pop(iin, [])))
         if len(chunk) >= CHUNK:
-            seen.update(c[0] for c in chunk)
             run_chunk(chunk)
             chunk = []
     groups = chunk + [(iin, None, kids) for iin, kids in children.items()]
@@ -683,13 +838,13 @@ def write_report(book: Book, outcomes: Outcomes, path, lang: str) -> None:
 
         def rows(index, sheet):
             for number, values in sheet.rows():
-                status, text = outcomes.rows.get((index, number), (None, ""))
+                status, text = outcomes.get(index, number)
                 yield [*values, labels.get(status, ""), text]
 
         sheets = [Sheet(title=sheet.name, headers=[*(h if h is not None else "" for h in sheet.headers), status_h,
                                                    reasons_h], rows=rows(i, sheet))
                   for i, sheet in enumerate(book.sheets)]
-        write_xlsx(path, sheets)
+        write_plain_xlsx(path, sheets)
 
 
 # ---------------------------------------------------------------------------------------- the run
@@ -812,11 +967,14 @@ def run_as_user(run_id: int) -> int:
                 with unit_of_work():
                     run.rows_done, run.rows_total = done, max(done, total)
 
+            # no unit around the run: each chunk of workers commits (with the progress the page shows)
+            execute(run, user, report_path=report, progress=progress)
             with unit_of_work():
-                execute(run, user, report_path=report, progress=progress)
+                notify_import_done(run)
         except Exception as exc:
             with unit_of_work():
                 run.state, run.error, run.finished_at = FAILED, str(exc)[:500], clock.utcnow_naive()
+                notify_import_done(run)
             raise
     return run.rows_done
 

@@ -9,8 +9,16 @@ from flask_login import current_user
 from .. import access
 from ..admin.base import ProtectedBaseView
 from ..extensions import db
-from .models import CERT_EXPIRING, EXPORT_READY, REPORT_DUE, TRANSFER_OPENED, WORKER_BLOCKED, WORKER_UNBLOCKED
-from .services import mark_read, notice_text, report_of, unread_count, user_notifications
+from .models import (
+    CERT_EXPIRING,
+    EXPORT_READY,
+    IMPORT_DONE,
+    REPORT_DUE,
+    TRANSFER_OPENED,
+    WORKER_BLOCKED,
+    WORKER_UNBLOCKED,
+)
+from .services import import_of, mark_read, notice_text, report_of, unread_count, user_notifications
 
 PAGE_SIZE = 50
 
@@ -29,6 +37,11 @@ def notice_url(notice) -> str | None:
         return url_for("monitoring.index", period=about[0], scope=f"region:{about[1]}") if about else None
     if notice.kind == EXPORT_READY and notice.export_id:
         return url_for("exports.download", export_id=notice.export_id)
+    if notice.kind == IMPORT_DONE:
+        run = import_of(notice)
+        if run is not None and run.report_path:
+            return url_for("imports.report", run_id=run.id)
+        return url_for("imports.index", id=run.id) if run is not None else None
     return None
 
 

@@ -39,8 +39,11 @@ REMINDER_OVERDUE = "reminder_overdue"        # a coordinator and the level above
 REMINDER_TRAINING = "reminder_training"      # a head: training lists waiting for approval (weekly)
 REMINDER_HR_WEEKLY = "reminder_hr_weekly"    # an HR chief: late entries and transfers to close (weekly)
 REMINDER_KINDS = (REMINDER_DUE_SOON, REMINDER_OVERDUE, REMINDER_TRAINING, REMINDER_HR_WEEKLY)
+# A background import finished: the importing user is told (in-app only, never in a digest), with the link
+# to its report. ``event_key`` is ``import:<import_run id>``.
+IMPORT_DONE = "import_done"
 NOTICE_KINDS = (CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCKED, TRANSFER_OPENED, EXPORT_READY,
-                REPORT_DUE) + REMINDER_KINDS
+                REPORT_DUE, IMPORT_DONE) + REMINDER_KINDS
 # outbox kinds: the notice kinds (mail to the worker; a transfer's to A's HR users) plus the HR digest
 HR_DIGEST = "hr_digest"
 

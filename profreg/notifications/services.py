@@ -21,11 +21,14 @@ from ..access import Role
 from ..auth.models import User
 from ..extensions import db
 from ..i18n import current_lang, fmt_date, fmt_period
+from ..imports.models import FAILED as IMPORT_FAILED
+from ..imports.models import ImportRun
 from ..workers.models import Employment, Transfer, Worker
 from .models import (
     CERT_EXPIRING,
     EXPORT_READY,
     HR_DIGEST,
+    IMPORT_DONE,
     PENDING,
     REMINDER_DUE_SOON,
     REMINDER_HR_WEEKLY,
@@ -237,11 +240,39 @@ def reminder_text(kind: str, payload: dict) -> str:
     return kind
 
 
+def import_key(run_id: int) -> str:
+    """The ``event_key`` of the notice that an import finished."""
+    return f"import:{run_id}"
+
+
+def import_of(notice: Notice):
+    """The import run an ``import_done`` notice is about (None if it is gone)."""
+    _kind, _sep, ident = (notice.event_key or "").partition(":")
+    return db.session.get(ImportRun, int(ident)) if ident.isdigit() else None
+
+
+def notify_import_done(run, now: datetime | None = None) -> int:
+    """A background import (or dry run) finished: its user gets an in-app notification (shown in the
+    user's language, with the link to the report). Idempotent (one notice per run); flushes, never
+    commits. Returns the notifications inserted."""
+    if run.user_id is None:
+        return 0
+    now = now or clock.utcnow_naive()
+    key = import_key(run.id)
+    db.session.execute(_insert(Notice).values(kind=IMPORT_DONE, event_key=key, batch="import", created_at=now)
+                       .on_conflict_do_nothing())
+    notice_id = db.session.execute(select(Notice.id).where(Notice.kind == IMPORT_DONE,
+                                                           Notice.event_key == key)).scalar_one()
+    return insert_select(Notification, ["notice_id", "user_id", "created_at"],
+                         select(literal(notice_id), User.id, literal(now)).where(User.id == run.user_id))
+
+
 def _in_digests(notification):
     """Notifications a digest mail carries: all but the in-app-only kinds (an export is ready, a
-    region's report is due: the digest is about certificates) and the reminders (mailed each)."""
+    region's report is due: the digest is about certificates), the reminders (mailed each) and the
+    imports' ends (in-app only)."""
     return notification.notice_id.in_(select(Notice.id).where(
-        Notice.kind.not_in((EXPORT_READY, REPORT_DUE) + REMINDER_KINDS)))
+        Notice.kind.not_in((EXPORT_READY, REPORT_DUE, IMPORT_DONE) + REMINDER_KINDS)))
 
 
 def queue_digests(today: date) -> dict:
@@ -310,6 +341,20 @@ def notice_text(notice: Notice) -> str:
         about = report_of(notice)
         if about is not None:
             return _("The monthly report of your region for %(period)s is not submitted yet.", period=about[0])
+    if notice.kind == IMPORT_DONE:
+        run = import_of(notice)
+        if run is not None and run.state == IMPORT_FAILED:
+            return _("The import of “%(file)s” failed: %(error)s", file=run.file_name, error=run.error or "")
+        if run is not None and run.dry_run:
+            return _("The check of “%(file)s” is finished: %(created)s to create, %(updated)s to update, "
+                     "%(unchanged)s unchanged, %(rejected)s rejected. Open the report.", file=run.file_name,
+                     created=format_decimal(run.created), updated=format_decimal(run.updated),
+                     unchanged=format_decimal(run.unchanged), rejected=format_decimal(run.rejected))
+        if run is not None:
+            return _("The import of “%(file)s” is finished: %(created)s created, %(updated)s updated, "
+                     "%(unchanged)s unchanged, %(rejected)s rejected. Open the report.", file=run.file_name,
+                     created=format_decimal(run.created), updated=format_decimal(run.updated),
+                     unchanged=format_decimal(run.unchanged), rejected=format_decimal(run.rejected))
     if notice.kind == TRANSFER_OPENED:
         transfer = transfer_of(notice)
         if transfer is not None:

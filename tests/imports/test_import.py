@@ -238,3 +238,79 @@ def test_new_workers_take_the_bulk_path(db, factory, institution, run_import, tm
 
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(reads) < 40, Counter(reads).most_common(8)  # the one-worker path reads ~15 times per worker
+
+
+def _cert_reasons(path):
+    return {iin: (status, reasons) for iin, status, reasons in report_rows(path, "certificates")}
+
+
+def test_a_certificate_number_on_two_workers_is_caught_by_the_dry_run_too(db, factory, institution, run_import,
+                                                                         tmp_path, today):
+    """Two workers of one file with the same certificate number: the second is rejected, in the dry run as
+    in the import, in the same chunk (the bulk path) and across chunks; the first is created."""
+    from profreg.imports import services
+
+    org, hr, workers, certs, edu, _bad = _world(factory, institution, n=6, bad=False)
+    certs[3]["number"] = certs[1]["number"]
+    path = tmp_path / "staff.xlsx"
+    write_xlsx(path, workers, certs, edu)
+    before = _counts(db)
+    code, out = run_import(path, hr.email, tmp_path / "dry.xlsx", "--dry-run", "--lang", "en")
+    assert code == 1 and "workers: create 5, update 0, unchanged 0, rejected 1" in out, out
+    reasons = _cert_reasons(tmp_path / "dry.xlsx")
+    assert reasons[certs[3]["iin"]][0] == "rejected"
+    assert "This number is already registered" in reasons[certs[3]["iin"]][1]
+    assert reasons[certs[1]["iin"]][0] == "create"
+    assert _counts(db) == before
+    code, out = run_import(path, hr.email, tmp_path / "real.xlsx", "--lang", "en")
+    assert code == 1 and "workers: create 5, update 0, unchanged 0, rejected 1" in out, out
+    assert _cert_reasons(tmp_path / "real.xlsx") == reasons
+    assert _counts(db)[0] == before[0] + 5
+    # across chunks: the one-worker path of a later chunk knows the number claimed by an earlier chunk
+    org2 = factory.org()
+    hr2 = factory.user("hr", org=org2)
+    workers2, certs2, edu2, _bad = build(4, org2.bin, institution.name, bad=False, start=100)
+    certs2[3]["number"] = certs2[0]["number"]
+    path2 = tmp_path / "staff2.xlsx"
+    write_xlsx(path2, workers2, certs2, edu2)
+    chunk = services.CHUNK
+    services.CHUNK = 2
+    try:
+        code, out = run_import(path2, hr2.email, tmp_path / "dry2.xlsx", "--dry-run", "--lang", "en")
+    finally:
+        services.CHUNK = chunk
+    assert code == 1 and "workers: create 3, update 0, unchanged 0, rejected 1" in out, out
+    assert _cert_reasons(tmp_path / "dry2.xlsx")[certs2[3]["iin"]][0] == "rejected"
+
+
+def test_the_bulk_path_audits_every_record_as_the_listener_does(db, factory, institution, run_import, tmp_path,
+                                                                 today):
+    """The set-based audit entries of the bulk path: one 'create' entry per record (worker, episode,
+    certificate, diploma) with the importer, the file's name and SHA-256, the record and worker ids, the
+    organization and region, and the values written."""
+    from profreg.audit.models import AuditLog
+
+    org, hr, workers, certs, edu, _bad = _world(factory, institution, n=4, bad=False)
+    write_xlsx(tmp_path / "staff.xlsx", workers, certs, edu)
+    assert run_import(tmp_path / "staff.xlsx", hr.email, tmp_path / "r.xlsx")[0] == 0
+    run = db.session.execute(select(ImportRun)).scalar_one()
+    entries = db.session.execute(select(AuditLog).where(AuditLog.action == "create",
+                                                        AuditLog.detail.like("import %"))).scalars().all()
+    by_table = {}
+    for e in entries:
+        by_table.setdefault(e.table_name, []).append(e)
+    assert {t: len(v) for t, v in by_table.items()} == {"worker": 4, "employment": 4, "certificate": 4,
+                                                         "education_document": 4}
+    for e in entries:
+        assert e.user_id == hr.id and e.detail == f"import {run.sha256} staff.xlsx"
+        assert e.organization_id == org.id and e.region_id == org.region_id
+        assert e.actor_organization_id == org.id and e.record_id is not None and e.worker_id is not None
+    worker = db.session.execute(select(Worker).where(Worker.iin == workers[0]["iin"])).scalar_one()
+    entry = next(e for e in by_table["worker"] if e.record_id == worker.id)
+    assert entry.worker_id == worker.id
+    assert entry.changes["iin"] == [None, worker.iin] and entry.changes["surname"] == [None, worker.surname]
+    assert entry.changes["birth_date"] == [None, worker.birth_date.isoformat()]
+    assert "version" not in entry.changes and "surname_folded" not in entry.changes
+    episode = next(e for e in by_table["employment"] if e.worker_id == worker.id)
+    assert episode.record_id == worker.employments[0].id
+    assert episode.changes["organization_id"] == [None, org.id]
