@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent
 TRANSLATIONS = PACKAGE / "translations"
 
 DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
-           "documents", "audit", "notifications", "monitoring", "analytics", "jobs", "imports", "api", "ops")
+           "documents", "audit", "notifications", "monitoring", "analytics", "jobs", "imports", "api", "reconciliation", "ops")
 
 
 def modules(part: str) -> list[ModuleType]:
