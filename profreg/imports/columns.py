@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..cli_options import LANGUAGES
 
-TEXT, DATE, DECIMAL, INT, SEX, REF, ORG, INSTITUTION, KIND = (
-    "text", "date", "decimal", "int", "sex", "ref", "org", "institution", "kind")
+TEXT, DATE, DECIMAL, INT, SEX, REF, ORG, INSTITUTION, KIND, ENDING = (
+    "text", "date", "decimal", "int", "sex", "ref", "org", "institution", "kind", "ending")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("fte", _l("FTE"), DECIMAL, example="1"),
         Column("department", _l("Department"), example="Терапия", max_length=255),
         Column("order_number", _l("Order number"), example="15-к", max_length=64),
+        # the end of the episode in the row's organization (issue 20.6): the last day, the Labour Code ground
+        # and the category of leaving, through ``workers.services.end_employment`` like every ending
+        Column("ended_on", _l("End date"), DATE),
+        Column("end_ground", _l("Labour Code ground"), REF, "LabourCodeGround"),
+        Column("end_category", _l("Category of leaving"), ENDING),
     ),
     CERTIFICATES: (
         IIN,

@@ -267,3 +267,32 @@ def test_every_ending_path_needs_both_fields(world, today):
     episodes = end_employment(world.wA, world.users["hr"], today, ground, "in_sector")
     assert [(e.end_ground.code, e.end_category) for e in episodes] == [("EMPLOYER_INITIATIVE", "in_sector")]
     assert str(ground) == f"{ground.name} (Labour Code, art. 52)"
+
+
+def test_the_shipped_example_extracts_are_read_without_a_problem(app):
+    from pathlib import Path
+
+    from profreg.reconciliation.adapters import CertificateRecord, ContractRecord, RowProblem
+
+    data = Path(__file__).resolve().parents[2] / "profreg" / "demo" / "data"
+    with app.test_request_context():
+        contracts = list(file_adapter("esutd", data / "esutd-example.csv").records())
+        certs = list(file_adapter("certificates", data / "certificate-registry-example.csv").records())
+    assert not [r for r in contracts + certs if isinstance(r, RowProblem)], contracts + certs
+    assert len(contracts) == 3 and all(isinstance(r, ContractRecord) for r in contracts)
+    assert contracts[1].end_date == date(2026, 10, 31) and contracts[0].position == "Медицинская сестра"
+    assert len(certs) == 2 and all(isinstance(r, CertificateRecord) for r in certs)
+    assert certs[1].specialty.code == "SURGERY" and certs[0].issuer == "НЦНЭ"
+
+
+def test_the_reconcile_command(app, staffed, tmp_path, today):
+    world = staffed
+    path = tmp_path / "esutd.csv"
+    expected = esutd_extract([world.orgA, world.orgA2], path, today)
+    res = app.test_cli_runner().invoke(args=["profreg", "reconcile", "esutd", str(path), "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "Discrepancies: 6; closed (no longer in the registry): 0." in res.output
+    for _kind, _org, iin in expected.items():
+        assert iin in res.output
+    res = app.test_cli_runner().invoke(args=["profreg", "reconcile", "esutd", str(path), "--as", "nobody@x.kz"])
+    assert res.exit_code != 0 and "no active user" in res.output
