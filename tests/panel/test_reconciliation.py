@@ -296,3 +296,16 @@ def test_the_reconcile_command(app, staffed, tmp_path, today):
         assert iin in res.output
     res = app.test_cli_runner().invoke(args=["profreg", "reconcile", "esutd", str(path), "--as", "nobody@x.kz"])
     assert res.exit_code != 0 and "no active user" in res.output
+
+
+def test_the_command_line_ends_an_episode_on_both_fields(app, world, today):
+    runner = app.test_cli_runner()
+    args = ["profreg", "employment", "end", "--iin", world.wA.iin, "--date", today.isoformat(),
+            "--as", world.users["hr"].email]
+    res = runner.invoke(args=[*args, "--ground", "NO_SUCH", "--category", "in_sector"])
+    assert res.exit_code != 0
+    res = runner.invoke(args=[*args, "--ground", "TERM_EXPIRY", "--category", "in_sector"])
+    assert res.exit_code == 0, res.output
+    db.session.expire_all()
+    episode = db.session.execute(select(Employment).where(Employment.worker_id == world.wA.id)).scalar_one()
+    assert (episode.end_date, episode.end_ground.code, episode.end_category) == (today, "TERM_EXPIRY", "in_sector")
