@@ -31,6 +31,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
 from .. import access, clock
 from ..certificates.models import Certificate
@@ -83,6 +84,18 @@ class _Scope:
         return self.by_bin[bin_]
 
 
+CHUNK = 5000  # IINs per query (SQLite caps the number of bound parameters)
+
+
+def _workers(iins: set[str]) -> dict:
+    """The registered workers (not annulled) of these IINs, by IIN, asked in chunks."""
+    out, ordered = {}, sorted(iins)
+    for i in range(0, len(ordered), CHUNK):
+        out.update((w.iin, w) for w in db.session.execute(select(Worker).where(
+            Worker.iin.in_(ordered[i:i + CHUNK]), Worker.annulled_at.is_(None))).scalars())
+    return out
+
+
 def _overlaps(e: Employment, start: date, end: date | None) -> bool:
     return (end is None or e.hire_date <= end) and (e.end_date is None or e.end_date >= start)
 
@@ -105,11 +118,14 @@ class _Items:
 
     def merge(self, org_ids: set, iins: set | None = None) -> None:
         """Keep the open items found again, close those not found again, add the new ones."""
-        old_q = select(Discrepancy).where(Discrepancy.source == self.source, Discrepancy.status == OPEN,
-                                          Discrepancy.organization_id.in_(org_ids or {0}))
-        if iins is not None:
-            old_q = old_q.where(Discrepancy.iin.in_(iins or {""}))
-        old = {_key(d): d for d in db.session.execute(old_q).scalars()}
+        old = {}
+        orgs = sorted(org_ids)
+        for i in range(0, len(orgs), CHUNK):
+            q = select(Discrepancy).where(Discrepancy.source == self.source, Discrepancy.status == OPEN,
+                                          Discrepancy.organization_id.in_(orgs[i:i + CHUNK]))
+            for d in db.session.execute(q).scalars():
+                if iins is None or d.iin in iins:
+                    old[_key(d)] = d
         now = clock.utcnow_naive()
         kept = 0
         for item in self.found:
@@ -164,12 +180,10 @@ def _contracts(run, records: list[ContractRecord], actor, today: date) -> None:
         by_org[org.id].append(rec)
         orgs[org.id] = org
     items = _Items(run, SOURCE_ESUTD)
-    iins = {r.iin for r in records}
-    workers = {w.iin: w for w in db.session.execute(
-        select(Worker).where(Worker.iin.in_(iins or {""}), Worker.annulled_at.is_(None))).scalars()}
+    workers = _workers({r.iin for r in records})
     for org_id, contracts in by_org.items():
         org = orgs[org_id]
-        episodes = db.session.execute(select(Employment).where(
+        episodes = db.session.execute(select(Employment).options(joinedload(Employment.worker)).where(
             Employment.organization_id == org_id, Employment.annulled_at.is_(None))
             .order_by(Employment.hire_date, Employment.id)).scalars().all()
         by_worker: dict[int, list[Employment]] = defaultdict(list)
@@ -216,21 +230,20 @@ def _differences(cert: Certificate, rec: CertificateRecord) -> list[str]:
 
 def _certificates(run, records: list[CertificateRecord], actor, today: date) -> None:
     iins = {r.iin for r in records}
-    workers = {w.iin: w for w in db.session.execute(
-        select(Worker).where(Worker.iin.in_(iins or {""}), Worker.annulled_at.is_(None))).scalars()}
+    workers = _workers(iins)
     org_ids_scope = access.org_ids_select(actor)
     posts: dict[int, list[Employment]] = defaultdict(list)  # worker → his current episodes in the scope
-    if workers:
-        q = select(Employment).where(Employment.worker_id.in_([w.id for w in workers.values()]),
-                                     Employment.current_on(today))
+    certs: dict[int, dict[str, Certificate]] = defaultdict(dict)
+    ids = sorted(w.id for w in workers.values())
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        q = select(Employment).where(Employment.worker_id.in_(chunk), Employment.current_on(today))
         if org_ids_scope is not None:
             q = q.where(Employment.organization_id.in_(org_ids_scope))
         for e in db.session.execute(q).scalars():
             posts[e.worker_id].append(e)
-    certs: dict[int, dict[str, Certificate]] = defaultdict(dict)
-    if workers:
-        for cert in db.session.execute(select(Certificate).where(
-                Certificate.worker_id.in_([w.id for w in workers.values()]), Certificate.in_lists())).scalars():
+        for cert in db.session.execute(select(Certificate).where(Certificate.worker_id.in_(chunk),
+                                                                 Certificate.in_lists())).scalars():
             certs[cert.worker_id][norm(cert.number)] = cert
     items = _Items(run, SOURCE_CERTIFICATES)
     org_ids: set[int] = set()
