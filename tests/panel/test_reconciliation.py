@@ -300,7 +300,7 @@ def test_the_reconcile_command(app, staffed, tmp_path, today):
 
 def test_the_command_line_ends_an_episode_on_both_fields(app, world, today):
     runner = app.test_cli_runner()
-    args = ["profreg", "employment", "end", "--iin", world.wA.iin, "--date", today.isoformat(),
+    args = ["profreg", "workers", "end", "--iin", world.wA.iin, "--date", today.isoformat(),
             "--as", world.users["hr"].email]
     res = runner.invoke(args=[*args, "--ground", "NO_SUCH", "--category", "in_sector"])
     assert res.exit_code != 0
