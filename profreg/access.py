@@ -96,7 +96,8 @@ def _rights(*actions) -> frozenset:
 # docs/roles.md prints this table; tests/panel/test_role_matrix.py checks the panel against that print.
 _COLUMNS = ("worker", "worker_record", "employment", "personnel_document", "organization", "staffing",
             "reference", "user", "audit", "training_list", "monitoring", "job_history", "cpd_assessment",
-            "notification", "calendar", "transfer", "import", "api_token", "admission", "fhir", "reporting")
+            "notification", "calendar", "transfer", "import", "api_token", "admission", "fhir", "reporting",
+            "reconciliation")
 _OWN_NOTIFICATIONS = frozenset({LIST, DETAILS, EDIT})  # every signed-in user reads and marks their own
 # Records are added, corrected and annulled, never edited in place or deleted.
 _RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
@@ -107,36 +108,39 @@ _OWN_TOKENS = frozenset({LIST, DETAILS, DELETE})  # one's own API tokens (admin:
 READ_API = frozenset({LIST})  # may call this read API (admission check, FHIR)
 _COORDINATE = _rights(LIST, DETAILS, EXPORT, ANSWER)  # the reporting calendar of a coordinator
 _AUTHORITY = _rights(LIST, DETAILS, EXPORT, CREATE, RECEIVE)  # C: register a request
+# reconciliation with state registries (issue 20.7): C runs one (a file of the registry), L/D read the
+# discrepancies of the scope and E acts on them (HR: the worklist's one-click actions, "check again")
+_RECONCILE = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT)
 _ROWS = {
     Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
                     ALL, READ, ALL, NONE, READ,
                     READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ,
-                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE),
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE, _RECONCILE),
     Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
                   _rights(READ, CORRECT, ANNUL), READ, READ, NONE, NONE, READ,
                   READ, _rights(READ, CREATE, SUBMIT), NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-                  _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE),
+                  _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE, _RECONCILE),
     Role.ORG_HEAD: (READ, READ, READ, READ, READ, READ, NONE, NONE, READ,
                     _rights(READ, APPROVE), READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, READ,
-                    NONE, _OWN_TOKENS, READ_API, READ_API, NONE),
+                    NONE, _OWN_TOKENS, READ_API, READ_API, NONE, READ),
     Role.HR_CHIEF: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ, ALL, NONE, NONE, READ,
                     ALL, READ, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE),
+                    _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE, _RECONCILE),
     Role.HR: (_HR_WORKER, _RECORDS, _HR_EPISODES, _RECORDS, READ - {EXPORT}, READ, NONE, NONE, NONE,
               ALL - {DELETE}, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, _rights(READ, END),
-              _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE),
+              _IMPORTS, _OWN_TOKENS, READ_API, READ_API, NONE, _rights(LIST, DETAILS, EDIT)),
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                        NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE,
-                       NONE, _OWN_TOKENS, NONE, NONE, NONE),
+                       NONE, _OWN_TOKENS, NONE, NONE, NONE, NONE),
     Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
                  NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE,
-                 NONE, _OWN_TOKENS, NONE, NONE, NONE),
+                 NONE, _OWN_TOKENS, NONE, NONE, NONE, NONE),
     Role.INTEGRATION: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                        NONE, NONE, NONE, NONE, NONE, NONE, NONE,
-                       NONE, NONE, READ_API, READ_API, NONE),
+                       NONE, NONE, READ_API, READ_API, NONE, NONE),
     Role.AUTHORITY: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                      NONE, NONE, NONE, NONE, _OWN_NOTIFICATIONS, NONE, NONE,
-                     NONE, NONE, NONE, NONE, _AUTHORITY),
+                     NONE, NONE, NONE, NONE, _AUTHORITY, NONE),
 }
 MATRIX: dict[str, dict[str, frozenset]] = {
     role: dict(zip(_COLUMNS, row, strict=True)) for role, row in _ROWS.items()}
@@ -154,6 +158,16 @@ def can(user, resource: str, action: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
         return False
     return action in MATRIX.get(user.role, {}).get(resource, NONE)
+
+
+class CommandLineActor:
+    """Who a server command run without ``--as`` acts as (``profreg reconcile``): the national scope, as
+    the ministry's coordinator; the operator who runs it holds the database anyway."""
+
+    id = None
+    role = Role.MINISTRY
+    organization_id = region_id = organization = region = None
+    is_authenticated = active = True
 
 
 # --------------------------------------------------------------------------------- the one guard
@@ -196,7 +210,9 @@ ACCOUNT_TABLES = ("user", "user_specialty", "user_session")
 AUDIT_ENTRY = "audit_entry"          # an audit entry: by its owner's and its actor's organization / region
 BETWEEN_ORGANIZATIONS = "between"    # a transfer: either organization (``organization_id``, ``to_organization_id``)
 NATIONAL = "national"                # no per-row scope (reference data, users): the matrix decides
-SCOPES = (WORKER, OF_WORKER, ORGANIZATION, OF_ORGANIZATION, AUDIT_ENTRY, BETWEEN_ORGANIZATIONS, NATIONAL)
+RECONCILIATION_RUN = "reconciliation_run"  # a registry file reconciled: its author's (ministry: every one)
+SCOPES = (WORKER, OF_WORKER, ORGANIZATION, OF_ORGANIZATION, AUDIT_ENTRY, BETWEEN_ORGANIZATIONS, NATIONAL,
+          RECONCILIATION_RUN)
 
 #: Resources of worker data (read logs, masking, the worker page).
 WORKER_DATA = frozenset({"worker", "worker_record", "employment", "personnel_document"})
@@ -333,6 +349,8 @@ def _where(model, user, scope: str):
     if scope == BETWEEN_ORGANIZATIONS:
         ids = org_ids_select(user)
         return None if ids is None else or_(model.organization_id.in_(ids), model.to_organization_id.in_(ids))
+    if scope == RECONCILIATION_RUN:
+        return None if _role(user) is Role.MINISTRY else model.user_id == user.id
     if scope == WORKER:
         return worker_scope_clause(user, model.id)
     if scope == OF_WORKER:

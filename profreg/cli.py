@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -103,6 +104,12 @@ def demo_cmd(workers, seed, today):
     with unit_of_work():
         period, region, _report = showcase.monthly_report()
     click.echo(f"Monthly report {period} of {region.name_en}: submitted")
+    if org is not None:
+        # registry extracts built from the register with known differences, reconciled like any file
+        # (docs/reconciliation.md): the demo HR's worklist has contracts, dismissals and certificates to settle
+        with unit_of_work():
+            for line in showcase.reconcile_demo_extracts(Path(current_app.instance_path) / "demo"):
+                click.echo(line)
     # The daily sweep, run by the certificates domain's own command (``profreg sweep --no-mail``: run_sweep,
     # one unit of work per step; mails stay queued in the outbox). Not imported here: cli <- app <- jobs.
     click.get_current_context().invoke(profreg_cli.commands["sweep"], today=None, enqueue=False, no_mail=True)

@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parent
 TRANSLATIONS = PACKAGE / "translations"
 
 DOMAINS = ("auth", "reference", "workdays", "orgs", "workers", "education", "certificates", "training",
-           "documents", "audit", "notifications", "monitoring", "analytics", "reporting", "jobs", "imports", "api", "ops")
+           "documents", "audit", "notifications", "monitoring", "analytics", "reporting", "jobs", "imports", "api",
+           "reconciliation", "ops")
 
 
 def modules(part: str) -> list[ModuleType]:

@@ -17,7 +17,7 @@ from .training.models import CpdRecord  # noqa: F401
 from .workers.models import Employment, Worker  # noqa: F401
 
 # Domains that add tables later import them here, one line each:
-for _mod in ("workdays", "notifications", "reporting", "monitoring", "jobs", "imports", "api"):
+for _mod in ("workdays", "notifications", "reporting", "monitoring", "jobs", "imports", "api", "reconciliation"):
     try:
         __import__(f"profreg.{_mod}.models")
     except ModuleNotFoundError as exc:  # domain not present (yet)

@@ -68,13 +68,20 @@ class Factory:
         return w
 
     def employment(self, worker, org, *, position="NURSE", specialty="NURSING", hire=date(2020, 1, 10), end=None,
-                   end_reason=None, entered_at=None, fte="1.00"):
-        from profreg.reference.models import EmploymentEndReason
+                   end_reason=None, entered_at=None, fte="1.00", end_ground=None, end_category=None):
+        """``end_reason``: a reason code of the list used before issue 20.6, mapped to the Labour Code ground
+        and the category as the migration maps existing episodes (and kept, as they keep it)."""
+        from profreg.reference.models import EmploymentEndReason, LabourCodeGround
 
+        reason = self.ref(EmploymentEndReason, end_reason) if end_reason else None
+        if reason is not None:
+            end_ground = end_ground or reason.ground_code
+            end_category = end_category or reason.category
         e = Employment(worker=worker, organization=org, position=self.ref(Position, position),
                        specialty=self.ref(Specialty, specialty) if specialty else None, hire_date=hire,
-                       end_date=end, fte=Decimal(fte),
-                       end_reason=self.ref(EmploymentEndReason, end_reason) if end_reason else None)
+                       end_date=end, fte=Decimal(fte), end_reason=reason,
+                       end_ground=self.ref(LabourCodeGround, end_ground) if end_ground else None,
+                       end_category=end_category)
         if entered_at is not None:
             e.entered_at = entered_at
         self.db.session.add(e)

@@ -28,6 +28,11 @@ def test_demo_shows_everything(app, db, tmp_path):
     assert "training list 2027Q1: approved" in res.output and "training list 2027Q2: draft" in res.output
     assert "Monthly report 2026-10 of Astana: submitted" in res.output
     assert re.search(r"sweep 2026-11-25 \(run \d+\):\s+warned: [1-9]", res.output), res.output
+    # the registry extracts of the demo, reconciled (docs/reconciliation.md): 3 contracts not entered, 2 episodes
+    # without a contract, 1 dismissal not entered (over the first two organizations of Astana: with 300 workers
+    # there is one); certificates of the demo organization
+    assert re.search(r"esutd-extract\.csv \(esutd\): 6 discrepancies in [12] organizations?", res.output), res.output
+    assert re.search(r"certificate-registry\.csv \(certificates\): [2-9] discrepancies", res.output), res.output
 
     # the sweep ran as the daily job runs it (a finished job_run), and the demo HR has notices
     assert db.session.execute(select(func.count()).select_from(JobRun)

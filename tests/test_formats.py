@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from profreg.i18n import fmt_date, fmt_datetime, fmt_month, fmt_number, fmt_percent, fmt_period
-from profreg.reference.models import EmploymentEndReason, Specialty
+from profreg.reference.models import EmploymentEndReason, LabourCodeGround, Specialty
 from tests.conftest import login
 from tests.monitoring.test_report import PERIOD, country  # noqa: F401  (the fixture)
 
@@ -26,7 +26,7 @@ MEDIUM_DATE = re.compile(r"\b\d{4} ж\. \d{1,2} \w+|\b\d{1,2} \w{3,5}\. \d{4}|\b
 DOTTED = re.compile(r"\b\d{2}\.\d{2}\.\d{4}\b")
 #: codes of the report vocabulary (outflow categories, position groups, sexes)
 VOCABULARY = ("voluntary", "involuntary", "not_stated", "retirement", "emigration", "doctor", "nurse",
-              "pharmacist", "manager")
+              "pharmacist", "manager", "in_sector", "leaves_sector", "abroad", "death", "transfer")
 
 
 @pytest.mark.parametrize("lang, expected", [
@@ -58,7 +58,8 @@ def codes_in(text: str, codes) -> list[str]:
 def _vocabulary_codes(db) -> tuple:
     specialties = [c for (c,) in db.session.query(Specialty.code) if not c.isdigit()]
     reasons = [c for (c,) in db.session.query(EmploymentEndReason.code)]
-    return (*VOCABULARY, *specialties, *reasons, "HOSPITAL", "POLYCLINIC")
+    grounds = [c for (c,) in db.session.query(LabourCodeGround.code)]
+    return (*VOCABULARY, *specialties, *reasons, *grounds, "HOSPITAL", "POLYCLINIC")
 
 
 @pytest.fixture

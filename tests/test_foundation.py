@@ -76,7 +76,7 @@ def test_demo_generator_builds_a_consistent_country(db, ref):
                                 .where(Certificate.valid_until >= today)).scalar()
     assert expired > 0 and future > 0
     ended = db.session.execute(select(func.count()).select_from(Employment)
-                               .where(Employment.end_reason_id.is_not(None))).scalar()
+                               .where(Employment.end_ground_id.is_not(None), Employment.end_category.is_not(None))).scalar()
     assert ended > 0
     # every record holds what rule 8 requires at entry (the identity document fits the person), and the
     # records were last updated or confirmed over the past years, not all today

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -94,10 +95,17 @@ def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
                     "citizenship_id, status, created_at, updated_at, version) VALUES (:iin, 'Асанова', 'Айгүл', "
                     "'асанова', 'F', '1987-04-12', 'Астана', :kz, 'active', '2026-01-01', '2026-01-01', 1) "
                     "RETURNING id"), {"iin": f"87041240{n:04d}", "kz": ref("country", "KZ")}).scalar()
+                # issue 20.6: one episode left "own wish" (a seeded reason), one for a reason the ministry added
+                # itself (only its flags say where the worker went), one is still held
+                reason = (ref("employment_end_reason", "OWN_WISH", voluntary=True) if n == 0 else
+                          ref("employment_end_reason", "CUSTOM_ABROAD", abroad=True, leaves_sector=True)
+                          if n == 1 else None)
                 c.execute(text(
                     "INSERT INTO employment (worker_id, organization_id, region_id, position_id, hire_date, fte, "
-                    "is_main, entered_at) VALUES (:w, :o, :r, :p, '2020-01-10', 1, :t, '2020-01-10')"),
-                    {"w": worker, "o": org, "r": region, "t": True,
+                    "is_main, entered_at, end_date, end_reason_id) VALUES (:w, :o, :r, :p, '2020-01-10', 1, :t, "
+                    "'2020-01-10', :end, :reason)"),
+                    {"w": worker, "o": org, "r": region, "t": True, "reason": reason,
+                     "end": date(2021, 1, 10) if reason else None,
                      "p": ref("position", "NURSE", is_clinical=True, group="nurse")})
                 c.execute(text(
                     "INSERT INTO certificate (worker_id, number, specialty_id, issue_date, valid_until, created_at) "
@@ -123,6 +131,13 @@ def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
         assert counts() == before
         with engine.connect() as c:
             assert c.execute(text("SELECT count(*) FROM certificate WHERE entered_at IS NULL")).scalar() == 0
+            # the reasons for leaving split in two (0018): the old value kept, the ground and category mapped
+            endings = c.execute(text(
+                "SELECT r.code, g.code, e.end_category FROM employment e "
+                "LEFT JOIN employment_end_reason r ON r.id = e.end_reason_id "
+                "LEFT JOIN labour_code_ground g ON g.id = e.end_ground_id ORDER BY e.id")).all()
+            assert [tuple(row) for row in endings] == [("OWN_WISH", "EMPLOYEE_INITIATIVE", "in_sector"),
+                                                       ("CUSTOM_ABROAD", None, "abroad"), (None, None, None)]
         engine.dispose()
     finally:
         if admin is not None:

@@ -38,6 +38,7 @@ from ..memo import Memo
 from ..monitoring import services as monitoring
 from ..monitoring.sql import year_month
 from ..orgs.models import Organization
+from ..reconciliation import services as reconciliation
 from ..training.models import LIST_DRAFT, TrainingList
 from ..workdays.services import days, late_entry_clause
 from ..workers.models import Employment, Worker
@@ -249,14 +250,25 @@ def _approval_item(user) -> dict | None:
             "danger": False, "url": url_for("training_lists.index")}
 
 
+def _registry_item(user) -> dict | None:
+    """The open discrepancies with state registries in the user's scope (issue 20.7): contracts,
+    dismissals and certificates the register lacks, episodes without a contract."""
+    if not access.can(user, "reconciliation", access.LIST):
+        return None
+    n = reconciliation.open_count(user)
+    return {"key": "registries", "label": _l("Discrepancies with state registries (contracts, certificates)"),
+            "value": n, "danger": n > 0, "url": url_for("reconciliation.index")}
+
+
 def worklist(user, memo: dict | None = None) -> list[dict]:
     """What needs the user's attention (HR, heads, region): late entries, expiring certificates, blocked
-    workers, incomplete records, transfers to close, and the reports or approvals due."""
+    workers, incomplete records, transfers to close, discrepancies with state registries, and the reports
+    or approvals due."""
     if user.role not in (*access.ORG_ROLES, access.Role.REGION):
         return []
     today = clock.today()
     items = [_card(k, user, today, memo) for k in WORKLIST_TILES if _visible(user, k)]
-    for extra in (_transfers(user, today), _report_item(user, today), _approval_item(user)):
+    for extra in (_transfers(user, today), _registry_item(user), _report_item(user, today), _approval_item(user)):
         if extra is not None:
             items.append(extra)
     return items
@@ -282,8 +294,10 @@ def organization_table(user) -> dict | None:
     for org_id in top:
         cells = [{"value": per_key[k].get(org_id, 0), "url": tile_url(k, org_id)} for k in WORKLIST_TILES]
         cells.append({"value": per_key["transfers"].get(org_id, 0), "url": url_for("transfers.index", show="overdue")})
+        cells.append({"value": per_key["registries"].get(org_id, 0), "url": url_for("reconciliation.index", org=org_id)})
         rows.append({"organization": names.get(org_id, ""), "cells": cells})
-    headers = [TILES[k].label() for k in WORKLIST_TILES] + [_l("Transfers past their due date")]
+    headers = [TILES[k].label() for k in WORKLIST_TILES] + [_l("Transfers past their due date"),
+                                                            _l("Discrepancies with state registries")]
     return {"headers": headers, "rows": rows, "more": max(len(totals) - len(top), 0)}
 
 
@@ -306,6 +320,9 @@ def _org_counts(user, today: date) -> dict[str, dict[int, int]]:
     act = transfers_to_act_on(user, today).subquery()
     per_key["transfers"] = dict(db.session.execute(select(act.c.organization_id, func.count())
                                                    .group_by(act.c.organization_id)).all())
+    registries = reconciliation.open_items(user).subquery()
+    per_key["registries"] = dict(db.session.execute(select(registries.c.organization_id, func.count())
+                                                    .group_by(registries.c.organization_id)).all())
     return per_key
 
 

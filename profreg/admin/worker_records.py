@@ -17,6 +17,7 @@ worker field an ajax lookup limited to the user's scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask import current_app, request, url_for
 from flask_admin.model.form import InlineFormAdmin
@@ -42,6 +43,32 @@ class WorkerAjaxLoader(ScopedAjaxLoader):
     def get_list(self, term, offset=0, limit=10):
         q = self.get_query().filter(search.search_clause(term or "")).order_by(Worker.surname_key, Worker.id)
         return q.offset(offset or 0).limit(limit).all()
+
+
+def prefill(form, names) -> None:
+    """A form opened with values in its URL (a GET from a worklist's one-click action, e.g. the
+    reconciliation's "open the hire form": ``?iin=…&hire_date=2026-11-20``) starts with them. Dates are ISO
+    (``YYYY-MM-DD``); a select takes the id (or the code) of one of its own options, so nothing outside the
+    field's choices (and the user's scope) is ever set. A POST ignores the URL."""
+    if request.method != "GET":
+        return
+    for name in names:
+        raw = request.args.get(name, "").strip()
+        field_ = getattr(form, name, None)
+        if not raw or field_ is None:
+            continue
+        if hasattr(field_, "query_factory") or hasattr(field_, "_get_object_list"):
+            for _pk, obj in field_._get_object_list():
+                if str(getattr(obj, "id", "")) == raw or str(getattr(obj, "code", "")) == raw:
+                    field_.data = obj
+                    break
+        elif field_.type in ("DateField", "LocalDateField"):
+            try:
+                field_.data = date.fromisoformat(raw)
+            except ValueError:
+                continue
+        else:
+            field_.data = raw[:255]
 
 
 class WorkerSearchMixin:

@@ -37,9 +37,9 @@ from ..extensions import db
 from ..monitoring.services import Scope
 from ..monitoring.sql import minus_years
 from ..orgs.models import Organization, StaffingPosition
-from ..reference.models import AdminUnit, EmploymentEndReason, Specialty
+from ..reference.models import AdminUnit, Specialty
 from ..reference.services import names_by_id
-from ..workers.models import Employment, Worker
+from ..workers.models import END_RETIREMENT, Employment, Worker
 
 HORIZON = 8
 ZERO = literal_column("0")  # a literal, not a bound parameter: it appears in GROUP BY
@@ -161,11 +161,9 @@ def compute_forecast(quarter: str | Quarter, scope: Scope, today: date | None = 
     entries = _cell_counts(select(*cell, func.count()).select_from(Employment).join(*org_join)
                            .where(Employment.hire_date >= obs_start, Employment.hire_date <= obs_end, in_scope)
                            .group_by(*cell))
-    r = aliased(EmploymentEndReason)
     exits = _cell_counts(select(*cell, func.count()).select_from(Employment).join(*org_join)
-                         .outerjoin(r, r.id == Employment.end_reason_id)
                          .where(Employment.end_date >= obs_start, Employment.end_date <= obs_end, in_scope,
-                                or_(r.id.is_(None), r.retirement.is_(False)))
+                                or_(Employment.end_category.is_(None), Employment.end_category != END_RETIREMENT))
                          .group_by(*cell))
 
     # base-stock workers reaching pension age, per quarter (birth-date intervals per sex and quarter)

@@ -90,7 +90,11 @@ class EpisodeOut(BaseModel):
     specialty: str | None = None
     hire_date: date
     end_date: date | None = None
-    end_reason: str | None = None
+    end_ground: str | None = Field(None, description="Labour Code ground code (reference labour_code_grounds)")
+    end_category: str | None = Field(None, description="analytic category of the ending: in_sector, transfer, "
+                                     "leaves_sector, abroad, retirement, death")
+    end_reason: str | None = Field(None, description="the reason for leaving entered before the ground and "
+                                   "the category were separate (kept for reading)")
     fte: float
     concurrent: bool
     blocked: bool
@@ -195,7 +199,9 @@ class HireIn(Strict):
 
 class EndIn(Strict):
     end_date: date
-    end_reason: str = Field(..., min_length=1, max_length=32, description="end reason code")
+    end_ground: str = Field(..., min_length=1, max_length=32, description="Labour Code ground code")
+    end_category: str = Field(..., min_length=1, max_length=16,
+                              description="in_sector, transfer, leaves_sector, abroad, retirement or death")
 
 
 class CertificateIn(Strict):

@@ -314,7 +314,7 @@ def hire_existing(user, *, iin: str, surname: str, birth_date: date | None, posi
                            order_number=order_number, concurrent=concurrent)
 
 
-def end_episode(user, worker, episode_id: int, end_date: date, end_reason):
+def end_episode(user, worker, episode_id: int, end_date: date, end_ground, end_category: str):
     """End the caller's organization's current episodes of the worker (``workers.services.end_employment``),
     naming one of them: it must be a current episode of the caller's organization."""
     episode = db.session.get(Employment, episode_id)
@@ -323,7 +323,7 @@ def end_episode(user, worker, episode_id: int, end_date: date, end_reason):
         raise NotFound()
     if end_date is not None and not episode.current_on(end_date):
         raise InvalidInput({"end_date": _l("The episode is not current on that day.")})
-    return end_employment(worker, user, end_date, end_reason)
+    return end_employment(worker, user, end_date, end_ground, end_category)
 
 
 def add_certificate(user, worker, *, specialty, number, issue_date, valid_until, issuer=None):

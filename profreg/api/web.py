@@ -22,8 +22,8 @@ from ..extensions import csrf, db, limiter
 from ..reference.models import (
     Country,
     EducationLevel,
-    EmploymentEndReason,
     IdentityDocumentType,
+    LabourCodeGround,
     Position,
 )
 from ..training.models import CpdRecord
@@ -105,7 +105,8 @@ def worker_out(u, w: Worker, model=WorkerOut, **extra):
 def episode_out(e: Employment) -> EpisodeOut:
     return EpisodeOut(id=e.id, organization=e.organization.bin, organization_name=e.organization.name,
                       position=e.position.code, specialty=_code(e.specialty), hire_date=e.hire_date,
-                      end_date=e.end_date, end_reason=_code(e.end_reason), fte=float(e.fte or 0),
+                      end_date=e.end_date, end_ground=_code(e.end_ground), end_category=e.end_category,
+                      end_reason=_code(e.end_reason), fte=float(e.fte or 0),
                       concurrent=bool(e.concurrent), blocked=e.blocked_at is not None)
 
 
@@ -290,8 +291,8 @@ def end(iin: str, episode_id: int, json: EndIn):
     u = user()
     w = services.worker_by_iin(u, iin, for_update=True)
     services.check_version(w, _if_match())
-    reason = services.reference_by_code(EmploymentEndReason, json.end_reason, "end_reason")
-    services.end_episode(u, w, episode_id, json.end_date, reason)
+    ground = services.reference_by_code(LabourCodeGround, json.end_ground, "end_ground")
+    services.end_episode(u, w, episode_id, json.end_date, ground, json.end_category)
     db.session.refresh(w)
     return _with_etag(worker_detail(u, w), w)
 

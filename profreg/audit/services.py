@@ -28,7 +28,7 @@ AUDITED = {
     "Publication", "Certificate", "CpdRecord", "PersonnelDocument", "Organization", "StaffingPosition",
     "User", "EducationInstitution", "AdminUnit", "Country", "Specialty", "Position", "EducationLevel",
     "IdentityDocumentType", "AcademicDegreeType", "AcademicTitleType", "QualificationCategoryType",
-    "PublicationType", "TrainingActivityType", "EmploymentEndReason", "PersonnelDocumentType",
+    "PublicationType", "TrainingActivityType", "EmploymentEndReason", "LabourCodeGround", "PersonnelDocumentType",
     "OrganizationType", "OwnershipForm", "Transfer",
 }
 # Never written to the log in clear; bookkeeping columns that change on every save are skipped.

@@ -9,7 +9,13 @@ from flask_babel import lazy_ngettext
 from ..admin.base import ScopedModelView
 from ..admin.filters import ClauseFilter, ReferenceFilter, date_range
 from ..admin.record_actions import RecordActionsMixin
-from ..admin.worker_records import WorkerSearchMixin, worker_inline, worker_record_attrs, worker_section
+from ..admin.worker_records import (
+    WorkerSearchMixin,
+    prefill,
+    worker_inline,
+    worker_record_attrs,
+    worker_section,
+)
 from ..reference.models import Specialty
 from . import corrections  # noqa: F401  (the rule of certificate corrections)
 from .models import Certificate, warning_months
@@ -60,6 +66,13 @@ class CertificateView(WorkerSearchMixin, RecordActionsMixin, ScopedModelView):
     locals().update(worker_record_attrs(("worker", *COLUMNS), LABELS))
     column_default_sort = ("valid_until", True)
     column_filters = certificate_filters()
+
+    def create_form(self, obj=None):
+        """Opened from a worklist item (the reconciliation's "add the certificate"), the form starts with
+        what the issuer's registry says; the worker comes through the scope (``WorkerSearchMixin``)."""
+        form = super().create_form(obj)
+        prefill(form, COLUMNS)
+        return form
 
 
 def register_views(admin):

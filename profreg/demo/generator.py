@@ -31,6 +31,7 @@ from ..models import (
     Employment,
     EmploymentEndReason,
     IdentityDocumentType,
+    LabourCodeGround,
     Organization,
     OrganizationType,
     OwnershipForm,
@@ -114,6 +115,13 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
     positions, specialties = _ref(Position), _ref(Specialty)
     org_types, owners = list(_ref(OrganizationType).values()), list(_ref(OwnershipForm).values())
     reasons, countries = _ref(EmploymentEndReason), _ref(Country)
+    grounds = _ref(LabourCodeGround)
+
+    def ending(code):
+        """(ground id, category) of an ending, by the mapping of the reasons used before issue 20.6."""
+        reason = reasons[code]
+        ground = grounds.get(reason.ground_code or "")
+        return ground.id if ground else None, reason.category
     levels, acts = _ref(EducationLevel), _ref(TrainingActivityType)
     qcats, deg_types = list(_ref(QualificationCategoryType).values()), list(_ref(AcademicDegreeType).values())
     pub_types, id_types = list(_ref(PublicationType).values()), _ref(IdentityDocumentType)
@@ -234,14 +242,14 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
         if rng.random() < 0.22 and (today - hire).days > 400:
             prev_org = rng.choice(orgs) if rng.random() < 0.3 else rng.choice(orgs_by_region.get(region.id) or orgs)
             end = hire + timedelta(days=rng.randrange(200, max(201, (today - hire).days - 30)))
-            rows["e"].append(_episode(e_id, wid, surname, prev_org, pos, spec, hire, end, reasons["TRANSFER"].id, rng))
+            rows["e"].append(_episode(e_id, wid, surname, prev_org, pos, spec, hire, end, ending("TRANSFER"), rng))
             e_id += 1
             hire = end + timedelta(days=1)
-        end, reason = None, None
+        end, reason = None, (None, None)
         if rng.random() < 0.07:
             end = min(today - timedelta(days=1), hire + timedelta(days=rng.randrange(30, 3000)))
             end = max(end, hire)
-            reason = reasons[rng.choice(exit_reasons)].id
+            reason = ending(rng.choice(exit_reasons))
         rows["e"].append(_episode(e_id, wid, surname, org, pos, spec, hire, end, reason, rng))
         e_id += 1
         if end is None:
@@ -250,7 +258,7 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
         if rng.random() < 0.05 and end is None:  # concurrent part-time episode
             org2 = rng.choice(orgs_by_region.get(region.id) or orgs)
             h2 = today - timedelta(days=rng.randrange(10, 900))
-            ep = _episode(e_id, wid, surname, org2, pos, spec, max(h2, hire), None, None, rng)
+            ep = _episode(e_id, wid, surname, org2, pos, spec, max(h2, hire), None, (None, None), rng)
             ep["fte"], ep["is_main"] = Decimal("0.50"), False
             rows["e"].append(ep)
             e_id += 1
@@ -331,14 +339,15 @@ def generate(workers: int = 300, seed: int = 1, today: date | None = None, progr
     return counts
 
 
-def _episode(eid, wid, surname, org, pos, spec, hire, end, reason_id, rng):
+def _episode(eid, wid, surname, org, pos, spec, hire, end, ending, rng):
     late = rng.random() < 0.12
     entered = datetime.combine(hire, datetime.min.time()) + timedelta(days=rng.randrange(4, 20) if late else
                                                                       rng.randrange(0, 3), hours=10)
     return {"id": eid, "worker_id": wid, "worker_surname_key": sort_key(surname), "organization_id": org["id"],
             "region_id": org["region_id"], "position_id": pos.id,
             "specialty_id": spec.id if spec else None, "department": None, "fte": Decimal("1.00"),
-            "hire_date": hire, "end_date": end, "end_reason_id": reason_id, "is_main": True,
+            "hire_date": hire, "end_date": end, "end_ground_id": ending[0], "end_category": ending[1],
+            "is_main": True,
             "order_number": f"{rng.randrange(1, 999)}-лс", "entered_at": entered}
 
 

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
-from .. import clock
+from .. import access, clock
 from ..auth.models import User
 from ..certificates.models import Certificate
 from ..extensions import db
 from ..monitoring import services as monitoring
 from ..monitoring.models import SCOPE_REGION, STATUS_SUBMITTED
 from ..orgs.models import Organization
+from ..reconciliation import services as reconciliation
+from ..reconciliation.adapters import file_adapter
 from ..reference.models import AdminUnit
 from ..training import services as training
 from ..training.models import LIST_APPROVED, TrainingList
 from ..workers.models import Employment
+from . import extracts
 
 ASTANA_KATO = "710000000"
 WARNING_DAYS = 30  # the demo certificate ends a month from today: inside the (2-month) warning window
@@ -34,6 +38,24 @@ def demo_organization() -> Organization | None:
     """The organization of the demo org users (head, HR chief, HR): the first one of Astana."""
     return db.session.execute(select(Organization).where(Organization.region_id == demo_region().id)
                               .order_by(Organization.id)).scalars().first()
+
+
+def reconcile_demo_extracts(folder: Path, today: date | None = None) -> list[str]:
+    """Write the demo's registry extracts (``demo.extracts``) for the first two organizations of Astana into
+    ``folder`` and reconcile them nationwide, as ``profreg reconcile esutd|certificates FILE`` does. The same
+    register gives the same files and the same items (idempotent). Returns what to print."""
+    orgs = db.session.execute(select(Organization).where(Organization.region_id == demo_region().id)
+                              .order_by(Organization.id).limit(2)).scalars().all()
+    folder.mkdir(parents=True, exist_ok=True)
+    esutd, certs = folder / "esutd-extract.csv", folder / "certificate-registry.csv"
+    extracts.esutd_extract(orgs, esutd, today)
+    extracts.certificates_extract(orgs[0], certs, today)
+    out = []
+    for source, path in (("esutd", esutd), ("certificates", certs)):
+        run = reconciliation.reconcile(file_adapter(source, path), actor=access.CommandLineActor(), today=today)
+        out.append(f"Reconciled {path} ({source}): {run.items_found} discrepancies in {run.organizations} "
+                   f"organizations")
+    return out
 
 
 def quarter_after(day: date, n: int = 1) -> str:

@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..cli_options import LANGUAGES
 
-TEXT, DATE, DECIMAL, INT, SEX, REF, ORG, INSTITUTION, KIND = (
-    "text", "date", "decimal", "int", "sex", "ref", "org", "institution", "kind")
+TEXT, DATE, DECIMAL, INT, SEX, REF, ORG, INSTITUTION, KIND, ENDING = (
+    "text", "date", "decimal", "int", "sex", "ref", "org", "institution", "kind", "ending")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("fte", _l("FTE"), DECIMAL, example="1"),
         Column("department", _l("Department"), example="Терапия", max_length=255),
         Column("order_number", _l("Order number"), example="15-к", max_length=64),
+        # the end of the episode in the row's organization (issue 20.6): the last day, the Labour Code ground
+        # and the category of leaving, through ``workers.services.end_employment`` like every ending
+        Column("ended_on", _l("End date"), DATE),
+        Column("end_ground", _l("Labour Code ground"), REF, "LabourCodeGround"),
+        Column("end_category", _l("Category of leaving"), ENDING),
     ),
     CERTIFICATES: (
         IIN,
@@ -121,33 +126,57 @@ def kind_label(kind: str, lang: str) -> str:
         return str(KIND_LABELS[kind])
 
 
-def header_map(kind: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Layout:
+    """The kinds of sheet a reader recognises: their columns and the kinds' names. The import's own by
+    default (``IMPORT_LAYOUT``); the reconciliation's registry extracts bring theirs, so one reader
+    (``reader.open_book``) reads every spreadsheet the register takes in."""
+
+    columns: dict
+    labels: dict
+    unrecognised: object = None  # the message for a file whose columns match no kind (None: the import's)
+
+    @property
+    def kinds(self) -> tuple:
+        return tuple(self.columns)
+
+
+IMPORT_LAYOUT = Layout(COLUMNS, KIND_LABELS)
+
+
+def header_map(kind: str, layout: Layout | None = None) -> dict[str, str]:
     """norm(header) → canonical key, for the key and the label in every language."""
     out: dict[str, str] = {}
-    for column in COLUMNS[kind]:
+    for column in (layout or IMPORT_LAYOUT).columns[kind]:
         out[norm(column.key)] = column.key
         for lang in LANGUAGES:
             out.setdefault(norm(label(column, lang)), column.key)
     return out
 
 
-def sheet_kind(name: str) -> str | None:
+def sheet_kind(name: str, layout: Layout | None = None) -> str | None:
     """The kind a sheet name stands for (the canonical kind or its label in any language)."""
+    layout = layout or IMPORT_LAYOUT
     n = norm(name)
-    for kind in KINDS:
-        if n == kind or any(n == norm(kind_label(kind, lang)) for lang in LANGUAGES):
+    for kind in layout.kinds:
+        if n == kind:
             return kind
+        for lang in LANGUAGES:
+            with force_locale(lang):
+                if n == norm(str(layout.labels[kind])):
+                    return kind
     return None
 
 
-def guess_kind(headers: list[str]) -> str | None:
+def guess_kind(headers: list[str], layout: Layout | None = None) -> str | None:
     """The kind whose columns the headers match best (a sheet with another name, a csv file)."""
+    layout = layout or IMPORT_LAYOUT
     best, score = None, 0
     normed = [norm(h) for h in headers]
-    for kind in KINDS:
-        hm = header_map(kind)
+    for kind in layout.kinds:
+        hm = header_map(kind, layout)
         s = sum(1 for h in normed if h in hm)
-        required = {c.key for c in COLUMNS[kind] if c.required}
+        required = {c.key for c in layout.columns[kind] if c.required}
         found = {hm[h] for h in normed if h in hm}
         if required <= found and s > score:
             best, score = kind, s

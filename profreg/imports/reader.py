@@ -19,7 +19,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlE
 
 from ..errors import DomainError
 from ..hygiene import strip_control
-from .columns import guess_kind, header_map, norm, sheet_kind
+from .columns import IMPORT_LAYOUT, Layout, guess_kind, header_map, norm, sheet_kind
 
 DEFAULT_LIMITS = {"IMPORT_MAX_BYTES": 50 * 1024 * 1024, "IMPORT_MAX_UNCOMPRESSED": 400 * 1024 * 1024,
                   "IMPORT_MAX_ROWS": 200_000, "IMPORT_MAX_COLUMNS": 100, "IMPORT_MAX_RATIO": 200}
@@ -125,15 +125,15 @@ def _too_many_rows():
                           limit=limit("IMPORT_MAX_ROWS")))
 
 
-def _sheet(name, kind_hint, headers, rows_fn) -> SheetData | None:
+def _sheet(name, kind_hint, headers, rows_fn, layout: Layout) -> SheetData | None:
     headers = [clean(h) for h in headers]
     while headers and headers[-1] is None:
         headers.pop()
     _check_columns(headers)
-    kind = kind_hint or guess_kind([str(h) for h in headers if h is not None])
+    kind = kind_hint or guess_kind([str(h) for h in headers if h is not None], layout)
     if kind is None:
         return None
-    hm = header_map(kind)
+    hm = header_map(kind, layout)
     keys = [hm.get(norm(h)) if h is not None else None for h in headers]
     return SheetData(str(name), kind, headers, keys, rows_fn)
 
@@ -161,7 +161,7 @@ def _xlsx_rows(path: Path, sheet_name: str, width: int):
     return rows
 
 
-def read_xlsx(path: Path) -> Book:
+def read_xlsx(path: Path, layout: Layout = IMPORT_LAYOUT) -> Book:
     check_zip(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -179,7 +179,7 @@ def read_xlsx(path: Path) -> Book:
         header = next(iter(data.iter_rows()), None)
         if not header:
             continue
-        sheet = _sheet(name, sheet_kind(name), list(header), None)
+        sheet = _sheet(name, sheet_kind(name, layout), list(header), None, layout)
         if sheet is not None:
             rows_hint = max(data.height - 1, 0)
             sheet._estimate = lambda n=rows_hint: n
@@ -206,7 +206,7 @@ def detect_delimiter(first_line: str) -> str:
     return ";" if first_line.count(";") >= first_line.count(",") else ","
 
 
-def read_csv(path: Path, name: str | None = None) -> Book:
+def read_csv(path: Path, name: str | None = None, layout: Layout = IMPORT_LAYOUT) -> Book:
     with open(path, "rb") as fh:
         head = fh.read(256 * 1024)
     encoding = detect_encoding(head)
@@ -222,10 +222,10 @@ def read_csv(path: Path, name: str | None = None) -> Book:
         header = next(reader, [])
     finally:
         fh.close()
-    sheet = _sheet(Path(name or path.name).stem[:31], None, header, None)
+    sheet = _sheet(Path(name or path.name).stem[:31], None, header, None, layout)
     if sheet is None:
-        raise FileRefused(_l("The columns of the file were not recognised. Use the template's headers or the "
-                             "column keys of docs/import.md."))
+        raise FileRefused(layout.unrecognised or _l("The columns of the file were not recognised. Use the "
+                                                    "template's headers or the column keys of docs/import.md."))
     width = len(sheet.headers)
 
     def rows():
@@ -250,23 +250,24 @@ def read_csv(path: Path, name: str | None = None) -> Book:
     return Book(path, "csv", [sheet], encoding=encoding, delimiter=delimiter)
 
 
-def open_book(path, file_name: str | None = None) -> Book:
-    """The sheets of an uploaded file (checked against the limits first)."""
+def open_book(path, file_name: str | None = None, layout: Layout = IMPORT_LAYOUT) -> Book:
+    """The sheets of an uploaded file (checked against the limits first); ``layout``: the kinds of sheet
+    recognised (the import's, or a registry extract's: ``reconciliation.adapters``)."""
     path = Path(path)
     check_size(path)
     name = (file_name or path.name).lower()
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic.startswith(b"PK"):
-        book = read_xlsx(path)
+        book = read_xlsx(path, layout)
     elif name.endswith((".xlsx", ".xlsm", ".xls")):
         raise FileRefused(_l("The file is not a valid xlsx workbook. Save it again in Excel as .xlsx, or as "
                              ".csv."))
     else:
-        book = read_csv(path, file_name)
+        book = read_csv(path, file_name, layout)
     if not book.sheets:
-        raise FileRefused(_l("No sheet of the file has recognised columns. Use the template's headers or the "
-                             "column keys of docs/import.md."))
+        raise FileRefused(layout.unrecognised or _l("No sheet of the file has recognised columns. Use the "
+                                                    "template's headers or the column keys of docs/import.md."))
     return book
 
 

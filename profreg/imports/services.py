@@ -47,12 +47,13 @@ from ..notifications.services import notify_import_done
 from ..reference.models import Country
 from ..training.models import CpdRecord
 from ..uow import unit_of_work
-from ..workers.models import Employment, Worker, fold, sort_key
+from ..workers.models import END_CATEGORY_LABELS, Employment, Worker, fold, sort_key
 from ..workers.records import IMMUTABLE
 from ..workers.services import (
     IIN_TAKEN,
     check_new_employment,
     employment_errors,
+    end_employment,
     entry_errors,
     hire,
     worker_entry_errors,
@@ -66,6 +67,7 @@ from .columns import (
     DECIMAL,
     EDUCATION,
     EDUCATION_KIND_LABELS,
+    ENDING,
     INSTITUTION,
     INT,
     KIND,
@@ -98,6 +100,10 @@ NUMBER_TAKEN = _l("This number is already registered.")
 SAVE_FAILED = _l("The row could not be saved (a duplicate number or a value out of range).")
 VALIDITY_DATES = _l("The validity ends before the date of issue.")
 CPD_DATES = _l("The end date cannot be before the start date.")
+NOTHING_TO_END = _l("The worker is not in the register: there is no employment to end (leave the end date, the "
+                    "Labour Code ground and the category empty).")
+#: The fields of an ending (``workers.services.end_employment``) ← the columns of the workers sheet.
+ENDING_FIELDS = {"end_date": "ended_on", "end_ground": "end_ground", "end_category": "end_category"}
 ATOMIC_REFUSED = _l("Nothing was written: %(n)d rows were rejected and the import is all-or-nothing.")
 
 #: Where a service's error field is shown: the column of the file it comes from.
@@ -238,6 +244,8 @@ def parse_row(ctx: Context, row: Row) -> None:
                 value = ctx.lookups.institution(raw, name)
             elif column.type == KIND:
                 value = _education_kind(raw, name)
+            elif column.type == ENDING:
+                value = _end_category(raw, name)
             else:
                 value = parse_text(raw)
                 if value is not None and column.max_length and len(value) > column.max_length:
@@ -248,6 +256,34 @@ def parse_row(ctx: Context, row: Row) -> None:
         if value is None and column.required:
             row.reasons.append(f"{name}: {REQUIRED}")
         row.values[column.key] = value
+
+
+def _end_category(raw, name):
+    """The category of leaving by its name in kk/ru/en or its code (``END_CATEGORIES``)."""
+    if raw is None:
+        return None
+    key = norm(parse_text(raw))
+    for code, label in END_CATEGORY_LABELS.items():
+        if key == norm(code) or any(key == norm(label_in(label, lang)) for lang in LANGUAGES):
+            return code
+    raise BadValue(_l("%(label)s: unknown value “%(value)s” (see the sheet of allowed values).", label=name,
+                      value=raw))
+
+
+def _end_episode(ctx: Context, worker: Worker, wrow: Row) -> None:
+    """A worker row with an end date ends the worker's episode in the actor's organization, on the
+    Labour Code ground and with the category of leaving of the row (``end_employment``: the one rule)."""
+    v = wrow.values
+    if v.get("ended_on") is None:
+        if v.get("end_ground") is not None or v.get("end_category") is not None:
+            _refuse(wrow, f"{_label(WORKERS, 'ended_on')}: {REQUIRED}")
+        return
+    try:
+        end_employment(worker, ctx.actor, v["ended_on"], v.get("end_ground"), v.get("end_category"))
+    except DomainError as exc:
+        _refuse(wrow, *(_prefixed(_label(WORKERS, ENDING_FIELDS[k]), m) if k in ENDING_FIELDS else str(m)
+                        for k, m in exc.errors.items()))
+    wrow.changes.append(_label(WORKERS, "ended_on"))
 
 
 def _prefixed(name: str, message) -> str:
@@ -415,6 +451,8 @@ def _hire_args(row: Row) -> dict:
 
 
 def _create_worker(ctx: Context, iin: str, wrow: Row, org, children: list[Row]) -> None:
+    if any(wrow.values.get(k) is not None for k in ENDING_FIELDS.values()):
+        _refuse(wrow, str(NOTHING_TO_END))
     personal = _personal(wrow, iin)
     worker = Worker(iin=iin, **personal)
     edu_rows = [r for r in children if r.kind == EDUCATION]
@@ -532,6 +570,8 @@ def _prepare_new(ctx: Context, iin: str, wrow: Row, kids: list[Row], taken: set)
         parse_row(ctx, row)
     if any(row.reasons for row in rows):
         return None
+    if any(wrow.values.get(k) is not None for k in ENDING_FIELDS.values()):
+        return None  # an ending of a worker not in the register: refused by the one-worker path, with its reason
     org = wrow.values.get("org_bin") or ctx.default_org
     if org is None:
         return None
@@ -680,6 +720,7 @@ def _update_worker(ctx: Context, worker: Worker, wrow: Row | None, org, children
             wrow.changes.extend(labels)
         _update_episode(ctx, worker, wrow, org)
         db.session.flush()
+        _end_episode(ctx, worker, wrow)
         wrow.status = UPDATE if wrow.changes else UNCHANGED
 
 

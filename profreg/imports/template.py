@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..reference import models as reference
-from .columns import COLUMNS, EDUCATION_KIND_LABELS, KINDS, REF, SEX, Column, kind_label
+from ..workers.models import END_CATEGORY_LABELS
+from .columns import COLUMNS, EDUCATION_KIND_LABELS, ENDING, KINDS, REF, SEX, Column, kind_label
 
 #: Rows of the template that carry data validation (an Excel limit is far above it).
 VALIDATED_ROWS = 5000
@@ -36,7 +37,8 @@ def write_template(path, kinds, lang: str) -> None:
         col = 0
         refs = sorted({c.ref for kind in kinds for c in COLUMNS[kind] if c.type == REF})
         extra = {"__sex": [("M", str(_l("Male"))), ("F", str(_l("Female")))],
-                 "__kind": [(k, str(v)) for k, v in EDUCATION_KIND_LABELS.items()]}
+                 "__kind": [(k, str(v)) for k, v in EDUCATION_KIND_LABELS.items()],
+                 "__ending": [(k, str(v)) for k, v in END_CATEGORY_LABELS.items()]}
         for name in [*refs, *extra]:
             pairs = extra[name] if name in extra else _ref_values(name, lang)
             title = str(_ref_title(name))
@@ -71,12 +73,15 @@ def _validation(column: Column, lists: dict) -> str | None:
         return lists.get("__sex")
     if column.key == "kind":
         return lists.get("__kind")
+    if column.type == ENDING:
+        return lists.get("__ending")
     return None
 
 
 _REF_TITLES = {"Country": _l("Citizenship"), "IdentityDocumentType": _l("Identity document"),
                "Position": _l("Position"), "Specialty": _l("Specialty"), "EducationLevel": _l("Level of education"),
-               "TrainingActivityType": _l("Type of activity"), "__sex": _l("Sex"), "__kind": _l("Kind of education")}
+               "TrainingActivityType": _l("Type of activity"), "__sex": _l("Sex"), "__kind": _l("Kind of education"),
+               "LabourCodeGround": _l("Labour Code ground"), "__ending": _l("Category of leaving")}
 
 
 def _ref_title(name: str):

@@ -5,7 +5,10 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
 
 * **period** ``YYYY-MM``; ``ms``/``me`` = first/last day of the month; due on the 10th of the next month.
 * **registration**: episodes whose ``entered_at`` (Asia/Almaty) falls in the month; late or on time by
-  rule 8's deadline (``workdays.services.late_entry_clause``).
+  rule 8's deadline (``workdays.services.late_entry_clause``). Measured against contracts too
+  (``registration.contracts``, issue 20.7): the labour contracts of the state registry (the latest ESUTD
+  extract of each employer, ``reconciliation``) that started in the month: registered within 3 working
+  days of the contract start, late, or not at all (``reconciliation.registration.contract_registration``).
 * **stock at month end**: episodes held at the end of ``me`` (``Employment.held_at_end_of(me)``: hired by
   ``me`` and still current on the next day; an episode whose last day is ``me`` has left the stock).
   Headcount = distinct workers, each attributed to
@@ -14,12 +17,12 @@ aggregates; nothing is typed in. Definitions (also in docs/monitoring.md):
 * **migration**: an episode ending in the month whose worker starts an episode in *another* organization
   between its end date and ``TRANSFER_WINDOW_DAYS`` later, or whose transfer names the new episode
   (``workers.models.Transfer``, not cancelled; it may start before the old one ended), is a move; the move is within
-  a region or between regions by the two organizations' regions. Episodes ended with a transfer reason
-  after which the worker holds no episode at all are transfers without a registered destination.
-* **outflow**: an episode ending in the month (reason not a transfer) after which the worker holds no
+  a region or between regions by the two organizations' regions. Episodes ended with the transfer
+  category after which the worker holds no episode at all are transfers without a registered destination.
+* **outflow**: an episode ending in the month (category not a transfer) after which the worker holds no
   episode (none running past its end date that started by ``end + TRANSFER_WINDOW_DAYS``): an exit
-  from the health sector. Category by reason flags: death, retirement, emigration (abroad), voluntary,
-  involuntary, not stated.
+  from the register. Counted by the analytic category of the ending (leaves the sector, abroad,
+  retirement, death, stays in the sector, not stated) and by the Labour Code ground (issue 20.6).
 * **certificates** (workers in the stock at month end, counted by their primary episode), the state on
   the first day after the month (``me + 1``) as known at its end (certificates issued by ``me``):
   expiring = holds a certificate ``expiring_on(me + 1, known_on=me)``; expired = the latest certificate
@@ -65,11 +68,23 @@ from ..extensions import db
 from ..notifications import services as notify
 from ..orgs.models import Organization
 from ..orgs.services import districts_select
-from ..reference.models import AdminUnit, EmploymentEndReason, OrganizationType, Position, Specialty
+from ..reconciliation.registration import contract_registration
+from ..reference.models import AdminUnit, LabourCodeGround, OrganizationType, Position, Specialty
 from ..reference.services import names_by_id
 from ..reporting import frozen
 from ..workdays.services import WorkingCalendar, due_day, late_entry_clause
-from ..workers.models import TRANSFER_CANCELLED, Employment, Transfer, Worker
+from ..workers.models import (
+    END_ABROAD,
+    END_DEATH,
+    END_IN_SECTOR,
+    END_LEAVES_SECTOR,
+    END_RETIREMENT,
+    END_TRANSFER,
+    TRANSFER_CANCELLED,
+    Employment,
+    Transfer,
+    Worker,
+)
 from .models import (
     SCOPE_COUNTRY,
     SCOPE_DISTRICT,
@@ -82,11 +97,14 @@ from .sql import AGE_GROUPS, age_group_case
 
 TRANSFER_WINDOW_DAYS = 31
 DUE_DAY = 10
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: outflow by the category and the Labour Code ground (issue 20.6)
 
 POSITION_GROUPS = ("doctor", "nurse", "pharmacist", "manager", "other")
 SEXES = ("M", "F")
-OUTFLOW_CATEGORIES = ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated")
+#: The outflow by the analytic category of the ending (issue 20.6); a transfer is migration, not outflow.
+#: Snapshots of version 1 (before the split) counted "voluntary", "involuntary", "retirement", "death",
+#: "emigration", "not_stated" by the old reasons' flags, and list ``by_reason``; they are shown as frozen.
+OUTFLOW_CATEGORIES = (END_LEAVES_SECTOR, END_ABROAD, END_RETIREMENT, END_DEATH, END_IN_SECTOR, "not_stated")
 
 
 # --------------------------------------------------------------------------------------------- scope
@@ -218,8 +236,11 @@ def _registration(ms: date, me: date, scope: Scope, cal: WorkingCalendar) -> dic
             .where(in_month, *where).group_by(unit_col)).all())
 
     late_clause = late_entry_clause(select(distinct(Employment.hire_date)).where(in_month), calendar=cal)
+    # rule 8 measured against the labour contracts of the state registry (issue 20.7): contracts that
+    # started in the month, and whether (and when) the register got their episode
+    contracts = contract_registration(ms, me, scope.covers, cal)
     entered = per(Organization.region_id)
-    out = {"totals": totals, "by_region": []}
+    out = {"totals": totals, "by_region": [], "contracts": contracts}
     if scope.by_district:
         out["by_district"] = []
     if not entered:
@@ -377,8 +398,7 @@ def _migration(ms: date, me: date, scope: Scope) -> dict:
             flows[(r1, r2)] = flows.get((r1, r2), 0) + n
     unmatched = db.session.execute(
         select(func.count()).select_from(e1)
-        .join(EmploymentEndReason, EmploymentEndReason.id == e1.end_reason_id)
-        .where(e1.end_date >= ms, e1.end_date <= me, EmploymentEndReason.transfer.is_(True),
+        .where(e1.end_date >= ms, e1.end_date <= me, e1.end_category == END_TRANSFER,
                scope.covers(e1.organization_id), ~continuation_clause(e1))).scalar()
     totals["transfer_unmatched"] = unmatched or 0
     names = names_by_id(AdminUnit, [k for pair in flows for k in pair])
@@ -388,50 +408,39 @@ def _migration(ms: date, me: date, scope: Scope) -> dict:
     return {"totals": totals, "flows": flow_rows}
 
 
-def _category(reason) -> str:
-    if reason is None:
-        return "not_stated"
-    if reason.death:
-        return "death"
-    if reason.retirement:
-        return "retirement"
-    if reason.abroad:
-        return "emigration"
-    return "voluntary" if reason.voluntary else "involuntary"
-
-
 def _outflow(ms: date, me: date, scope: Scope) -> tuple[dict, int]:
+    """Exits from the register in the month: episodes ending in it (category not a transfer) after which
+    the worker holds no episode; counted by the analytic category of the ending (``end_category``, issue
+    20.6) and by its Labour Code ground."""
     e1 = aliased(Employment)
-    r = aliased(EmploymentEndReason)
     where = and_(e1.end_date >= ms, e1.end_date <= me, scope.covers(e1.organization_id),
-                 or_(r.id.is_(None), r.transfer.is_(False)), ~continuation_clause(e1))
-    base = select(e1.end_reason_id, func.count(distinct(e1.worker_id))).select_from(e1).outerjoin(
-        r, r.id == e1.end_reason_id).where(where).group_by(e1.end_reason_id)
-    rows = db.session.execute(base).all()
-    total = db.session.execute(select(func.count(distinct(e1.worker_id))).select_from(e1).outerjoin(
-        r, r.id == e1.end_reason_id).where(where)).scalar() or 0
-    reasons = {x.id: x for x in db.session.execute(select(EmploymentEndReason)).scalars()}
+                 or_(e1.end_category.is_(None), e1.end_category != END_TRANSFER), ~continuation_clause(e1))
     cats = dict.fromkeys(OUTFLOW_CATEGORIES, 0)
-    by_reason = []
-    for rid, n in rows:
-        reason = reasons.get(rid)
-        cats[_category(reason)] += n
-        by_reason.append({"code": reason.code if reason else "",
-                          "names": {"kk": reason.name_kk, "ru": reason.name_ru, "en": reason.name_en}
-                          if reason else None, "category": _category(reason), "count": n})
-    by_reason.sort(key=lambda x: (x["code"] == "", x["code"]))
-    out = {"totals": {"total": total, **cats}, "by_reason": by_reason}
+    for category, n in db.session.execute(select(e1.end_category, func.count(distinct(e1.worker_id)))
+                                          .select_from(e1).where(where).group_by(e1.end_category)).all():
+        cats[category if category in cats else "not_stated"] += n
+    total = db.session.execute(select(func.count(distinct(e1.worker_id))).select_from(e1).where(where)).scalar() or 0
+    rows = db.session.execute(select(e1.end_ground_id, func.count(distinct(e1.worker_id))).select_from(e1)
+                              .where(where).group_by(e1.end_ground_id)).all()
+    grounds = {x.id: x for x in db.session.execute(select(LabourCodeGround)).scalars()}
+    by_ground = []
+    for gid, n in rows:
+        g = grounds.get(gid)
+        by_ground.append({"code": g.code if g else "", "article": g.article if g else "",
+                          "names": {"kk": g.name_kk, "ru": g.name_ru, "en": g.name_en} if g else None, "count": n})
+    by_ground.sort(key=lambda x: (x["code"] == "", x["code"]))
+    out = {"totals": {"total": total, **cats}, "by_ground": by_ground}
     if scope.by_district:
         # each worker once, in the district of his first (lowest id) ending episode, so the lines add up
         first = (select(e1.worker_id, func.min(e1.id).label("episode_id")).select_from(e1)
-                 .outerjoin(r, r.id == e1.end_reason_id).where(where).group_by(e1.worker_id).subquery("first_exit"))
+                 .where(where).group_by(e1.worker_id).subquery("first_exit"))
         rows = db.session.execute(
             select(Organization.district_id, func.count()).select_from(first)
             .join(Employment, Employment.id == first.c.episode_id)
             .join(Organization, Organization.id == Employment.organization_id)
             .group_by(Organization.district_id)).all()
         out["by_district"] = _district_rows(rows, ("total",))
-    return out, cats["emigration"]
+    return out, cats[END_ABROAD]
 
 
 def certificate_sets(ms: date, me: date):

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 
 from ..exports import Sheet, csv_rows, write_xlsx
 from ..i18n import current_lang, fmt_date, fmt_month
+from ..workers.models import END_CATEGORY_LABELS
 
 
 @dataclass
@@ -55,9 +56,13 @@ def age_label(code: str) -> str:
 
 
 def outflow_label(code: str) -> str:
-    return {"voluntary": _("Voluntary"), "involuntary": _("Involuntary"), "retirement": _("Retirement"),
-            "death": _("Death"), "emigration": _("Emigration"), "not_stated": _("Reason not stated"),
-            "total": _("Total exits from the health sector")}.get(code, code)
+    """The outflow categories: those of the ending (issue 20.6) and, for snapshots frozen before it, the
+    categories of the old reasons' flags."""
+    if code in END_CATEGORY_LABELS:
+        return str(END_CATEGORY_LABELS[code])
+    return {"voluntary": _("Voluntary"), "involuntary": _("Involuntary"), "emigration": _("Emigration"),
+            "not_stated": _("Reason not stated"),
+            "total": _("Total exits from the register")}.get(code, code)
 
 
 def migration_label(code: str) -> str:
@@ -96,6 +101,14 @@ def report_tables(snap: dict) -> list[Table]:
     for r in reg.get("by_district", ()):
         t_reg.rows.append([_("District"), r["code"], district_label(r), r["entered"], r["on_time"], r["late"],
                            _share(r["on_time"], r["entered"])])
+    contracts = reg.get("contracts")  # snapshots frozen before issue 20.7 have no contracts
+    if contracts is not None:
+        t_reg.rows.append([_("Labour contracts (ESUTD)"), "",
+                           _("Registered within 3 working days, measured against contracts"), contracts["contracts"],
+                           contracts["on_time"], contracts["late"] + contracts["not_entered"],
+                           _share(contracts["on_time"], contracts["contracts"])])
+        t_reg.rows.append([_("Labour contracts (ESUTD)"), "", _("Contracts not entered in the register"),
+                           contracts["not_entered"], None, None, None])
     tot = reg["totals"]
     t_reg.totals = [_("Total"), "", "", tot["entered"], tot["on_time"], tot["late"], _share(tot["on_time"], tot["entered"])]
 
@@ -131,11 +144,18 @@ def report_tables(snap: dict) -> list[Table]:
 
     out = snap["outflow"]
     t_out = Table("outflow", _("Outflow"), [_("Breakdown"), _("Code"), _("Item"), _("Workers")])
-    for code in ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated"):
-        t_out.rows.append([_("Category"), "", outflow_label(code), out["totals"][code]])
-    for r in out["by_reason"]:
-        t_out.rows.append([_("Reason") + f" ({outflow_label(r['category'])})", "",
-                           name_of(r["names"], _("not stated")), r["count"]])
+    if "by_ground" in out:  # version 2: the category of the ending and the Labour Code ground (issue 20.6)
+        for code in ("leaves_sector", "abroad", "retirement", "death", "in_sector", "not_stated"):
+            t_out.rows.append([_("Category of leaving"), "", outflow_label(code), out["totals"][code]])
+        for r in out["by_ground"]:
+            article = _("Labour Code, art. %(article)s", article=r["article"]) if r.get("article") else ""
+            t_out.rows.append([_("Labour Code ground"), article, name_of(r["names"], _("not stated")), r["count"]])
+    else:  # a snapshot frozen before the split keeps its own categories and reasons
+        for code in ("voluntary", "involuntary", "retirement", "death", "emigration", "not_stated"):
+            t_out.rows.append([_("Category"), "", outflow_label(code), out["totals"][code]])
+        for r in out["by_reason"]:
+            t_out.rows.append([_("Reason") + f" ({outflow_label(r['category'])})", "",
+                               name_of(r["names"], _("not stated")), r["count"]])
     for r in out.get("by_district", ()):
         t_out.rows.append([_("District"), r["code"], district_label(r), r["total"]])
     t_out.totals = [_("Total"), "", outflow_label("total"), out["totals"]["total"]]

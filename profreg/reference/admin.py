@@ -12,7 +12,8 @@ TITLES = {
     "identity_document_types": _l("Identity document types"), "academic_degree_types": _l("Academic degrees"),
     "academic_title_types": _l("Academic titles"), "qualification_category_types": _l("Qualification categories"),
     "publication_types": _l("Publication types"), "training_activity_types": _l("CPD activity types"),
-    "employment_end_reasons": _l("Reasons for leaving"), "personnel_document_types": _l("Personnel document types"),
+    "labour_code_grounds": _l("Labour Code grounds"),
+    "employment_end_reasons": _l("Reasons for leaving (as entered before the split)"), "personnel_document_types": _l("Personnel document types"),
     "organization_types": _l("Organization types"), "ownership_forms": _l("Ownership forms"),
 }
 LABELS = {"code": _l("Code"), "name_kk": _l("Name (Kazakh)"), "name_ru": _l("Name (Russian)"),
@@ -22,7 +23,9 @@ LABELS = {"code": _l("Code"), "name_kk": _l("Name (Kazakh)"), "name_ru": _l("Nam
           "cpd_credits_required": _l("CPD credits per cycle"), "group": _l("Group"), "kind": _l("Kind"),
           "is_advanced_training": _l("Advanced training"), "voluntary": _l("Voluntary"),
           "leaves_sector": _l("Leaves the health sector"), "abroad": _l("Moves abroad"),
-          "retirement": _l("Retirement"), "death": _l("Death"), "transfer": _l("Transfer")}
+          "retirement": _l("Retirement"), "death": _l("Death"), "transfer": _l("Transfer"),
+          "article": _l("Article of the Labour Code"), "ground_code": _l("Labour Code ground (code)"),
+          "category": _l("Category of leaving")}
 
 
 class ReferenceView(ScopedModelView):

@@ -1,6 +1,7 @@
 """Reference data (classifiers) with kk/ru/en names. Data, not code: seeded from seeds/*.csv, edited by admin."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,10 +99,32 @@ class TrainingActivityType(ReferenceMixin, db.Model):
     is_advanced_training: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
+class LabourCodeGround(ReferenceMixin, db.Model):
+    """The Labour Code ground on which an employment contract ended (Labour Code of the Republic of
+    Kazakhstan of 23.11.2015 No. 414-V), with its article: ``article`` is ``52`` (an article) or
+    ``52.1.24`` (article 52, paragraph 1, subparagraph 24). The analytic category of the ending (where the
+    worker goes) is a separate field of the episode (``workers.models.END_CATEGORIES``)."""
+
+    __tablename__ = "labour_code_ground"
+    article: Mapped[str] = mapped_column(String(32), default="", server_default="")
+
+    @property
+    def article_label(self) -> str:
+        return _("Labour Code, art. %(article)s", article=self.article) if self.article else ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.article_label})" if self.article else self.name
+
+
 class EmploymentEndReason(ReferenceMixin, db.Model):
-    """Why an employment episode ended; the flags drive migration and outflow reports."""
+    """The reasons for leaving used before issue 20 (one list mixing the Labour Code ground with where the
+    worker goes). Kept so that the value entered then stays readable; ``ground_code`` and ``category`` are
+    the mapping the migration applied to the episodes (``LabourCodeGround.code``, ``END_CATEGORIES``).
+    New endings record the ground and the category instead."""
 
     __tablename__ = "employment_end_reason"
+    ground_code: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(16))
     voluntary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     leaves_sector: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     abroad: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -135,6 +158,7 @@ REFERENCE_MODELS = {
     "qualification_category_types": QualificationCategoryType,
     "publication_types": PublicationType,
     "training_activity_types": TrainingActivityType,
+    "labour_code_grounds": LabourCodeGround,
     "employment_end_reasons": EmploymentEndReason,
     "personnel_document_types": PersonnelDocumentType,
     "organization_types": OrganizationType,

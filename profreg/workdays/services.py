@@ -91,6 +91,19 @@ def entry_deadline(hired_on: date, calendar: WorkingCalendar | None = None) -> d
     return (calendar or WorkingCalendar.load()).nth_working_day(hired_on, ENTRY_WORKING_DAYS)
 
 
+def working_days_overdue(hired_on: date, today: date, calendar: WorkingCalendar | None = None) -> int:
+    """How many working days an entry for a hire on ``hired_on`` is overdue on ``today``: the working days
+    after ``entry_deadline(hired_on)`` up to ``today`` (0 while the deadline has not passed). The
+    reconciliation's "contract not entered" items show it."""
+    cal = calendar or WorkingCalendar.load()
+    d, n = entry_deadline(hired_on, cal), 0
+    while d < today:
+        d += timedelta(days=1)
+        if cal.is_working_day(d):
+            n += 1
+    return n
+
+
 def entry_cutoff_utc(hired_on: date, calendar: WorkingCalendar | None = None) -> datetime:
     """Naive UTC instant from which an entry for ``hired_on`` is late (local midnight after the deadline)."""
     return day_start_utc(entry_deadline(hired_on, calendar) + timedelta(days=1))

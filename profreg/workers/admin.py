@@ -16,7 +16,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, DecimalField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.validators import ValidationError as FormError
 
@@ -38,6 +38,7 @@ from ..admin.worker_records import (
     WorkerSearchMixin,
     card_tabs,
     inline_models,
+    prefill,
     related_records,
     worker_ajax_ref,
     worker_section,
@@ -49,11 +50,11 @@ from ..extensions import db
 from ..i18n import fmt_date
 from ..identity import iin_rule
 from ..reference import models as ref
-from ..reference.models import AdminUnit, EmploymentEndReason, Position, Specialty
+from ..reference.models import AdminUnit, EmploymentEndReason, LabourCodeGround, Position, Specialty
 from ..uow import show_error
 from . import exports as worker_exports
 from . import search
-from .models import Employment, Worker
+from .models import END_CATEGORIES, END_CATEGORY_LABELS, Employment, Worker
 from .records import annul_worker, restore_worker
 from .services import (
     ENTRY_FIELDS,
@@ -63,6 +64,7 @@ from .services import (
     employment_errors,
     end_employment,
     entry_errors,
+    episode_ending_errors,
     episode_saved,
     hire_registered,
     iin_registered,
@@ -205,17 +207,24 @@ def _specialty_query():
     return db.session.query(Specialty).filter(Specialty.is_active.is_(True)).order_by(Specialty.code)
 
 
-def _end_reason_query():
-    return db.session.query(EmploymentEndReason).filter(EmploymentEndReason.is_active.is_(True)) \
-        .order_by(EmploymentEndReason.code)
+def _ground_query():
+    return db.session.query(LabourCodeGround).filter(LabourCodeGround.is_active.is_(True)) \
+        .order_by(LabourCodeGround.id)
+
+
+def end_category_choices():
+    return [(k, v) for k, v in END_CATEGORY_LABELS.items()]
 
 
 class EndEmploymentForm(PanelForm):
-    """The last day of the employment in the actor's organization and the reason for leaving."""
+    """The last day of the employment in the actor's organization, the Labour Code ground and where the
+    worker goes (issue 20.6: two fields)."""
 
     end_date = LocalDateField(_l("End date"), validators=[DataRequired()], default=clock.today)
-    end_reason = QuerySelectField(_l("Reason for leaving"), query_factory=_end_reason_query,
+    end_ground = QuerySelectField(_l("Labour Code ground"), query_factory=_ground_query,
                                   validators=[DataRequired()])
+    end_category = SelectField(_l("Category of leaving"), choices=end_category_choices,
+                               validators=[DataRequired()])
 
 
 class ReasonForm(PanelForm):
@@ -365,6 +374,15 @@ class WorkerView(ScopedModelView):
         flash(_("Worker %(name)s registered.", name=model.short_name) if created
               else _("Worker %(name)s saved.", name=model.short_name), "success")
 
+    def create_form(self, obj=None):
+        """Opened from a worklist item (the reconciliation's "open the hire form" for a contract not
+        entered), the form starts with the contract's IIN, start date and position."""
+        form = super().create_form(obj)
+        prefill(form, ("iin", "hire_date"))
+        if request.method == "GET" and request.args.get("position") and hasattr(form, "hire_position"):
+            prefill_position(form.hire_position, request.args["position"])
+        return form
+
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
         response = super().create_view()
@@ -440,7 +458,8 @@ class WorkerView(ScopedModelView):
         if request.method == "POST" and form.validate():
             try:
                 for worker in workers:
-                    end_employment(worker, current_user, form.end_date.data, form.end_reason.data)
+                    end_employment(worker, current_user, form.end_date.data, form.end_ground.data,
+                                   form.end_category.data)
             except DomainError as exc:
                 show_error(exc, form)
             else:
@@ -506,6 +525,9 @@ class WorkerView(ScopedModelView):
         if not self.can_hire_registered():
             abort(403)
         form = HireRegisteredForm(request.form if request.method == "POST" else None)
+        prefill(form, ("iin", "hire_date"))  # a contract not entered (the reconciliation's worklist)
+        if request.method == "GET" and request.args.get("position"):
+            prefill_position(form.position, request.args["position"])
         if request.method == "POST" and form.validate():
             try:
                 worker, _episode = hire_registered(
@@ -580,6 +602,30 @@ def pending_badge(pending: bool):
         _("Another organization has hired this worker: end this episode."), _("pending transfer"))
 
 
+def prefill_position(field_, text: str) -> None:
+    """A position written as text (a labour contract's) chosen in the form when it names one of the
+    field's positions in any language."""
+    wanted = (text or "").strip().casefold()
+    for _pk, obj in field_._get_object_list():
+        if wanted and wanted in {(n or "").strip().casefold() for n in (obj.name_kk, obj.name_ru, obj.name_en, obj.code)}:
+            field_.data = obj
+            return
+
+
+def _category_clause(value, _today):
+    try:
+        code = END_CATEGORIES[int(value) - 1]
+    except (ValueError, IndexError):
+        return None
+    return Employment.end_category == code
+
+
+def _end_category(view, context, model, name):
+    """The analytic category of an ending by its name (never the stored code)."""
+    label = END_CATEGORY_LABELS.get(model.end_category or "")
+    return str(label) if label is not None else ""
+
+
 def _pending_transfer(view, context, model, name):
     pending = g.get("profreg_pending_transfers")
     if pending is None:
@@ -598,23 +644,28 @@ def _episode_state(value, today):
 
 class EmploymentView(WorkerSearchMixin, ScopedModelView):
     column_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty", "fte",
-                   "hire_date", "end_date", "end_reason", "pending_transfer")
+                   "hire_date", "end_date", "end_ground", "end_category", "pending_transfer")
     column_labels = {"worker": _l("Worker"), "organization": _l("Organization"), "position": _l("Position"),
                      "specialty": _l("Specialty"), "fte": _l("FTE"), "hire_date": _l("Hire date"),
-                     "end_date": _l("End date"), "end_reason": _l("Reason for leaving"),
+                     "end_date": _l("End date"), "end_ground": _l("Labour Code ground"),
+                     "end_category": _l("Category of leaving"),
+                     "end_reason": _l("Reason for leaving (as entered before the split)"),
                      "department": _l("Department"), "order_number": _l("Order number"),
                      "entered_at": _l("Entered into the register"), "worker.status": _l("Status"),
                      "organization.bin": _l("BIN"), "concurrent": CONCURRENT, "pending_transfer": _l("Transfer")}
     column_details_list = ("worker", "worker.status", "organization", "organization.bin", "position",
-                           "specialty", "department", "fte", "hire_date", "end_date", "end_reason", "order_number",
-                           "concurrent", "entered_at", "pending_transfer")
+                           "specialty", "department", "fte", "hire_date", "end_date", "end_ground", "end_category",
+                           "end_reason", "order_number", "concurrent", "entered_at", "pending_transfer")
     column_export_list = ("worker", "worker.status", "organization", "organization.bin", "position", "specialty",
-                          "fte", "hire_date", "end_date", "end_reason")
-    column_formatters = {"worker.status": blocked_badge, "pending_transfer": _pending_transfer}
-    column_formatters_export = {"worker.status": blocked_export}
+                          "fte", "hire_date", "end_date", "end_ground", "end_category")
+    column_formatters = {"worker.status": blocked_badge, "pending_transfer": _pending_transfer,
+                         "end_category": _end_category}
+    column_formatters_export = {"worker.status": blocked_export, "end_category": _end_category}
     column_descriptions = {"concurrent": CONCURRENT_HELP}
     form_columns = ("worker", "organization", "position", "specialty", "department", "fte", "hire_date",
-                    "end_date", "end_reason", "order_number", "concurrent")
+                    "end_date", "end_ground", "end_category", "order_number", "concurrent")
+    form_choices = {"end_category": end_category_choices()}
+    form_args = {"end_ground": {"query_factory": _ground_query}}
     form_ajax_refs = {"worker": worker_ajax_ref()}
     column_default_sort = ("hire_date", True)
     column_filters = [ReferenceFilter(Employment.position_id, _l("Position"), Position),
@@ -623,7 +674,13 @@ class EmploymentView(WorkerSearchMixin, ScopedModelView):
                                    options=lambda: [("current", str(_l("Current"))), ("ended", str(_l("Ended")))]),
                       *date_range(Employment.hire_date, _l("Hire date")),
                       *date_range(Employment.end_date, _l("End date")),
-                      ReferenceFilter(Employment.end_reason_id, _l("Reason for leaving"), EmploymentEndReason)]
+                      ReferenceFilter(Employment.end_ground_id, _l("Labour Code ground"), LabourCodeGround),
+                      # the options' values are the categories' positions: a stored code never reaches a page
+                      ClauseFilter(Employment.end_category, _l("Category of leaving"), _category_clause,
+                                   options=lazy_options(lambda: sorted_options(
+                                       (str(i), label) for i, (_k, label) in enumerate(end_category_choices(), 1)))),
+                      ReferenceFilter(Employment.end_reason_id, _l("Reason for leaving (as entered before the split)"),
+                                      EmploymentEndReason)]
 
     actor_organization_field = "organization"
 
@@ -631,6 +688,7 @@ class EmploymentView(WorkerSearchMixin, ScopedModelView):
         self.set_actor_organization(model, is_created)
         errors = employment_errors(birth_date=model.worker.birth_date if model.worker else None,
                                    hire_date=model.hire_date, end_date=model.end_date)
+        errors.update(episode_ending_errors(model))
         if errors:
             raise InvalidInput(errors)
         if model.worker is not None and (is_created or _post_changed(model)):

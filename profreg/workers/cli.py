@@ -1,5 +1,7 @@
 """``flask --app app profreg workers hire``: a new employment episode through the same rule as the panel
-(a blocked worker gets no clinical position until a valid certificate exists)."""
+(a blocked worker gets no clinical position until a valid certificate exists). ``… workers end``: the end
+of a worker's episodes in the user's organization through ``services.end_employment`` (the Labour Code
+ground and the category of leaving, issue 20.6), as the panel, the import, the API and the reconciliation."""
 from __future__ import annotations
 
 import time
@@ -10,14 +12,15 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..auth.models import User
 from ..cli_options import lang_option, parse_date
 from ..extensions import db
 from ..orgs.models import Organization
-from ..reference.models import Position, Specialty
+from ..reference.models import LabourCodeGround, Position, Specialty
 from ..uow import cli_command
 from .exports import export as run_export
-from .models import Worker
-from .services import hire
+from .models import END_CATEGORIES, Worker
+from .services import end_employment, hire
 
 
 def register(group):
@@ -55,6 +58,30 @@ def register(group):
         for transfer in episode.transfers_in:
             click.echo(f"transfer {transfer.id}: {transfer.organization.bin} must end episode "
                        f"{transfer.from_employment_id} by {transfer.due_date.isoformat()}")
+
+    @workers_group.command("end")
+    @click.option("--iin", required=True, help="IIN of the worker.")
+    @click.option("--date", "end_date", required=True, callback=parse_date, help="Last day YYYY-MM-DD.")
+    @click.option("--ground", required=True, help="Labour Code ground code (reference labour_code_grounds).")
+    @click.option("--category", required=True, type=click.Choice(END_CATEGORIES), help="Category of leaving.")
+    @click.option("--as", "email", required=True, help="E-mail of the HR user of the organization.")
+    @with_appcontext
+    @cli_command
+    def end_cmd(iin, end_date, ground, category, email):
+        """End the worker's episodes in the user's organization on --date (ground and category both)."""
+        actor = db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+        if actor is None or not actor.active:
+            raise click.ClickException(f"no active user {email}")
+        worker = db.session.execute(select(Worker).where(Worker.iin == iin.strip())).scalar_one_or_none()
+        if worker is None:
+            raise click.BadParameter(f"not found: {iin}", param_hint="--iin")
+        row = db.session.execute(select(LabourCodeGround).where(LabourCodeGround.code == ground.strip())) \
+            .scalar_one_or_none()
+        if row is None:
+            raise click.BadParameter(f"not found: {ground}", param_hint="--ground")
+        for e in end_employment(worker, actor, end_date, row, category):
+            click.echo(f"episode {e.id}: {worker.iin} in {e.organization.bin} ended on {e.end_date.isoformat()} "
+                       f"({row.code}, {category})")
 
     export = group.commands.get("export")
     if export is not None:

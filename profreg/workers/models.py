@@ -36,6 +36,16 @@ from ..orgs.models import Organization
 STATUS_ACTIVE = "active"
 STATUS_BLOCKED = "blocked"
 
+#: The analytic category of an episode's ending (issue 20.6): where the worker goes, separate from the
+#: Labour Code ground (``reference.models.LabourCodeGround``). Migration and outflow figures read it.
+END_IN_SECTOR, END_TRANSFER, END_LEAVES_SECTOR, END_ABROAD, END_RETIREMENT, END_DEATH = (
+    "in_sector", "transfer", "leaves_sector", "abroad", "retirement", "death")
+END_CATEGORIES = (END_IN_SECTOR, END_TRANSFER, END_LEAVES_SECTOR, END_ABROAD, END_RETIREMENT, END_DEATH)
+END_CATEGORY_LABELS = {END_IN_SECTOR: _l("Stays in the health sector"),
+                       END_TRANSFER: _l("Moves to another healthcare organization"),
+                       END_LEAVES_SECTOR: _l("Leaves the health sector"), END_ABROAD: _l("Leaves for abroad"),
+                       END_RETIREMENT: _l("Retirement"), END_DEATH: _l("Death")}
+
 #: Rule 8's personal-data columns a worker is first registered with (with at least one education
 #: document in force): the identity document, the place of residence, the place and date of
 #: registration. ``workers.services.entry_errors`` requires them at entry; the data-currency figures
@@ -270,6 +280,11 @@ class Employment(db.Model):
     fte: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("1.00"))
     hire_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # Why the episode ended: the Labour Code ground and the analytic category (issue 20.6), set together
+    # by ``workers.services.end_employment`` (every path). ``end_reason_id`` is the one list used before
+    # (kept readable; the migration 0018 mapped it to the two fields).
+    end_ground_id: Mapped[int | None] = mapped_column(ForeignKey("labour_code_ground.id"))
+    end_category: Mapped[str | None] = mapped_column(String(16))
     end_reason_id: Mapped[int | None] = mapped_column(ForeignKey("employment_end_reason.id"))
     order_number: Mapped[str | None] = mapped_column(String(64))
     is_main: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
@@ -287,6 +302,7 @@ class Employment(db.Model):
     organization = relationship("Organization")
     position = relationship("Position")
     specialty = relationship("Specialty")
+    end_ground = relationship("LabourCodeGround")
     end_reason = relationship("EmploymentEndReason")
     blocked_certificate = relationship("Certificate", foreign_keys=[blocked_certificate_id])
     # The transfers this episode is the old (``from``) or the new (``to``) end of; they go with the
@@ -299,6 +315,8 @@ class Employment(db.Model):
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= hire_date", name="dates"),
         CheckConstraint("fte > 0 AND fte <= 2", name="fte"),
+        CheckConstraint("end_category IS NULL OR end_category IN ("
+                        + ", ".join(f"'{c}'" for c in END_CATEGORIES) + ")", name="end_category"),
         # the scope indexes hold the episodes of the register (annulled ones left out: ``current_on``)
         Index("ix_employment_org_current", "organization_id", "end_date", "worker_id",
               sqlite_where=text("annulled_at IS NULL"), postgresql_where=text("annulled_at IS NULL")),

@@ -33,9 +33,19 @@ from ..extensions import db
 from ..i18n import fmt_date
 from ..identity import IdentityError, mask_iin, parse_iin, validate_iin
 from ..notifications.services import notify_transfer
-from ..reference.models import EmploymentEndReason
+from ..reference.models import LabourCodeGround
 from ..workdays.services import entry_deadline
-from .models import TRANSFER_CANCELLED, TRANSFER_ENDED, TRANSFER_OPEN, Employment, Transfer, Worker, fold
+from .models import (
+    END_CATEGORIES,
+    END_TRANSFER,
+    TRANSFER_CANCELLED,
+    TRANSFER_ENDED,
+    TRANSFER_OPEN,
+    Employment,
+    Transfer,
+    Worker,
+    fold,
+)
 
 
 def worker_errors(*, iin: str | None, birth_date: date | None, sex: str | None,
@@ -343,15 +353,42 @@ def hire_registered(*, iin: str, surname: str, birth_date: date | None, actor, p
     return worker, episode
 
 
-def end_employment(worker, actor, end_date: date, end_reason) -> list:
-    """End the actor's organization's current episodes of ``worker`` on ``end_date`` for ``end_reason``
-    (what replaces deleting a worker: the national record, his other organizations' episodes and his
-    records stay). Only episodes of the actor's own organization are ended. Flushes, never commits."""
+def ending_errors(end_ground, end_category) -> dict:
+    """What is missing or wrong in the two fields of an episode's ending (issue 20.6): the Labour Code
+    ground (an active ``LabourCodeGround``) and the analytic category (``END_CATEGORIES``)."""
+    errors = {}
+    if end_ground is None:
+        errors["end_ground"] = _l("Choose the Labour Code ground.")
+    elif not end_ground.is_active:
+        errors["end_ground"] = _l("This Labour Code ground is no longer in use.")
+    if not end_category:
+        errors["end_category"] = _l("Choose where the worker goes (the category of leaving).")
+    elif end_category not in END_CATEGORIES:
+        errors["end_category"] = _l("Unknown category of leaving.")
+    return errors
+
+
+def episode_ending_errors(episode) -> dict:
+    """The episode form's ending (panel edit, corrections): an end date needs both fields; an episode
+    without an end date keeps neither. Returns the errors by field."""
+    if episode.end_date is None:
+        episode.end_ground, episode.end_category = None, None
+        return {}
+    return ending_errors(episode.end_ground, episode.end_category)
+
+
+def end_employment(worker, actor, end_date: date, end_ground, end_category: str) -> list:
+    """End the actor's organization's current episodes of ``worker`` on ``end_date`` on the Labour Code
+    ground ``end_ground`` with the analytic category ``end_category`` (what replaces deleting a worker:
+    the national record, his other organizations' episodes and his records stay). Only episodes of the
+    actor's own organization are ended. The one path of every ending: panel, CLI, import, API and the
+    reconciliation's "end the episode". Flushes, never commits."""
     access.require(actor, "employment", access.END, org_id=getattr(actor, "organization_id", None))
     if end_date is None:
         raise InvalidInput({"end_date": _l("Give the last day of employment.")})
-    if end_reason is None:
-        raise InvalidInput({"end_reason": _l("Choose the reason for leaving.")})
+    errors = ending_errors(end_ground, end_category)
+    if errors:
+        raise InvalidInput(errors)
     episodes = [e for e in worker.employments
                 if e.organization_id == actor.organization_id and e.current_on(end_date)]
     if not episodes:
@@ -361,7 +398,7 @@ def end_employment(worker, actor, end_date: date, end_reason) -> list:
         errors = employment_errors(birth_date=worker.birth_date, hire_date=episode.hire_date, end_date=end_date)
         if errors:
             raise InvalidInput(errors)
-        episode.end_date, episode.end_reason = end_date, end_reason
+        episode.end_date, episode.end_ground, episode.end_category = end_date, end_ground, end_category
     db.session.flush()  # the transfer hook closes the transfers these episodes were waiting on
     return episodes
 
@@ -556,11 +593,13 @@ def _check_end(user, transfer, today: date) -> None:
                             "its behalf from the next day.", date=fmt_date(transfer.due_date)))
 
 
-def transfer_end_reason():
-    """The reason for leaving that marks a transfer (reference data: ``transfer`` flag, active)."""
-    return db.session.execute(select(EmploymentEndReason).where(
-        EmploymentEndReason.transfer.is_(True), EmploymentEndReason.is_active.is_(True))
-        .order_by(EmploymentEndReason.code != "TRANSFER", EmploymentEndReason.id).limit(1)).scalar()
+TRANSFER_GROUND = "TRANSFER"  # the Labour Code ground of a transfer to another employer (reference data)
+
+
+def transfer_end_ground():
+    """The Labour Code ground of a transfer to another employer (reference data, code ``TRANSFER``)."""
+    return db.session.execute(select(LabourCodeGround).where(
+        LabourCodeGround.code == TRANSFER_GROUND, LabourCodeGround.is_active.is_(True))).scalar()
 
 
 def end_transferred_episode(transfer, *, user, reason: str, today: date | None = None):
@@ -577,11 +616,11 @@ def end_transferred_episode(transfer, *, user, reason: str, today: date | None =
     end = transfer.to_employment.hire_date - timedelta(days=1)
     if end < episode.hire_date:
         raise DomainError(_l("The new employment starts before this episode: it cannot be ended the day before."))
-    end_reason = transfer_end_reason()
-    if end_reason is None:
-        raise DomainError(_l("No reason for leaving is marked as a transfer in the reference data."))
+    ground = transfer_end_ground()
+    if ground is None:
+        raise DomainError(_l("The Labour Code ground of a transfer is missing from the reference data."))
     with audit_reason(text):
-        episode.end_date, episode.end_reason = end, end_reason
+        episode.end_date, episode.end_ground, episode.end_category = end, ground, END_TRANSFER
         close_transfers_of(episode, actor=user)
     return episode
 
@@ -591,8 +630,8 @@ def end_transferred_episode(transfer, *, user, reason: str, today: date | None =
 PERSONAL_FIELDS = ("iin", "surname", "name", "patronymic", "sex", "birth_date", "birth_place", "citizenship",
                    "id_doc_type", "id_doc_number", "id_doc_issuer", "id_doc_issued", "id_doc_expires",
                    "residence_address", "registration_place", "registration_date", "email", "phone", "locale")
-EPISODE_FIELDS = ("position", "specialty", "department", "fte", "hire_date", "end_date", "end_reason",
-                  "order_number")
+EPISODE_FIELDS = ("position", "specialty", "department", "fte", "hire_date", "end_date", "end_ground",
+                  "end_category", "order_number")
 
 
 def _correction_reason(text: str | None) -> str:
@@ -648,6 +687,8 @@ def correct_episode(episode, *, user, changes: dict, reason: str, today: date | 
         raise InvalidInput({"end_date": _l("The episode of a departed worker keeps its end date; a return to "
                                            "work is a new hire.")})
     errors = employment_errors(birth_date=episode.worker.birth_date, hire_date=hire_date, end_date=end_date)
+    errors.update(ending_errors(changes.get("end_ground", episode.end_ground),
+                                changes.get("end_category", episode.end_category)))
     if errors:
         raise InvalidInput(errors)
     with audit_reason(text):

@@ -36,9 +36,9 @@ from ..dates import add_months
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import fmt_date
-from ..reference.models import Country, EmploymentEndReason, IdentityDocumentType, Position, Specialty
+from ..reference.models import Country, IdentityDocumentType, LabourCodeGround, Position, Specialty
 from ..uow import show_error
-from .models import TRANSFER_CANCELLED, TRANSFER_ENDED, Employment, Transfer, Worker
+from .models import END_CATEGORY_LABELS, TRANSFER_CANCELLED, TRANSFER_ENDED, Employment, Transfer, Worker
 from .search import search_clause
 from .services import (
     EPISODE_FIELDS,
@@ -187,7 +187,10 @@ class EpisodeCorrectionForm(PanelForm):
     fte = DecimalField(_l("FTE"), places=2, validators=[DataRequired(), NumberRange(min=0.01, max=2)])
     hire_date = LocalDateField(_l("Hire date"), validators=[DataRequired()])
     end_date = LocalDateField(_l("End date"), validators=[DataRequired()])
-    end_reason = QuerySelectField(_l("Reason for leaving"), allow_blank=True, blank_text="—")
+    end_ground = QuerySelectField(_l("Labour Code ground"), validators=[DataRequired()])
+    end_category = SelectField(_l("Category of leaving"), validators=[DataRequired()],
+                               choices=lambda: [SelectChoice("", "—")] + [SelectChoice(k, v) for k, v in
+                                                                          END_CATEGORY_LABELS.items()])
     order_number = StringField(_l("Order number"), validators=[Optional(), Length(max=64)])
     reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=255)])
 
@@ -308,7 +311,7 @@ class DepartedWorkersView(ProtectedBaseView):
                                      obj=episode if request.method == "GET" else None)
         form.position.query_factory = _active(Position, episode.position)
         form.specialty.query_factory = _active(Specialty, episode.specialty)
-        form.end_reason.query_factory = _active(EmploymentEndReason, episode.end_reason)
+        form.end_ground.query_factory = _active(LabourCodeGround, episode.end_ground)
         if request.method == "POST" and form.validate():
             try:
                 correct_episode(episode, user=current_user, changes=_changes(form, episode, EPISODE_FIELDS),

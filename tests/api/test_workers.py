@@ -113,7 +113,8 @@ def test_writes_go_through_the_panels_services(client, world, tokens, today, db)
     episode = next(e for e in detail.get_json()["episodes"] if e["organization"] == world.orgA.bin)
     r = client.post(f"/api/v1/workers/{world.wB.iin}/episodes/{episode['id']}/end",
                     headers={**h, "If-Match": detail.headers["ETag"]},
-                    json={"end_date": (today + timedelta(days=10)).isoformat(), "end_reason": "OWN_WISH"})
+                    json={"end_date": (today + timedelta(days=10)).isoformat(), "end_ground": "EMPLOYEE_INITIATIVE",
+                          "end_category": "in_sector"})
     ended = _ok(r)
     assert next(e for e in ended["episodes"] if e["id"] == episode["id"])["end_date"]
 

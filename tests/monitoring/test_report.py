@@ -148,12 +148,14 @@ def test_every_figure_of_the_monthly_report(country, today):
     assert [(f["from"], f["to"], f["count"]) for f in r["migration"]["flows"]] == [(ALMATY_CITY, ASTANA, 1)]
 
     out = r["outflow"]
-    # seven exits, one per reason; the 31 October exit counts too (it ends in the month)
-    assert out["totals"] == {"total": 8, "voluntary": 3, "involuntary": 2, "retirement": 1, "death": 1,
-                             "emigration": 1, "not_stated": 0}
-    reasons = {x["code"]: x["count"] for x in out["by_reason"]}
-    assert reasons == {"OWN_WISH": 2, "LEAVE_SECTOR": 1, "EMIGRATION": 1, "RETIREMENT": 1, "DEATH": 1,
-                       "DISMISSAL": 1, "CONTRACT_END": 1}
+    # eight exits, one per old reason (two "own wish"), migrated to the category and the Labour Code ground
+    # (issue 20.6); the 31 October exit counts too (it ends in the month)
+    assert out["totals"] == {"total": 8, "in_sector": 4, "leaves_sector": 1, "abroad": 1, "retirement": 1,
+                             "death": 1, "not_stated": 0}
+    grounds = {x["code"]: x["count"] for x in out["by_ground"]}
+    assert grounds == {"EMPLOYEE_INITIATIVE": 4, "RETIREMENT_AGE": 1, "DEATH": 1, "EMPLOYER_INITIATIVE": 1,
+                       "TERM_EXPIRY": 1}
+    assert {x["code"]: x["article"] for x in out["by_ground"]}["RETIREMENT_AGE"] == "52.1.24"
 
     cert = r["certificates"]
     # expiring: doc (20 Dec 2026); expired in October: h_b1 (15 Oct); blocked: h_b1 (clinical, none valid)
@@ -172,7 +174,7 @@ def test_region_scope_sees_moves_in_and_out(country, today):
     mig = r["migration"]["totals"]
     assert mig["between_regions_in"] == 1 and mig["between_regions_out"] == 0
     assert mig["within_region_out"] == 0 and mig["transfer_unmatched"] == 1 and mig["abroad"] == 1
-    assert r["outflow"]["totals"]["total"] == 1 and r["outflow"]["totals"]["emigration"] == 1
+    assert r["outflow"]["totals"]["total"] == 1 and r["outflow"]["totals"]["abroad"] == 1
 
 
 def test_bad_period_is_a_clear_error(db):

@@ -16,7 +16,7 @@ from profreg.certificates import services as certs
 from profreg.certificates.models import Certificate
 from profreg.errors import DomainError, InvalidInput
 from profreg.notifications.models import Notice
-from profreg.reference.models import EmploymentEndReason, Position, Specialty
+from profreg.reference.models import LabourCodeGround, Position, Specialty
 from profreg.workers import records
 from profreg.workers.models import Employment, Worker
 from profreg.workers.services import check_new_employment, end_employment
@@ -143,8 +143,9 @@ def test_ending_the_blocked_post_lifts_the_workers_block(world, surgeon, today):
     db = world.db
     certs.sweep(today)
     db.session.commit()
-    reason = db.session.execute(select(EmploymentEndReason).where(EmploymentEndReason.code == "OWN_WISH")).scalar_one()
-    end_employment(_reload(db, surgeon), world.users["hr_chief"], today - timedelta(days=1), reason)
+    ground = db.session.execute(select(LabourCodeGround).where(LabourCodeGround.code == "EMPLOYEE_INITIATIVE")) \
+        .scalar_one()
+    end_employment(_reload(db, surgeon), world.users["hr_chief"], today - timedelta(days=1), ground, "leaves_sector")
     db.session.commit()
     assert _reload(db, surgeon).status == "active"
 

@@ -200,7 +200,7 @@ def test_no_one_deletes_a_worker_an_organization_ends_its_own_employment(world, 
     """As organization A's hr_chief, "deleting" a worker who also works at B: the row and bulk delete
     are gone; ending the employment ends A's episode only, and the national record, B's episode, the
     certificates, records and files stay."""
-    from profreg.reference.models import EmploymentEndReason
+    from profreg.reference.models import LabourCodeGround
     from profreg.workers.models import Employment, Worker
 
     db, f = world.db, world.factory
@@ -225,14 +225,16 @@ def test_no_one_deletes_a_worker_an_organization_ends_its_own_employment(world, 
     assert resp.status_code == 302 and "/admin/workers/end/" in resp.headers["Location"]
     page = c.get(resp.headers["Location"])
     assert page.status_code == 200 and world.wB.surname in page.get_data(as_text=True)
-    reason = f.ref(EmploymentEndReason, "OWN_WISH")
+    ground = f.ref(LabourCodeGround, "EMPLOYEE_INITIATIVE")
     resp = c.post("/admin/workers/end/", data={"ids": str(wid), "end_date": today.isoformat(),
-                                               "end_reason": str(reason.id), "csrf_token": token(c)})
+                                               "end_ground": str(ground.id), "end_category": "leaves_sector",
+                                               "csrf_token": token(c)})
     assert resp.status_code == 302
     db.session.expire_all()
     episodes = {e.organization_id: e for e in db.session.execute(
         select(Employment).where(Employment.worker_id == wid)).scalars()}
-    assert episodes[world.orgA.id].end_date == today and episodes[world.orgA.id].end_reason_id == reason.id
+    assert episodes[world.orgA.id].end_date == today and episodes[world.orgA.id].end_ground_id == ground.id
+    assert episodes[world.orgA.id].end_category == "leaves_sector"
     assert episodes[world.orgB.id].end_date is None  # the other organization's episode is untouched
     assert db.session.get(Worker, wid).certificates and path.exists()
     # an episode or a document of another organization is not reachable at all
@@ -282,15 +284,16 @@ def test_the_ministry_annuls_a_record_entered_by_mistake_and_restores_it(world, 
 def test_the_actors_head_sees_what_his_staff_did_to_another_organizations_data(world, make_client, today):
     """An entry is filed under the owner's organization and the actor's: A's head sees A's hr_chief
     ending an episode of a worker who then belongs to B only."""
-    from profreg.reference.models import EmploymentEndReason
+    from profreg.reference.models import LabourCodeGround
 
     db, f = world.db, world.factory
     f.employment(world.wB, world.orgA, hire=today.replace(year=today.year - 1))
     db.session.commit()
     c = make_client(world.users["hr_chief"])
-    reason = f.ref(EmploymentEndReason, "OWN_WISH")
+    ground = f.ref(LabourCodeGround, "EMPLOYEE_INITIATIVE")
     assert c.post("/admin/workers/end/", data={"ids": str(world.wB.id), "end_date": today.isoformat(),
-                                               "end_reason": str(reason.id), "csrf_token": token(c)}).status_code == 302
+                                               "end_ground": str(ground.id), "end_category": "in_sector",
+                                               "csrf_token": token(c)}).status_code == 302
     entry = _entries(db, action="update", table_name="employment", worker_id=world.wB.id)[-1]
     assert entry.actor_organization_id == world.orgA.id and entry.user_id == world.users["hr_chief"].id
     head = make_client(world.users["org_head"])

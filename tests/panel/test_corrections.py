@@ -14,7 +14,7 @@ from profreg import access, clock
 from profreg.audit.models import AuditLog
 from profreg.errors import DomainError, NotAllowed
 from profreg.extensions import db
-from profreg.reference.models import EmploymentEndReason
+from profreg.reference.models import LabourCodeGround
 from profreg.workers import services
 from profreg.workers.models import Employment, Worker
 
@@ -26,7 +26,8 @@ ENDED = date(2026, 3, 1)  # wA left organization A on 1 March 2026; ``today`` is
 @pytest.fixture
 def departed(world, today):
     episode = db.session.execute(select(Employment).where(Employment.worker_id == world.wA.id)).scalar_one()
-    episode.end_date, episode.end_reason = ENDED, world.factory.ref(EmploymentEndReason, "OWN_WISH")
+    episode.end_date, episode.end_ground = ENDED, world.factory.ref(LabourCodeGround, "EMPLOYEE_INITIATIVE")
+    episode.end_category = "in_sector"
     world.users["hr_a2"] = make_user(db, "hr", org=world.orgA2)  # same region, another organization
     world.users["hr_b"] = make_user(db, "hr", org=world.orgB)
     world.users["region_b"] = make_user(db, "region", region=world.R2)
@@ -34,8 +35,8 @@ def departed(world, today):
     return world, episode
 
 
-def _reason(code):
-    return db.session.execute(select(EmploymentEndReason).where(EmploymentEndReason.code == code)).scalar_one()
+def _ground(code):
+    return db.session.execute(select(LabourCodeGround).where(LabourCodeGround.code == code)).scalar_one()
 
 
 def test_the_last_employer_corrects_within_twelve_months_the_region_later(departed):
@@ -43,7 +44,8 @@ def test_the_last_employer_corrects_within_twelve_months_the_region_later(depart
     users = world.users
     # within the window: A's HR corrects the reason for leaving
     assert access.may_correct_departed(users["hr"], world.wA, episode=episode)
-    services.correct_episode(episode, user=users["hr"], changes={"end_reason": _reason("RETIREMENT")},
+    services.correct_episode(episode, user=users["hr"], changes={"end_ground": _ground("RETIREMENT_AGE"),
+                                                                   "end_category": "retirement"},
                              reason="Приказ № 15-лс: по выходу на пенсию")
     db.session.commit()
     # the last day of the window (1 March 2027) and the day after
@@ -53,7 +55,7 @@ def test_the_last_employer_corrects_within_twelve_months_the_region_later(depart
     for role in ("hr", "hr_chief"):
         assert not access.may_correct_departed(users[role], world.wA), role
         with pytest.raises(NotAllowed):
-            services.correct_episode(episode, user=users[role], changes={"end_reason": _reason("DEATH")},
+            services.correct_episode(episode, user=users[role], changes={"end_ground": _ground("DEATH")},
                                      reason="ошибка")
     # the region of that last episode corrects later; the other region, the ministry, org_head cannot
     services.correct_episode(episode, user=users["region"], changes={"end_date": date(2026, 2, 27)},
@@ -70,14 +72,15 @@ def test_the_last_employer_corrects_within_twelve_months_the_region_later(depart
                                  .order_by(AuditLog.id)).scalars().all()
     got = [(e.table_name, sorted(e.changes), e.detail) for e in entries]
     assert got == [
-        ("employment", ["end_reason_id"], "Приказ № 15-лс: по выходу на пенсию"),
+        ("employment", ["end_category", "end_ground_id"], "Приказ № 15-лс: по выходу на пенсию"),
         ("employment", ["end_date"], "Дата приказа уточнена по архиву"),
         ("worker", ["birth_place"], "Паспорт: место рождения"),
     ]
     # the entries belong to the last employer (the worker has no current episode): its head sees them
     assert {e.organization_id for e in entries} == {world.orgA.id}
     db.session.expire_all()
-    assert db.session.get(Employment, episode.id).end_reason.code == "RETIREMENT"
+    assert db.session.get(Employment, episode.id).end_ground.code == "RETIREMENT_AGE"
+    assert db.session.get(Employment, episode.id).end_category == "retirement"
 
 
 def test_another_organizations_hr_is_refused(departed):
@@ -131,17 +134,19 @@ def test_the_departed_page_and_its_correction_forms(departed, make_client):
     # the episode form: without a reason nothing is saved; with one, saved and in the history
     form = hr.get(f"/admin/departed/episode/?id={episode.id}").get_data(as_text=True)
     data = _form_values(form)
-    data["end_reason"] = str(_reason("RETIREMENT").id)
+    data["end_ground"] = str(_ground("RETIREMENT_AGE").id)
+    data["end_category"] = "retirement"
     data["reason"] = ""
     resp = hr.post(f"/admin/departed/episode/?id={episode.id}", data=data)
     assert resp.status_code == 200 and "This field is required" in resp.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Employment, episode.id).end_reason.code == "OWN_WISH"
+    assert db.session.get(Employment, episode.id).end_ground.code == "EMPLOYEE_INITIATIVE"
     data["reason"] = "Заявление работника о выходе на пенсию"
     resp = hr.post(f"/admin/departed/episode/?id={episode.id}", data=data)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     db.session.expire_all()
-    assert db.session.get(Employment, episode.id).end_reason.code == "RETIREMENT"
+    assert db.session.get(Employment, episode.id).end_ground.code == "RETIREMENT_AGE"
+    assert db.session.get(Employment, episode.id).end_category == "retirement"
 
     # the personal-data form, then the history on the page of the hr_chief (who reads the audit trail)
     form = hr.get(f"/admin/departed/worker/?id={world.wA.id}").get_data(as_text=True)

@@ -133,8 +133,17 @@ def test_the_employment_filters(app, world, make_client, today):
     gone = f.worker(world.orgA, surname="Кеткенова", hire=today - timedelta(days=900),
                     end=today - timedelta(days=10), end_reason=reason.code)
     world.db.session.commit()
-    ended = _listed(ministry, app, "employment", "Reason for leaving", reason.id)
+    ended = _listed(ministry, app, "employment", "Reason for leaving (as entered before the split)", reason.id)
     assert ended == _ids(Employment, Employment.end_reason_id == reason.id) and gone.employments[0].id in ended
+    # the two fields of an ending (issue 20.6): the Labour Code ground and the category of leaving
+    ground = gone.employments[0].end_ground
+    by_ground = _listed(ministry, app, "employment", "Labour Code ground", ground.id)
+    assert by_ground == _ids(Employment, Employment.end_ground_id == ground.id) and gone.employments[0].id in by_ground
+    category = gone.employments[0].end_category
+    from profreg.workers.models import END_CATEGORIES
+
+    by_category = _listed(ministry, app, "employment", "Category of leaving", END_CATEGORIES.index(category) + 1)
+    assert by_category == _ids(Employment, Employment.end_category == category)
     assert _listed(ministry, app, "employment", "Employment", "ended") == _ids(Employment, Employment.end_date < today)
     hired = _listed(ministry, app, "employment", "Hire date", (today - timedelta(days=901)).isoformat(), "from")
     assert hired == _ids(Employment, Employment.hire_date >= today - timedelta(days=901))

@@ -40,7 +40,8 @@ def test_end_employment_outside_the_scope_is_not_found(world, make_client):
     client = make_client(world.users["hr"])
     assert client.get(f"/admin/workers/end/?id={world.wB.id}").status_code == 404
     r = client.post("/admin/workers/end/", data={"ids": str(world.wB.id), "end_date": "2026-11-25",
-                                                  "end_reason": "1", "csrf_token": token(client)})
+                                                  "end_ground": "1", "end_category": "in_sector",
+                                                  "csrf_token": token(client)})
     assert r.status_code == 404
 
 

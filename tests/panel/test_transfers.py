@@ -19,7 +19,7 @@ from profreg.extensions import db
 from profreg.monitoring import services as monitoring
 from profreg.notifications.models import TRANSFER_OPENED, MailOutbox, Notice, Notification
 from profreg.notifications.services import notice_text, queue_digests, render_mail
-from profreg.reference.models import EmploymentEndReason, Position, Specialty
+from profreg.reference.models import LabourCodeGround, Position, Specialty
 from profreg.workdays.services import entry_deadline
 from profreg.workers import services
 from profreg.workers.models import TRANSFER_ENDED, TRANSFER_OPEN, Employment, Transfer
@@ -142,7 +142,8 @@ def test_a_transfer_from_a_to_b_end_to_end(move, make_client, today):
     assert done.status_code == 302
     db.session.expire_all()
     a_episode, transfer = _a_episode(world), _transfers(world.wA)[0]
-    assert a_episode.end_date == HIRED - timedelta(days=1) and a_episode.end_reason.code == "TRANSFER"
+    assert a_episode.end_date == HIRED - timedelta(days=1) and a_episode.end_ground.code == "TRANSFER"
+    assert a_episode.end_category == "transfer"
     assert transfer.status == TRANSFER_ENDED and transfer.ended_by_id == users["region"].id
     entry = db.session.execute(select(AuditLog).where(AuditLog.table_name == "employment",
                                                       AuditLog.record_id == a_episode.id,
@@ -196,7 +197,8 @@ def test_a_ends_its_episode_as_usual_any_day(move, make_client, today):
     page = hr_a.get(f"/admin/employment/edit/?id={episode.id}")
     assert page.status_code == 200
     data = dict(parse_form(page.get_data(as_text=True)).data)
-    data.update({"end_date": "2026-11-24", "end_reason": str(world.factory.ref(EmploymentEndReason, "OWN_WISH").id)})
+    data.update({"end_date": "2026-11-24", "end_ground": str(world.factory.ref(LabourCodeGround, "EMPLOYEE_INITIATIVE").id),
+                 "end_category": "in_sector"})
     resp = hr_a.post(f"/admin/employment/edit/?id={episode.id}", data=data)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:1500]
     transfer = _transfers(world.wA)[0]
