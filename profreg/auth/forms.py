@@ -18,12 +18,12 @@ class ChangePasswordForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     """The second step of a sign-in, the confirmation of an enrolment, a new set of recovery codes."""
-    code = StringField(_l("Code"), validators=[DataRequired()],
+    code = StringField(_l("Sign-in code"), validators=[DataRequired()],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True,
                                   "maxlength": 64})
 
 
 class DisableTotpForm(FlaskForm):
     password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    code = StringField(_l("Code"), validators=[DataRequired()],
+    code = StringField(_l("Sign-in code"), validators=[DataRequired()],
                        render_kw={"autocomplete": "one-time-code", "maxlength": 64})
