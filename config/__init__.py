@@ -73,6 +73,15 @@ class DefaultConfig:
     SESSION_MAX_HOURS = float(os.environ.get("SESSION_MAX_HOURS", "12"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Two-factor sign-in (TOTP): the roles that must use it (comma-separated codes; they enrol at their
+    # next sign-in). Everyone else may enrol from "Two-step sign-in" in the account menu. None here, so
+    # the demo logins keep working; production: admin, ministry, region.
+    TOTP_REQUIRED_ROLES = os.environ.get("TOTP_REQUIRED_ROLES", "")
+    TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "Professional Register")
+    # Wrong second-step codes tolerated per account (from any address: the password is already known)
+    # and per address; the second step must follow the password within this many minutes.
+    TOTP_LIMIT_PER_ACCOUNT = os.environ.get("TOTP_LIMIT_PER_ACCOUNT", "5 per minute; 30 per hour")
+    TOTP_PENDING_MINUTES = float(os.environ.get("TOTP_PENDING_MINUTES", "5"))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
@@ -126,6 +135,7 @@ class ProductionConfig(DefaultConfig):
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or None  # never the development fallback
     REQUIRE_SECURE_SETTINGS = True
+    TOTP_REQUIRED_ROLES = os.environ.get("TOTP_REQUIRED_ROLES", "admin,ministry,region")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

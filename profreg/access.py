@@ -132,7 +132,7 @@ _ROWS = {
     Role.ASSOCIATION: (NONE, _rights(LIST, DETAILS), NONE, NONE, NONE, NONE, NONE, NONE, NONE,
                        NONE, NONE, NONE, _rights(LIST, DETAILS, EXPORT), _OWN_NOTIFICATIONS, NONE, NONE,
                        NONE, _OWN_TOKENS, NONE, NONE, NONE, NONE),
-    Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, NONE,
+    Role.ADMIN: (NONE, NONE, NONE, NONE, ALL, NONE, ALL, ALL, READ,
                  NONE, NONE, READ, NONE, _OWN_NOTIFICATIONS, READ, NONE,
                  NONE, _OWN_TOKENS, NONE, NONE, NONE, NONE),
     Role.INTEGRATION: (NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE,
@@ -329,8 +329,11 @@ def _where(model, user, scope: str):
         return (model.id if scope == ORGANIZATION else model.organization_id).in_(ids)
     if scope == AUDIT_ENTRY:
         role = _role(user)
-        # changes of user accounts (e-mail, role, scope) only for who manages the users (issue 18)
-        accounts = None if can(user, "user", LIST) else model.table_name.notin_(ACCOUNT_TABLES)
+        # user accounts' entries (changes of e-mail, role, scope; sign-ins and two-factor events) only for
+        # the system administrator, who reads nothing else of the trail (issue 18)
+        if role is Role.ADMIN:
+            return model.table_name.in_(ACCOUNT_TABLES)
+        accounts = model.table_name.notin_(ACCOUNT_TABLES)
         if role is Role.MINISTRY:
             where = None
         elif role is Role.REGION:
@@ -499,6 +502,21 @@ VALIDITY_ROLES = frozenset({Role.REGION, Role.MINISTRY})
 def may_operate(user) -> bool:
     """Operators' pages (``/metrics``): the system administrator only (docs/operations.md)."""
     return can(user, "job_history", LIST) and _role(user) is Role.ADMIN
+
+
+def totp_roles(config=None) -> frozenset[Role]:
+    """The roles that must sign in with a second factor (``TOTP_REQUIRED_ROLES``: a list or a
+    comma-separated string of role codes; production: admin, ministry, region; default/demo: none).
+    An unknown code fails loudly (a misspelt role would silently leave that role without 2FA)."""
+    value = (config if config is not None else current_app.config).get("TOTP_REQUIRED_ROLES") or ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return frozenset(Role(code.strip()) for code in value if code and code.strip())
+
+
+def totp_required(user) -> bool:
+    """Must ``user`` sign in with a TOTP code (enrolling at the first sign-in when not enrolled yet)?"""
+    return _role(user) in totp_roles()
 
 
 def may_extend_validity(user) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import clock
 from .access import Role
 from .auth.models import User
-from .auth.services import create_user
+from .auth.services import create_user, provision_totp
 from .certificates.services import block_expired
 from .cli_options import parse_date
 from .demo import showcase
@@ -138,9 +138,11 @@ def users_group():
               help="KATO code of a district of that region: limits a region coordinator to it (rule 4.1).")
 @click.option("--specialty", "specialties", multiple=True, help="Specialty code (association); repeatable.")
 @click.option("--password", help="Initial password; asked for when omitted. The user must change it.")
+@click.option("--totp-secret", help="Base32 TOTP secret (at least 128 bits): two-step sign-in in force at once, "
+                                    "for automated clients that compute the codes themselves.")
 @with_appcontext
 @cli_command
-def users_create(email, role, org_bin, region_kato, district_kato, specialties, password):
+def users_create(email, role, org_bin, region_kato, district_kato, specialties, password, totp_secret):
     """Create a user."""
 
     org = region = district = None
@@ -167,7 +169,10 @@ def users_create(email, role, org_bin, region_kato, district_kato, specialties, 
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = create_user(email, role, password, organization=org, region=region, district=district,
                        specialties=specs, must_change=True)
-    click.echo(f"created {user.email} ({user.role}); the password must be changed at first sign-in")
+    if totp_secret:
+        provision_totp(user, totp_secret)
+    click.echo(f"created {user.email} ({user.role}); the password must be changed at first sign-in"
+               + ("; two-step sign-in is on" if totp_secret else ""))
 
 
 @profreg_cli.group("export")

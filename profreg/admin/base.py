@@ -181,8 +181,10 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk):
         try:
-            pk = int(pk)
+            pk = int(pk) if len(str(pk)) <= 20 else None  # never parse a 10,000-digit number
         except (TypeError, ValueError):
+            return None
+        if pk is None or not -2 ** 63 <= pk < 2 ** 63:  # no 64-bit key holds it: no such row (not a 500)
             return None
         return self.get_query().filter(getattr(self.model, self.pk) == pk).one_or_none()
 

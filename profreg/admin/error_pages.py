@@ -1,4 +1,4 @@
-"""403, 404, 405, 500 and 503 (the database went away) as pages in the user's language, for the whole app (Flask error handlers,
+"""403, 404, 405, 413 (request too large), 500 and 503 (the database went away) as pages in the user's language, for the whole app (Flask error handlers,
 so Flask-Admin's ``abort(403)`` / ``abort(404)`` too): inside the panel's layout for a signed-in
 user, a plain page with the panel's look (the sign-in page's) for anybody else; each with a way
 back (the previous page of this site, else the panel's start page). A 500 page shows no traceback.
@@ -29,6 +29,7 @@ MESSAGES = {
     404: (_l("Page not found"),
           _l("There is no such page, or the record does not exist or lies outside your area of responsibility.")),
     405: (_l("Action not allowed here"), _l("This page cannot be used in this way (the request method is not allowed).")),
+    413: (_l("The file or form is too large"), None),  # the message names the limit: _too_large()
     503: (_l("The register is briefly unavailable"),
           _l("The register's database does not answer right now. Nothing was saved; try again in a minute.")),
     500: (_l("Something went wrong"),
@@ -62,6 +63,8 @@ def error_page(exc: HTTPException):
     if exc.response is not None:  # a view built its own answer (a file download's, an API's)
         return exc
     title, message = MESSAGES[code]
+    if code == 413:
+        message = _too_large()
     if _wants_json():
         resp = jsonify(error=code, message=str(message))
         resp.status_code = code
@@ -133,7 +136,14 @@ def internal_or_unavailable(exc):
     return internal_error(exc)
 
 
+def _too_large():
+    """413: the request body exceeded ``MAX_CONTENT_LENGTH`` (refused before it was read)."""
+    mb = f"{current_app.config.get('MAX_UPLOAD_BYTES', 0) / (1024 * 1024):g}"
+    return _l("What you sent is larger than the register accepts (files up to %(mb)s MB). Nothing was saved; "
+              "send a smaller file.", mb=mb)
+
+
 def register(app: Flask) -> None:
-    for code in (403, 404, 405):
+    for code in (403, 404, 405, 413):
         app.register_error_handler(code, error_page)
     app.register_error_handler(500, internal_or_unavailable)

@@ -374,7 +374,12 @@ def table_labels() -> dict:
 ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "view": _l("Viewed"),
                  "export": _l("Exported"), "download": _l("Downloaded"), "block": _l("Blocked"),
                  "unblock": _l("Unblocked"), "confirm": _l("Confirmed as current"),
-                 "hire_lookup": _l("Searched for a registered worker")}
+                 "hire_lookup": _l("Searched for a registered worker"),
+                 # sign-in events (auth.services), on the account concerned: the administrator reads them
+                 "login": _l("Signed in"), "login_failed": _l("Sign-in refused"), "logout": _l("Signed out"),
+                 "totp_enrolled": _l("Two-step sign-in set up"), "totp_verified": _l("Sign-in code accepted"),
+                 "totp_failed": _l("Sign-in code refused"), "recovery_used": _l("Recovery code used"),
+                 "totp_disabled": _l("Two-step sign-in turned off")}
 
 
 #: Stored codes the register writes itself (the certificate sweep), by their label: a worker's status and
@@ -385,11 +390,30 @@ DETAIL_LABELS = {"certificate_expired": _l("No valid specialist certificate"),
                  "certificate_renewed": _l("A valid specialist certificate is on file")}
 
 
-def detail_label(detail: str | None) -> str:
+#: The reasons of sign-in events (``auth.services._signin_event``: "<reason> <client address>").
+SIGNIN_DETAILS = {"password": _l("with the password"), "totp": _l("with the password and a code"),
+                  "recovery": _l("with the password and a recovery code"), "throttled": _l("too many attempts"),
+                  "unknown_email": _l("unknown e-mail"), "wrong_password": _l("wrong password"),
+                  "disabled": _l("account disabled"), "wrong_code": _l("wrong or reused code"),
+                  "cli": _l("from the command line"), "by_user": _l("by the user"),
+                  "by_admin": _l("by the administrator")}
+SIGNIN_ACTIONS = frozenset({"login", "login_failed", "logout", "totp_enrolled", "totp_verified", "totp_failed",
+                            "recovery_used", "totp_disabled"})
+
+
+def detail_label(detail: str | None, action: str | None = None) -> str:
     """An audit entry's detail as a reader sees it: a reason typed by a user as typed, a code the
-    register wrote by its label."""
+    register wrote by its label; a sign-in event's reason in words, then the client address."""
     if not detail:
         return ""
+    if action in SIGNIN_ACTIONS:
+        words = []
+        for part in detail.split():
+            if part.startswith("left_") and part[5:].isdigit():
+                words.append(str(_l("recovery codes left: %(n)s", n=int(part[5:]))))
+            else:
+                words.append(str(SIGNIN_DETAILS.get(part, part)))
+        return ", ".join(words)
     return str(DETAIL_LABELS.get(detail, detail))
 
 

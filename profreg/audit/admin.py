@@ -67,7 +67,7 @@ class AuditLogView(WorkerSearchMixin, ReadOnlyModelView):
                       *date_range(AuditLog.at, _l("When")))
     column_formatters = {"changes": _changes, "worker_id": _worker, "table_name": _table,
                          "action": lambda v, c, m, n: ACTIONS.get(m.action, m.action),
-                         "detail": lambda v, c, m, n: detail_label(m.detail),
+                         "detail": lambda v, c, m, n: detail_label(m.detail, m.action),
                          "user": lambda v, c, m, n: m.user.email if m.user else _l("system")}
     column_formatters_export = {"changes": lambda v, c, m, n: json.dumps(m.changes or {}, ensure_ascii=False),
                                 "user": lambda v, c, m, n: m.user.email if m.user else "system"}

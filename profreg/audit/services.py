@@ -32,8 +32,9 @@ AUDITED = {
     "OrganizationType", "OwnershipForm", "Transfer",
 }
 # Never written to the log in clear; bookkeeping columns that change on every save are skipped.
-SECRET = {"password_hash"}
-SKIP = {"version", "updated_at", "surname_folded", "failed_logins", "last_login_at", "locked_until"}
+SECRET = {"password_hash", "totp_secret", "totp_recovery"}
+SKIP = {"version", "updated_at", "surname_folded", "failed_logins", "last_login_at", "locked_until",
+        "totp_last_step"}
 
 
 def _json(value):

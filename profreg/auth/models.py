@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -52,6 +52,13 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(2))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.utcnow_naive)
+    # Two-factor sign-in (TOTP, RFC 6238; auth.services): the shared secret (base32), set when the user
+    # enrols and in force from ``totp_enabled_at`` (confirmed with a code); the last time step accepted
+    # (a code is good once); the SHA-256 of the unused recovery codes (each good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    totp_recovery: Mapped[list | None] = mapped_column(JSON)
 
     organization = relationship("Organization")
     region = relationship("AdminUnit", foreign_keys=[region_id])
@@ -69,6 +76,10 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return str(ROLE_LABELS.get(self.role, self.role))
+
+    @property
+    def totp_enabled(self) -> bool:
+        return bool(self.totp_secret and self.totp_enabled_at)
 
     def __str__(self) -> str:
         return self.email

@@ -1,4 +1,5 @@
-"""/login, /logout, /password: sign-in with Flask-Login."""
+"""/login (and its second step: /login/code, /login/enrol), /logout, /password, /account/two-step:
+sign-in with Flask-Login and two-factor sign-in (TOTP)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -6,20 +7,32 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import clock
+from ..access import totp_required
 from ..errors import DomainError
-from ..extensions import login_manager
+from ..extensions import db, login_manager
 from ..redirects import safe_next
 from ..uow import show_error
-from .forms import ChangePasswordForm, LoginForm
+from .forms import ChangePasswordForm, CodeForm, DisableTotpForm, LoginForm
+from .models import User
 from .passwords import verify_password
 from .services import (
     LoginRefused,
+    SecondStepRefused,
     authenticate,
+    confirm_enrolment,
+    disable_totp,
     end_session,
+    needs_second_step,
+    new_recovery_codes,
     open_session,
     session_max_age,
     session_user,
     set_password,
+    signed_in,
+    signed_out,
+    start_enrolment,
+    totp_qr,
+    verify_second_step,
 )
 
 bp = Blueprint("auth", __name__)
@@ -91,6 +104,10 @@ def root():
     return redirect(url_for("admin.index"))
 
 
+def _address() -> str:
+    return request.remote_addr or "-"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -99,16 +116,166 @@ def login():
         session["login_lang"] = asked  # chosen on this page: carried into the session (below)
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data, address=request.remote_addr or "-")
+            user = authenticate(form.email.data, form.password.data, address=_address())
         except LoginRefused as exc:
             flash(str(exc.message), "error")  # the failure counter is committed with the request
         else:
+            if needs_second_step(user):
+                _begin_second_step(user)
+                return redirect(url_for("auth.second_step" if user.totp_enabled else "auth.enrol"))
+            return _finish_sign_in(user, "password", request.args.get("next"))
+    return render_template("auth/login.html", form=form)
+
+
+#: The pending second step: the user whose password was right, when, and where to go afterwards. It lives
+#: in the signed cookie of the not-yet-signed-in browser; sign-in replaces the whole session (new id).
+_PENDING = "_2fa"
+
+
+def _begin_second_step(user) -> None:
+    session[_PENDING] = {"uid": user.id, "t": _now(), "next": safe_next(request.args.get("next"))}
+
+
+def _pending_user():
+    """The user of the pending second step, while it is younger than ``TOTP_PENDING_MINUTES``."""
+    data = session.get(_PENDING)
+    uid, began = (data.get("uid"), data.get("t")) if isinstance(data, dict) else (None, None)
+    fresh = isinstance(began, (int, float)) and _now() - began <= 60 * float(
+        current_app.config.get("TOTP_PENDING_MINUTES", 5))
+    user = db.session.get(User, uid) if fresh and isinstance(uid, int) and 0 < uid < 2 ** 63 else None
+    if user is None or not user.active:
+        session.pop(_PENDING, None)
+        return None
+    return user
+
+
+def _no_pending():
+    flash(_("Sign in again: the time for the second step has run out."), "error")
+    return redirect(url_for("auth.login"))
+
+
+def _after_sign_in_url(user, next_url) -> str:
+    if user.must_change_password:
+        return url_for("auth.change_password")
+    return _safe_next(next_url)
+
+
+def _finish_sign_in(user, method: str, next_url: str | None):
+    _start_session(user)
+    _keep_login_language(user)
+    signed_in(user, address=_address(), method=method)
+    return redirect(_after_sign_in_url(user, next_url))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_step():
+    """The second step of a sign-in: a code of the user's authenticator app, or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        return _no_pending()
+    if not user.totp_enabled:
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        next_url = session[_PENDING].get("next")
+        try:
+            method = verify_second_step(user, form.code.data, address=_address())
+        except SecondStepRefused as exc:
+            flash(str(exc.message), "error")  # the audit entry of the failure is committed with the request
+        else:
+            return _finish_sign_in(user, method, next_url)
+    return render_template("auth/code.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():
+    """Enrolment at the first sign-in of a user whose role requires two-factor sign-in: the QR code of a
+    new secret, confirmed with the app's first code; then the recovery codes, shown once."""
+    user = _pending_user()
+    if user is None:
+        return _no_pending()
+    if user.totp_enabled:
+        return redirect(url_for("auth.second_step"))
+    secret = start_enrolment(user)
+    form = CodeForm()
+    if form.validate_on_submit():
+        next_url = session[_PENDING].get("next")
+        try:
+            codes = confirm_enrolment(user, form.code.data, address=_address())
+        except DomainError as exc:
+            show_error(exc, form)
+        else:
             _start_session(user)
             _keep_login_language(user)
-            if user.must_change_password:
-                return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form)
+            signed_in(user, address=_address(), method="totp")
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   continue_url=_after_sign_in_url(user, next_url))
+    return render_template("auth/enrol.html", form=form, qr=totp_qr(user), secret=_grouped(secret),
+                           required=totp_required(user), cancel_url=url_for("auth.login"))
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@login_required
+def two_step():
+    """The user's own two-step sign-in: set it up (QR code, first code, recovery codes), or, when it is
+    on, get new recovery codes or turn it off (not for a role that must use it)."""
+    user = current_user._get_current_object()
+    if user.totp_enabled:
+        return render_template("auth/two_step.html", codes_form=CodeForm(prefix="codes"),
+                               off_form=DisableTotpForm(prefix="off"), required=totp_required(user),
+                               left=len(user.totp_recovery or ()))
+    secret = start_enrolment(user)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = confirm_enrolment(user, form.code.data, address=_address())
+        except DomainError as exc:
+            show_error(exc, form)
+        else:
+            return render_template("auth/recovery_codes.html", codes=codes, continue_url=url_for("auth.two_step"))
+    return render_template("auth/enrol.html", form=form, qr=totp_qr(user), secret=_grouped(secret),
+                           required=False, cancel_url=url_for("admin.index"))
+
+
+@bp.route("/account/two-step/recovery-codes", methods=["POST"])
+@login_required
+def new_codes():
+    """New recovery codes (the old ones stop working), after a current code."""
+    user = current_user._get_current_object()
+    form = CodeForm(prefix="codes")
+    if user.totp_enabled and form.validate_on_submit():
+        try:
+            verify_second_step(user, form.code.data, address=_address())
+        except SecondStepRefused as exc:
+            flash(str(exc.message), "error")
+        else:
+            return render_template("auth/recovery_codes.html", codes=new_recovery_codes(user),
+                                   continue_url=url_for("auth.two_step"))
+    return redirect(url_for("auth.two_step"))
+
+
+@bp.route("/account/two-step/off", methods=["POST"])
+@login_required
+def two_step_off():
+    """Turn two-step sign-in off: the current password and a current code (not for a role that must use it)."""
+    user = current_user._get_current_object()
+    form = DisableTotpForm(prefix="off")
+    if user.totp_enabled and form.validate_on_submit():
+        if not verify_password(user.password_hash, form.password.data):
+            flash(str(_("The current password is wrong.")), "error")
+            return redirect(url_for("auth.two_step"))
+        try:
+            verify_second_step(user, form.code.data, address=_address())
+            disable_totp(user, actor=user, address=_address())
+        except DomainError as exc:
+            show_error(exc)
+        else:
+            flash(_("Two-step sign-in is off."), "success")
+    return redirect(url_for("auth.two_step"))
 
 
 def _keep_login_language(user) -> None:
@@ -130,6 +297,8 @@ def _keep_login_language(user) -> None:
 def logout():
     """Sign-out: POST only, with the CSRF token (CSRFProtect), so no other page can sign a user out.
     The server-side session ends: a saved copy of the cookie no longer works."""
+    signed_out(current_user._get_current_object() if current_user.is_authenticated else None,
+               address=_address())  # before the session ends: the user loader then no longer finds it
     end_session(session.get("_sid"))
     logout_user()
     lang = session.get("lang")

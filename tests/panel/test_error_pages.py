@@ -79,3 +79,20 @@ def test_worker_edit_form_renders_csrf_token_and_lock_version_once(world, make_c
     assert html.count('name="lock_version"') == 1
     names = [k for k, _ in parse_form(html).data]
     assert names.count("lock_version") == 1
+
+
+@pytest.mark.parametrize("lang, title, limit", [
+    ("kk", "Файл немесе форма тым үлкен", "10 МБ"), ("ru", "Файл или форма слишком велики", "10 МБ"),
+    ("en", "The file or form is too large", "10 MB")])
+def test_a_request_too_large_is_413_in_the_users_language(app, world, make_client, lang, title, limit):
+    """Issue 18: the 413 of ``MAX_CONTENT_LENGTH`` is a page like the other errors, inside the panel for a
+    signed-in user and plain for anybody else, naming the upload limit; nothing is read or saved."""
+    cap = app.config["MAX_CONTENT_LENGTH"]
+    c = make_client(world.users["hr"])
+    r = c.post(f"/admin/workers/new/?lang={lang}", data=b"x" * (cap + 1),
+               content_type="application/x-www-form-urlencoded")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 413 and title in html and limit in html and HOME_LINK in html
+    anonymous = make_client()
+    r = anonymous.post(f"/login?lang={lang}", data=b"x" * (cap + 1), content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 413 and title in r.get_data(as_text=True)

@@ -90,8 +90,12 @@ def visible(world, role, resource, obj, today) -> bool:
             return org.region_id == world.R1.id
         return org.id == world.orgA.id
     if resource == "audit":
-        # entries about user accounts: only for who reads the users (issue 18)
-        if obj.table_name in ("user", "user_specialty") and not ({"list", "details"} & DOCUMENTED[role].get("user", frozenset())):
+        # entries about user accounts (changes, sign-in events): the system administrator's, and only those
+        # are (issue 18)
+        account = obj.table_name in ("user", "user_specialty", "user_session")
+        if role == "admin":
+            return account
+        if account:
             return False
         if role == "ministry":
             return True
