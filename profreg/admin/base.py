@@ -101,6 +101,9 @@ class HiddenTag(rules.BaseRule):
 
 
 _INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+#: Largest value of the register's primary keys (INTEGER columns: PostgreSQL's int4). A larger id
+#: names no row; sent to PostgreSQL it was "integer out of range", a server error.
+KEY_MAX = 2 ** 31 - 1
 #: Largest page number a list accepts: its offset (page × page size) must fit a 64-bit integer.
 MAX_PAGE = 10 ** 12
 
@@ -115,6 +118,8 @@ def _refuse_out_of_range_numbers() -> None:
             number = int(value) if len(digits) <= 19 else 2 ** 63  # never parse a 10,000-digit number
             if abs(number) >= 2 ** 63 or (key == "page" and not 0 <= number <= MAX_PAGE):
                 abort(404 if key == "id" else 400)
+            if key == "id" and not 0 < number <= KEY_MAX:
+                abort(404)
         elif key == "page" and value.strip():
             abort(400)
 
@@ -184,7 +189,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             pk = int(pk) if len(str(pk)) <= 20 else None  # never parse a 10,000-digit number
         except (TypeError, ValueError):
             return None
-        if pk is None or not -2 ** 63 <= pk < 2 ** 63:  # no 64-bit key holds it: no such row (not a 500)
+        if pk is None or not 0 < pk <= KEY_MAX:  # no key holds it: no such row (not a 500)
             return None
         return self.get_query().filter(getattr(self.model, self.pk) == pk).one_or_none()
 

@@ -15,8 +15,8 @@ import psycopg
 from flask import Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from ..extensions import login_manager
 from ..uow import discard
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: status → (title, message), translated when the page is drawn.
 MESSAGES = {
+    400: (_l("The request holds a value the register cannot take"),
+          _l("A number is out of range or a text holds a character that cannot be stored. Nothing was saved; "
+             "go back and correct the value.")),
     403: (_l("Access denied"), _l("You do not have the right to open this page or to do this action.")),
     404: (_l("Page not found"),
           _l("There is no such page, or the record does not exist or lies outside your area of responsibility.")),
@@ -121,6 +124,17 @@ def database_unavailable(exc):
     return render_template("errors/plain.html", **context), 503, headers
 
 
+def value_refused(exc: DataError):
+    """The database refused a value of the request as data (a number beyond its column, a NUL character
+    in a text): the user's input, not the server's fault — 400 in the user's language, nothing written.
+    Checks before the database catch what they can (``base._refuse_out_of_range_numbers``, the forms'
+    validators); this is the one answer for whatever slips past them."""
+    log.warning("value refused by the database on %s %s: %s", request.method, request.path,
+                str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__)
+    discard()
+    return error_page(BadRequest())
+
+
 def _unavailable(exc) -> bool:
     """Is ``exc`` a lost or refused database connection (rather than a broken query)?"""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -146,4 +160,5 @@ def _too_large():
 def register(app: Flask) -> None:
     for code in (403, 404, 405, 413):
         app.register_error_handler(code, error_page)
+    app.register_error_handler(DataError, value_refused)
     app.register_error_handler(500, internal_or_unavailable)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from tests.panel.conftest import ROLES, token
 
-HUGE = ["9223372036854775808", "99999999999999999999999", "-9223372036854775809"]
+HUGE = ["2147483648", "3000000000", "9223372036854775808", "99999999999999999999999", "-9223372036854775809"]
 
 
 def _lists(client) -> list[str]:
@@ -107,3 +107,18 @@ def test_a_certificate_ending_before_its_issue_is_a_field_error_not_a_conflict(w
     assert "cannot be before" in body
     world.db.session.expire_all()
     assert world.db.session.execute(select(func.count()).select_from(Certificate)).scalar() == before
+
+
+def test_a_value_the_database_refuses_gives_the_400_page_in_the_users_language(world, make_client):
+    """A number beyond an INTEGER column in a list filter reaches PostgreSQL, which refuses it as data
+    ("integer out of range"): the user gets 400 with the page in Kazakh, not a server error."""
+    from profreg.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores any integer: the refusal is PostgreSQL's")
+    c = make_client(world.users["ministry"])
+    c.get("/admin/?lang=kk")
+    resp = c.get("/admin/workers/?flt0_1=3000000000")
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "Сұрауда тізілім қабылдай алмайтын мән бар" in page and "Traceback" not in page
