@@ -35,7 +35,7 @@ from ..exports import safe, xml_text
 from ..extensions import db
 from ..hygiene import InputHygiene
 from ..redirects import safe_next
-from ..uow import PanelSession, show_error
+from ..uow import PanelSession, discard, show_error
 from ..workers.models import sort_key
 from .choices import ChoosePlaceholder
 from .dashboard import apply_tile
@@ -392,12 +392,18 @@ class ScopedModelView(ProtectedMixin, ListingMixin, ModelView):
         if isinstance(exc, DomainError):
             show_error(exc)
             return True
+        if isinstance(exc, (StaleDataError, IntegrityError)):
+            # The failed flush left the session unusable: roll the unit back before anything else reads
+            # the database (a translated message asks the signed-in user's language: a lazy load), or the
+            # refusal itself became a server error (found by the bad-input suite).
+            violated = _check_violated(exc) if isinstance(exc, IntegrityError) else None
+            discard()
         if isinstance(exc, StaleDataError):
             flash(_("This record was changed by someone else while you were editing it. "
                     "Your changes were not saved; reload the record and apply them again."), "error")
             return True
-        if isinstance(exc, IntegrityError) and _check_violated(exc) is not None:
-            field, message = _check_violated(exc)
+        if isinstance(exc, IntegrityError) and violated is not None:
+            field, message = violated
             form = g.get("profreg_form")
             target = getattr(form, field, None) if form is not None else None
             if target is not None and hasattr(target, "errors"):

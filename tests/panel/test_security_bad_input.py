@@ -122,3 +122,24 @@ def test_a_value_the_database_refuses_gives_the_400_page_in_the_users_language(w
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "Сұрауда тізілім қабылдай алмайтын мән бар" in page and "Traceback" not in page
+
+
+def test_a_reference_code_taken_by_another_row_is_refused_without_a_server_error(world, make_client):
+    """Editing a classifier row to another row's code (or to a code that is empty once the invisible
+    characters are stripped) is a duplicate: the form says so, nothing is saved, no 500 (found by the
+    full bad-input run: a code of one bidi character, stripped to '', then a second such edit)."""
+    from sqlalchemy import select
+
+    from profreg.extensions import db
+    from profreg.reference.models import IdentityDocumentType
+
+    first, second = db.session.execute(select(IdentityDocumentType).order_by(IdentityDocumentType.id)
+                                       .limit(2)).scalars().all()
+    c = make_client(world.users["admin"])
+    for code in (first.code, "\u202e", "\u202e\u200b"):
+        resp = c.post(f"/admin/ref_identity_document_types/edit/?id={second.id}",
+                      data={"code": code, "name_kk": second.name_kk, "name_ru": second.name_ru,
+                            "name_en": second.name_en, "is_active": "y"})
+        assert resp.status_code < 500, (code, resp.status_code)
+    db.session.expire_all()
+    assert db.session.get(IdentityDocumentType, second.id).code not in ("", first.code)
