@@ -181,6 +181,9 @@ def served(tmp_path_factory):
            # lists longer than this are exported in the background by the rq worker (test_exports.py)
            "EXPORT_INLINE_MAX_ROWS": str(INLINE_EXPORT_LIMIT),
            "EXPORT_FOLDER": str(tmp_path_factory.mktemp("exports")),
+           # the demo users sign in with their password: production's two-step sign-in of admin, ministry
+           # and region (TOTP_REQUIRED_ROLES) is tested in tests/panel/test_security_totp.py
+           "TOTP_REQUIRED_ROLES": "",
            "PYTHONUNBUFFERED": "1"}
     env.pop("TEST_DATABASE_URL", None)
     port = _free_port()
