@@ -121,12 +121,20 @@ def notify_transfer(transfer, now: datetime | None = None) -> dict:
     notice_id = db.session.execute(select(Notice.id).where(Notice.kind == TRANSFER_OPENED,
                                                            Notice.event_key == key)).scalar_one()
     hr_of_a = and_(User.organization_id == transfer.organization_id, User.role.in_(HR_ROLES), User.active.is_(True))
+    n_inapp, n_mail = deliver(TRANSFER_OPENED, notice_id, hr_of_a, now)
+    return {"notifications": n_inapp, "mails_queued": n_mail}
+
+
+def deliver(kind: str, notice_id: int, who, now: datetime) -> tuple[int, int]:
+    """A notice in-app and by mail (in each recipient's language) to the users matching the SQL
+    condition ``who``, each once (unique per notice and user); the in-app rows note the mail that
+    carries them, so no digest repeats them. Returns (notifications, mails) inserted."""
     n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"],
-                            select(literal(notice_id), User.id, literal(now)).where(hr_of_a))
-    mails = (select(literal(TRANSFER_OPENED), literal(notice_id), User.email, User.id,
+                            select(literal(notice_id), User.id, literal(now)).where(who))
+    mails = (select(literal(kind), literal(notice_id), User.email, User.id,
                     func.coalesce(User.locale, literal(default_locale())), literal(PENDING), literal(0),
                     literal(now), literal(now))
-             .where(hr_of_a, User.email.is_not(None), User.email != ""))
+             .where(who, User.email.is_not(None), User.email != ""))
     n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "user_id", "locale", "state", "attempts",
                                         "created_at", "next_attempt_at"], mails)
     carried = (select(MailOutbox.id).where(MailOutbox.notice_id == Notification.notice_id,
@@ -135,7 +143,7 @@ def notify_transfer(transfer, now: datetime | None = None) -> dict:
     db.session.execute(update(Notification).where(Notification.notice_id == notice_id,
                                                   Notification.digest_outbox_id.is_(None))
                        .values(digest_outbox_id=carried).execution_options(synchronize_session=False))
-    return {"notifications": n_inapp, "mails_queued": n_mail}
+    return n_inapp, n_mail
 
 
 def report_key(period: str, region_id: int) -> str:
@@ -183,20 +191,7 @@ def send_reminder(kind: str, key: str, payload: dict, recipients, now: datetime 
     notice_id = db.session.execute(select(Notice.id).where(Notice.kind == kind,
                                                            Notice.event_key == key[:96])).scalar_one()
     who = and_(User.active.is_(True), or_(*recipients))
-    n_inapp = insert_select(Notification, ["notice_id", "user_id", "created_at"],
-                            select(literal(notice_id), User.id, literal(now)).where(who))
-    mails = (select(literal(kind), literal(notice_id), User.email, User.id,
-                    func.coalesce(User.locale, literal(default_locale())), literal(PENDING), literal(0),
-                    literal(now), literal(now))
-             .where(who, User.email.is_not(None), User.email != ""))
-    n_mail = insert_select(MailOutbox, ["kind", "notice_id", "recipient", "user_id", "locale", "state", "attempts",
-                                        "created_at", "next_attempt_at"], mails)
-    carried = (select(MailOutbox.id).where(MailOutbox.notice_id == Notification.notice_id,
-                                           MailOutbox.user_id == Notification.user_id)
-               .correlate(Notification).scalar_subquery())
-    db.session.execute(update(Notification).where(Notification.notice_id == notice_id,
-                                                  Notification.digest_outbox_id.is_(None))
-                       .values(digest_outbox_id=carried).execution_options(synchronize_session=False))
+    n_inapp, n_mail = deliver(kind, notice_id, who, now)
     return {"reminders": created, "notifications": n_inapp, "mails_queued": n_mail}
 
 
