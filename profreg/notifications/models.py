@@ -37,7 +37,7 @@ REPORT_DUE = "report_due"
 REMINDER_DUE_SOON = "reminder_due_soon"      # a coordinator: due in 3 working days
 REMINDER_OVERDUE = "reminder_overdue"        # a coordinator and the level above: due date missed
 REMINDER_TRAINING = "reminder_training"      # a head: training lists waiting for approval (weekly)
-REMINDER_HR_WEEKLY = "reminder_hr_weekly"    # an HR chief: late entries and transfers to close (weekly)
+REMINDER_HR_WEEKLY = "reminder_hr_weekly"    # an HR chief: late entries, incomplete records, transfers to close (weekly)
 REMINDER_KINDS = (REMINDER_DUE_SOON, REMINDER_OVERDUE, REMINDER_TRAINING, REMINDER_HR_WEEKLY)
 # A background import finished: the importing user is told (in-app only, never in a digest), with the link
 # to its report. ``event_key`` is ``import:<import_run id>``.

@@ -230,8 +230,10 @@ def reminder_text(kind: str, payload: dict) -> str:
                  count=payload.get("lists", 0))
     if kind == REMINDER_HR_WEEKLY:
         return _("Weekly summary for your organization: entries made late in the last 7 days: %(late)s; "
+                 "incomplete records of workers in post: %(incomplete)s; "
                  "transfers to close (employees hired by another organization): %(transfers)s.",
-                 late=payload.get("late", 0), transfers=payload.get("transfers", 0))
+                 late=payload.get("late", 0), incomplete=payload.get("incomplete", 0),
+                 transfers=payload.get("transfers", 0))
     return kind
 
 

@@ -32,6 +32,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 
 from .. import access, clock
+from ..analytics.currency import incomplete_clause
 from ..analytics.forecast import Quarter, compute_forecast, parse_quarter
 from ..auth.models import User
 from ..clock import day_start_utc
@@ -50,7 +51,7 @@ from ..orgs.models import Organization
 from ..reference.models import AdminUnit
 from ..training.models import LIST_DRAFT, TrainingList, TrainingListItem
 from ..workdays.services import WorkingCalendar, due_day, late_entry_clause
-from ..workers.models import TRANSFER_OPEN, Employment, Transfer
+from ..workers.models import TRANSFER_OPEN, Employment, Transfer, Worker
 from . import frozen
 from .models import ANSWER_FILE, ANSWER_SNAPSHOT, STATUS_SUBMITTED, ForecastSubmission, ReportingRequest
 
@@ -432,8 +433,9 @@ def send_reminders(today: date | None = None) -> dict:
       (``access.escalation_clause``), on the first run after the due date;
     * ``training``: an organization has training lists with employees waiting for the head's approval
       (drafts): its heads, once a week (ISO week);
-    * ``hr``: entries made late in the last 7 days, transfers to close: the organization's HR chiefs,
-      once a week.
+    * ``hr``: entries made late in the last 7 days, incomplete records of the workers in post (rule 8's
+      entry fields, ``analytics.currency.incomplete_clause``), transfers to close: the organization's
+      HR chiefs, once a week.
     Returns {'reminders': notices created, 'notifications': n, 'mails_queued': m}."""
     today = today or clock.today()
     cal = WorkingCalendar.load()
@@ -465,24 +467,31 @@ def send_reminders(today: date | None = None) -> dict:
     for org_id, n in waiting:
         add(notify.send_reminder(REMINDER_TRAINING, f"training:{org_id}:{week}", {"lists": n, "org": org_id},
                                  [and_(access.training_approvers_clause(User), User.organization_id == org_id)]))
-    for org_id, late, transfers in hr_weekly_figures(today, cal):
+    for org_id, late, incomplete, transfers in hr_weekly_figures(today, cal):
         add(notify.send_reminder(REMINDER_HR_WEEKLY, f"hr:{org_id}:{week}",
-                                 {"late": late, "transfers": transfers, "org": org_id},
+                                 {"late": late, "incomplete": incomplete, "transfers": transfers, "org": org_id},
                                  [and_(access.personnel_chiefs_clause(User), User.organization_id == org_id)]))
     return counts
 
 
-def hr_weekly_figures(today: date, cal: WorkingCalendar | None = None) -> list[tuple[int, int, int]]:
-    """(organization id, entries made late in the 7 days before ``today``, open transfers to close)
-    for every organization with something to report."""
+def hr_weekly_figures(today: date, cal: WorkingCalendar | None = None) -> list[tuple[int, int, int, int]]:
+    """(organization id, entries made late in the 7 days before ``today``, incomplete records of the
+    workers in post there, open transfers to close) for every organization with something to report.
+    "Incomplete" is the dashboard's and the data-currency figures' rule
+    (``analytics.currency.incomplete_clause``)."""
     start, end = day_start_utc(today - timedelta(days=7)), day_start_utc(today)
     in_week = and_(Employment.entered_at >= start, Employment.entered_at < end, Employment.annulled_at.is_(None))
     late_sql = late_entry_clause(select(Employment.hire_date).where(in_week).distinct(), calendar=cal)
     late = dict(db.session.execute(select(Employment.organization_id, func.count()).where(in_week, late_sql)
                                    .group_by(Employment.organization_id)).all())
+    incomplete = dict(db.session.execute(
+        select(Employment.organization_id, func.count(func.distinct(Employment.worker_id)))
+        .join(Worker, Worker.id == Employment.worker_id)
+        .where(Employment.current_on(today), incomplete_clause())
+        .group_by(Employment.organization_id)).all())
     transfers = dict(db.session.execute(select(Transfer.organization_id, func.count())
                                         .where(Transfer.status == TRANSFER_OPEN)
                                         .group_by(Transfer.organization_id)).all())
-    orgs = sorted(set(late) | set(transfers))
+    orgs = sorted(set(late) | set(incomplete) | set(transfers))
     known = set(db.session.execute(select(Organization.id).where(Organization.id.in_(orgs))).scalars()) if orgs else set()
-    return [(o, late.get(o, 0), transfers.get(o, 0)) for o in orgs if o in known]
+    return [(o, late.get(o, 0), incomplete.get(o, 0), transfers.get(o, 0)) for o in orgs if o in known]

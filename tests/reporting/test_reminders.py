@@ -154,3 +154,25 @@ def test_the_cli_sends_the_reminders_of_a_day_once(world, app, db):
     assert "0 in-app" not in first.output
     bad = runner.invoke(args=["profreg", "reminders", "--today", "7.4.2027"])
     assert bad.exit_code != 0
+
+
+def test_the_hr_weekly_summary_counts_late_entries_and_incomplete_records_of_workers_in_post(world, db, factory):
+    """Issue 20.4: HR chiefs hear weekly of late entries, incomplete records (rule 8's entry fields, the
+    dashboard's rule) and transfers to close. The factory's two workers lack an identity document and an
+    education document; a worker whose episode ended is not counted."""
+    org = world["chief"].organization
+    factory.worker(org, hire=date(2019, 1, 1), end=date(2026, 12, 31), entered_at=datetime(2019, 1, 2, 6, 0))
+    # late: the nurse (hired in 2020, entered on 1 April 2027 by the fixture's clock) and the hire of
+    # 29 March entered on 5 April; incomplete: those two, in post (the third left in 2026)
+    [(org_id, late, incomplete, transfers)] = R.hr_weekly_figures(date(2027, 4, 7))
+    assert (org_id, late, incomplete, transfers) == (org.id, 2, 2, 0)
+    R.send_reminders(date(2027, 4, 7))
+    db.session.expire_all()
+    mail = db.session.execute(select(MailOutbox).where(MailOutbox.kind == "reminder_hr_weekly")).scalars().one()
+    _subject, body = render_mail(mail)
+    with force_locale(mail.locale or "en"):
+        expected = _("Weekly summary for your organization: entries made late in the last 7 days: %(late)s; "
+                     "incomplete records of workers in post: %(incomplete)s; "
+                     "transfers to close (employees hired by another organization): %(transfers)s.",
+                     late=2, incomplete=2, transfers=0)
+    assert expected in body
