@@ -22,7 +22,7 @@ from ..extensions import db
 from ..jobs.queue import enqueue, get_queue
 from ..orgs.models import Organization
 from ..uow import after_commit
-from .columns import KINDS, kind_label
+from .columns import kind_label
 from .models import DONE, FAILED, QUEUED, RUNNING, ImportRun
 from .reader import FileRefused, check_size
 from .services import (
@@ -32,6 +32,7 @@ from .services import (
     get_run,
     import_folder,
     inline_limit,
+    kinds_for,
     runs_query,
     start,
 )
@@ -66,7 +67,7 @@ class ImportView(ProtectedBaseView):
         may_import = access.can(current_user, "import", access.CREATE)
         return self.render("imports/index.html", runs=runs, running=running, may_import=may_import,
                            orgs=self._orgs() if may_import and current_user.organization_id is None else [],
-                           kinds=[(k, kind_label(k, self._lang())) for k in KINDS],
+                           kinds=[(k, kind_label(k, self._lang())) for k in kinds_for(current_user)],
                            state_labels={k: str(v) for k, v in STATE_LABELS.items()},
                            status_labels={k: str(v) for k, v in STATUS_LABELS.items()},
                            highlight=request.args.get("id", type=int))
@@ -74,7 +75,7 @@ class ImportView(ProtectedBaseView):
     @expose("/template/")
     def template(self):
         kind = request.args.get("kind", "all")
-        if kind not in (*KINDS, "all"):
+        if kind not in (*kinds_for(current_user), "all"):
             abort(404)
         tmp = Path(tempfile.mkdtemp()) / f"import-{kind}-{self._lang()}.xlsx"
         write_template(tmp, template_kinds(kind), self._lang())

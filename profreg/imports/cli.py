@@ -25,7 +25,7 @@ from .template import template_kinds, write_template
 def register(group):
     @group.group("import")
     def import_group():
-        """Bulk import of workers, education, certificates and CPD from xlsx or csv."""
+        """Bulk import of workers, education, certificates, CPD and staffing tables from xlsx or csv."""
 
     @import_group.command("template")
     @click.option("--kind", type=click.Choice([*KINDS, "all"]), default="all", show_default=True)
@@ -33,7 +33,8 @@ def register(group):
     @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
     @with_appcontext
     def template_cmd(kind, lang, out):
-        """Write the import template (headers, an example row, the allowed values)."""
+        """Write the import template (headers, an example row, the allowed values); ``all`` is the four
+        kinds of a worker's record, ``staffing`` the staffing table's own template."""
         write_template(out, template_kinds(kind), lang)
         click.echo(f"template written to {out}")
 

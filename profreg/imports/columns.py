@@ -27,10 +27,14 @@ class Column:
     max_length: int | None = None
 
 
-WORKERS, EDUCATION, CERTIFICATES, CPD = "workers", "education", "certificates", "cpd"
-KINDS = (WORKERS, EDUCATION, CERTIFICATES, CPD)
+WORKERS, EDUCATION, CERTIFICATES, CPD, STAFFING = "workers", "education", "certificates", "cpd", "staffing"
+#: The kinds of a worker's record (one IIN ties their rows together): the template "all".
+WORKER_KINDS = (WORKERS, EDUCATION, CERTIFICATES, CPD)
+#: Every kind; ``staffing`` (lines of organizations' staffing tables, no worker) for who writes staffing
+#: tables (``access``: resource ``staffing``, C/E).
+KINDS = (*WORKER_KINDS, STAFFING)
 KIND_LABELS = {WORKERS: _l("Workers"), EDUCATION: _l("Education"), CERTIFICATES: _l("Certificates"),
-               CPD: _l("CPD")}
+               CPD: _l("CPD"), STAFFING: _l("Staffing table")}
 
 IIN = Column("iin", _l("IIN"), required=True, example="870412400014", max_length=12)
 
@@ -99,6 +103,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("hours", _l("Hours"), DECIMAL, required=True, example="36"),
         Column("credits", _l("Credits"), DECIMAL, example="2"),
         Column("certificate_number", _l("Certificate number"), example="СПК-001", max_length=64),
+    ),
+    # one line of an organization's staffing table (``orgs.models.StaffingPosition``); its key is the
+    # organization, position, specialty, department and start date (``imports.services.staffing_key``)
+    STAFFING: (
+        Column("org_bin", _l("Organization BIN"), ORG, example="150440000019"),
+        Column("position", _l("Position"), REF, "Position", required=True, example="NURSE"),
+        Column("specialty", _l("Specialty"), REF, "Specialty", example="NURSING"),
+        Column("department", _l("Department"), example="Терапия", max_length=255),
+        Column("approved_fte", _l("Approved FTE"), DECIMAL, required=True, example="2,5"),
+        Column("valid_from", _l("Valid from"), DATE, example="01.01.2026"),
     ),
 }
 

@@ -26,7 +26,7 @@ class ImportRun(db.Model):
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer, default=0)
-    kind: Mapped[str] = mapped_column(String(16))  # workers / education / certificates / cpd / all
+    kind: Mapped[str] = mapped_column(String(16))  # workers / education / certificates / cpd / staffing / all
     locale: Mapped[str | None] = mapped_column(String(2))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     atomic: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

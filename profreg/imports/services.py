@@ -14,6 +14,9 @@ written together or not at all, an outcome per row in the user's language.
   rejected.
 * Audit: every write is a normal audited change (the ``before_flush`` listener) made by the importing
   user, with the detail "import <SHA-256> <file name>"; the run itself is an ``import`` entry.
+* Staffing lines (``staffing`` sheet, no worker): each row on its own, keyed by ``staffing_key``; the
+  rule of a line is ``orgs.services.staffing_line_errors`` (the panel's), the right is the panel's
+  (``access``: resource ``staffing``, C for a new line, E for a changed one, the organization in scope).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .. import access, clock
 from ..audit.services import current_reason as audit_reason_now
@@ -44,6 +47,8 @@ from ..exports import Sheet, write_plain_xlsx
 from ..extensions import db
 from ..identity import IdentityError, parse_iin
 from ..notifications.services import notify_import_done
+from ..orgs.models import StaffingPosition
+from ..orgs.services import staffing_line_errors
 from ..reference.models import Country
 from ..training.models import CpdRecord
 from ..uow import unit_of_work
@@ -75,6 +80,8 @@ from .columns import (
     ORG,
     REF,
     SEX,
+    STAFFING,
+    WORKER_KINDS,
     WORKERS,
     Column,
     norm,
@@ -105,6 +112,11 @@ NOTHING_TO_END = _l("The worker is not in the register: there is no employment t
 #: The fields of an ending (``workers.services.end_employment``) ← the columns of the workers sheet.
 ENDING_FIELDS = {"end_date": "ended_on", "end_ground": "end_ground", "end_category": "end_category"}
 ATOMIC_REFUSED = _l("Nothing was written: %(n)d rows were rejected and the import is all-or-nothing.")
+NO_STAFFING_RIGHT = _l("You may not change staffing tables.")
+DUPLICATE_LINE = _l("This line of the staffing table (organization, position, specialty, department, valid from) "
+                    "is on several rows of the sheet (first: row %(row)d); one row per line.")
+AMBIGUOUS_LINE = _l("Several saved lines of the staffing table have this organization, position, specialty, "
+                    "department and start date: correct them in the panel first.")
 
 #: Where a service's error field is shown: the column of the file it comes from.
 FIELD_COLUMNS = {"iin": "iin", "birth_date": "birth_date", "sex": "sex", "id_doc_type": "id_doc_type",
@@ -196,6 +208,9 @@ class Context:
     region_of: dict = field(default_factory=dict)  # organization id → region id
     labels: dict = field(default_factory=dict)  # kind → [(column, translated label)]
     kazakhstan: object = None
+    #: organization id → {staffing key: [(line id, approved FTE)]} of the saved lines (read once per organization)
+    staffing: dict = field(default_factory=dict)
+    staffing_rows: dict = field(default_factory=dict)  # staffing key → the first row of the file with it
 
 
 # ------------------------------------------------------------------------------------------ values
@@ -367,9 +382,9 @@ def _refuse(row: Row, *messages) -> None:
 def _organization(ctx: Context, row: Row):
     org = row.values.get("org_bin") or ctx.default_org
     if org is None:
-        _refuse(row, f"{_label(WORKERS, 'org_bin')}: {NO_ORGANIZATION}")
+        _refuse(row, f"{_label(row.kind, 'org_bin')}: {NO_ORGANIZATION}")
     if not access.org_in_scope(ctx.actor, org.id):
-        _refuse(row, f"{_label(WORKERS, 'org_bin')}: " + str(OUT_OF_SCOPE_ORG) % {"bin": org.bin})
+        _refuse(row, f"{_label(row.kind, 'org_bin')}: " + str(OUT_OF_SCOPE_ORG) % {"bin": org.bin})
     return org
 
 
@@ -799,6 +814,114 @@ def _child(ctx: Context, worker: Worker, row: Row, org) -> None:
     row.status = CREATE
 
 
+# -------------------------------------------------------------------------------- staffing lines
+def staffing_key(org_id: int, position_id: int, specialty_id: int | None, department: str | None,
+                 valid_from: date | None) -> tuple:
+    """The natural key of a line of a staffing table: the organization, the position, the specialty (or
+    none), the department (as written, outer spaces trimmed; or none) and the start date (or none). A row
+    of the file with the key of a saved line changes that line's approved FTE (or leaves it unchanged);
+    any other row adds a line."""
+    return org_id, position_id, specialty_id, (department or "").strip() or None, valid_from
+
+
+def _saved_lines(ctx: Context, org_id: int) -> dict:
+    """{staffing key: [(line id, approved FTE)]} of an organization's saved lines (one query per
+    organization and run)."""
+    lines = ctx.staffing.get(org_id)
+    if lines is None:
+        lines = ctx.staffing[org_id] = {}
+        sp = StaffingPosition
+        for line_id, position_id, specialty_id, department, valid_from, fte in db.session.execute(
+                select(sp.id, sp.position_id, sp.specialty_id, sp.department, sp.valid_from, sp.approved_fte)
+                .where(sp.organization_id == org_id)):
+            lines.setdefault(staffing_key(org_id, position_id, specialty_id, department, valid_from), []) \
+                .append((line_id, fte))
+    return lines
+
+
+def _staffing_outcome(ctx: Context, row: Row) -> tuple:
+    """(status, organization, saved line id or None) of a parsed staffing row; ``RowRefused`` when the
+    actor may not write it, the rule of a line refuses it or its key is on an earlier row of the file."""
+    v = row.values
+    if not (access.allowed(ctx.actor, StaffingPosition, access.CREATE)
+            or access.allowed(ctx.actor, StaffingPosition, access.EDIT)):
+        _refuse(row, NO_STAFFING_RIGHT)
+    org = _organization(ctx, row)
+    errors = staffing_line_errors(v["approved_fte"])
+    if errors:
+        _refuse(row, *(_prefixed(_label(STAFFING, key), message) for key, message in errors.items()))
+    key = staffing_key(org.id, v["position"].id, _id_of(v.get("specialty")), v.get("department"), v.get("valid_from"))
+    first = ctx.staffing_rows.setdefault(key, (row.sheet, row.number))
+    if first != (row.sheet, row.number):
+        _refuse(row, str(DUPLICATE_LINE) % {"row": first[1]})
+    saved = _saved_lines(ctx, org.id).get(key, [])
+    if len(saved) > 1:
+        _refuse(row, AMBIGUOUS_LINE)
+    if not saved:
+        if not access.allowed(ctx.actor, StaffingPosition, access.CREATE):
+            _refuse(row, NO_STAFFING_RIGHT)
+        return CREATE, org, None
+    line_id, fte = saved[0]
+    if fte is not None and Decimal(fte) == v["approved_fte"]:
+        return UNCHANGED, org, line_id
+    if not access.allowed(ctx.actor, StaffingPosition, access.EDIT):
+        _refuse(row, NO_STAFFING_RIGHT)
+    return UPDATE, org, line_id
+
+
+def process_staffing(ctx: Context, row: Row) -> None:
+    """Validate and (unless a dry run) write one line of a staffing table. A new or changed line is
+    written in a SAVEPOINT, rolled back in a dry run, so the check meets what the import would."""
+    parse_row(ctx, row)
+    if not row.reasons:
+        try:
+            row.status, org, line_id = _staffing_outcome(ctx, row)
+        except RowRefused as exc:
+            for messages in exc.reasons.values():
+                row.reasons.extend(messages)
+    if not row.reasons and row.status in (CREATE, UPDATE):
+        v = row.values
+        savepoint = db.session.begin_nested()
+        try:
+            if row.status == CREATE:
+                line = StaffingPosition(organization_id=org.id, position_id=v["position"].id,
+                                        specialty_id=_id_of(v.get("specialty")), department=v.get("department"),
+                                        approved_fte=v["approved_fte"], valid_from=v.get("valid_from"))
+                db.session.add(line)
+            else:
+                line = db.session.get(StaffingPosition, line_id)
+                line.approved_fte = v["approved_fte"]
+                row.changes.append(_label(STAFFING, "approved_fte"))
+            db.session.flush()
+            if not access.write_in_scope(line, ctx.actor):  # the panel's check of a row being written
+                raise RowRefused({row: [str(OUT_OF_SCOPE_ORG) % {"bin": org.bin}]})
+        except RowRefused as exc:
+            savepoint.rollback()
+            row.reasons.extend(exc.reasons[row])
+        except (IntegrityError, DataError):
+            savepoint.rollback()
+            row.reasons.append(str(SAVE_FAILED))
+        else:
+            if ctx.write:
+                savepoint.commit()
+            else:
+                savepoint.rollback()
+    if row.reasons:
+        row.status, row.changes = REJECTED, []
+
+
+def may_import_staffing(user) -> bool:
+    """May ``user`` import lines of staffing tables: the right to import and the panel's right to add
+    staffing lines (``access``: resource ``staffing``; each row's organization is still checked)."""
+    return access.can(user, "import", access.CREATE) and access.allowed(user, StaffingPosition, access.CREATE)
+
+
+def kinds_for(user) -> tuple[str, ...]:
+    """The kinds of file the import page offers ``user``: a worker's record; the staffing table to who
+    may import it (``may_import_staffing``)."""
+    return (*WORKER_KINDS, STAFFING) if may_import_staffing(user) else WORKER_KINDS
+
+
 # ------------------------------------------------------------------------------------------- a file
 #: Distinct cell values shared per run (the same issuer, specialty or date on thousands of rows is one
 #: object): the certificate, education and CPD rows are held until their worker's turn.
@@ -832,7 +955,8 @@ def _iin_of(row: Row) -> str:
 
 def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[int], None] | None = None) -> None:
     """Every row of the file: workers in chunks with their rows from the other sheets; the other
-    sheets' rows of workers not on the workers sheet afterwards, grouped by IIN."""
+    sheets' rows of workers not on the workers sheet afterwards, grouped by IIN; then the lines of
+    staffing tables (``process_staffing``)."""
     children: dict[str, list[Row]] = {}
     for kind in (CERTIFICATES, EDUCATION, CPD):
         for row in _rows(book, kind):
@@ -868,6 +992,27 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
     groups = chunk + [(iin, None, kids) for iin, kids in children.items()]
     for start in range(0, len(groups), CHUNK):
         run_chunk(groups[start:start + CHUNK])
+
+    def run_staffing(rows):
+        nonlocal done
+        with unit_of_work():
+            for row in rows:
+                process_staffing(ctx, row)
+                outcomes.add(row)
+                done += 1
+        if on_chunk is not None:
+            on_chunk(done)
+
+    # staffing lines: no worker; each row on its own, a chunk per unit
+    ctx.staffing, ctx.staffing_rows = {}, {}
+    lines = []
+    for row in _rows(book, STAFFING):
+        lines.append(row)
+        if len(lines) >= CHUNK:
+            run_staffing(lines)
+            lines = []
+    if lines:
+        run_staffing(lines)
 
 
 # -------------------------------------------------------------------------------------------- report
@@ -971,7 +1116,7 @@ def execute(run: ImportRun, actor, *, report_path=None, progress: Callable[[int,
 
 
 __all__ = ["CREATE", "REJECTED", "STATUS_LABELS", "UNCHANGED", "UPDATE", "Outcomes", "Result", "execute",
-           "process", "process_worker", "start", "write_report"]
+           "process", "process_staffing", "process_worker", "staffing_key", "start", "write_report"]
 
 
 # ------------------------------------------------------------------------------ panel and background

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..reference import models as reference
 from ..workers.models import END_CATEGORY_LABELS
-from .columns import COLUMNS, EDUCATION_KIND_LABELS, ENDING, KINDS, REF, SEX, Column, kind_label
+from .columns import COLUMNS, EDUCATION_KIND_LABELS, ENDING, KIND, REF, SEX, WORKER_KINDS, Column, kind_label
 
 #: Rows of the template that carry data validation (an Excel limit is far above it).
 VALIDATED_ROWS = 5000
@@ -39,6 +39,10 @@ def write_template(path, kinds, lang: str) -> None:
         extra = {"__sex": [("M", str(_l("Male"))), ("F", str(_l("Female")))],
                  "__kind": [(k, str(v)) for k, v in EDUCATION_KIND_LABELS.items()],
                  "__ending": [(k, str(v)) for k, v in END_CATEGORY_LABELS.items()]}
+        # only the lists the kinds' columns use (a staffing template has no sex or education kind)
+        used = {c.type for kind in kinds for c in COLUMNS[kind]}
+        extra = {name: pairs for name, pairs in extra.items()
+                 if {"__sex": SEX, "__kind": KIND, "__ending": ENDING}[name] in used}
         for name in [*refs, *extra]:
             pairs = extra[name] if name in extra else _ref_values(name, lang)
             title = str(_ref_title(name))
@@ -89,4 +93,6 @@ def _ref_title(name: str):
 
 
 def template_kinds(kind: str) -> tuple[str, ...]:
-    return KINDS if kind == "all" else (kind,)
+    """The sheets of a template: ``all`` is the four kinds of a worker's record (the HR file); the
+    staffing table, for other users and not tied to a worker, has a template of its own."""
+    return WORKER_KINDS if kind == "all" else (kind,)

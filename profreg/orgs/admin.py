@@ -5,11 +5,12 @@ from wtforms.validators import ValidationError as FormError
 
 from ..admin.base import ScopedModelView
 from ..admin.filters import ReferenceFilter, UnitFilter, date_range, district_options, region_options
+from ..errors import InvalidInput
 from ..extensions import db
 from ..identity import IdentityError, validate_bin
 from ..reference.models import Position, Specialty
 from .models import Organization, StaffingPosition
-from .services import districts_select, region_of, set_region
+from .services import districts_select, region_of, set_region, staffing_line_errors
 
 
 def _bin_check(form, field):
@@ -89,6 +90,13 @@ class StaffingView(ScopedModelView):
     column_filters = [ReferenceFilter(StaffingPosition.position_id, _l("Position"), Position),
                       ReferenceFilter(StaffingPosition.specialty_id, _l("Specialty"), Specialty),
                       *date_range(StaffingPosition.valid_from, _l("Valid from"))]
+
+    def on_model_change(self, form, model, is_created):
+        # the rule of a staffing line, shared with the bulk import (``orgs.services``)
+        errors = staffing_line_errors(model.approved_fte)
+        if errors:
+            raise InvalidInput(errors)
+        super().on_model_change(form, model, is_created)
 
 
 def register_views(admin):

@@ -1,11 +1,14 @@
 """Organization rules."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..errors import DomainError
 from ..extensions import db
+from ..hygiene import NEGATIVE_MESSAGE, TOO_LARGE_MESSAGE, number_error
 from ..reference.models import AdminUnit
 from ..workers.models import Employment
 
@@ -63,3 +66,30 @@ def set_district(org) -> None:
     region_id = org.region.id if org.region is not None else org.region_id
     if district.level != DISTRICT_LEVEL or district.parent_id != region_id:
         raise DomainError(_l("Choose a district of the organization's region."), field="district")
+
+
+# ------------------------------------------------------------------------------- staffing tables
+#: The largest approved FTE a staffing line holds (``staffing_position.approved_fte`` is NUMERIC(7, 2)).
+MAX_FTE = Decimal("99999.99")
+FTE_REQUIRED = _l("Required.")
+FTE_HUNDREDTHS = _l("At most two decimal places.")
+
+
+def staffing_line_errors(approved_fte) -> dict:
+    """The rule of a line of a staffing table (the panel's ``StaffingView`` and the bulk import):
+    ``{"approved_fte": message}`` when the approved FTE is missing, not a finite number, negative, finer
+    than hundredths (the column keeps two decimals: 0.125 would be saved as 0.13 on PostgreSQL) or
+    beyond the column; ``{}`` when the line may be saved."""
+    if approved_fte is None:
+        return {"approved_fte": FTE_REQUIRED}
+    error = number_error(approved_fte)
+    if error:
+        return {"approved_fte": error}
+    fte = Decimal(str(approved_fte))
+    if fte < 0:
+        return {"approved_fte": NEGATIVE_MESSAGE}
+    if fte > MAX_FTE:
+        return {"approved_fte": TOO_LARGE_MESSAGE}
+    if fte != fte.quantize(Decimal("0.01")):
+        return {"approved_fte": FTE_HUNDREDTHS}
+    return {}
