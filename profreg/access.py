@@ -104,6 +104,9 @@ _RECORDS = _rights(LIST, DETAILS, CREATE, EXPORT, CORRECT, ANNUL)
 _HR_WORKER = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, CORRECT, CONFIRM)
 _HR_EPISODES = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT, END, CORRECT)
 _IMPORTS = _rights(LIST, DETAILS, CREATE)  # run a bulk import (rows checked per organization), read the history
+# the ministry adds and corrects lines of any organization's staffing table (issue 16: loads the staffing
+# tables of a region's organizations at rollout, in the panel or by a bulk import); never deletes one
+_STAFFING_LOAD = _rights(READ, CREATE, EDIT)
 _OWN_TOKENS = frozenset({LIST, DETAILS, DELETE})  # one's own API tokens (admin: every user's)
 READ_API = frozenset({LIST})  # may call this read API (admission check, FHIR)
 _COORDINATE = _rights(LIST, DETAILS, EXPORT, ANSWER)  # the reporting calendar of a coordinator
@@ -113,7 +116,7 @@ _AUTHORITY = _rights(LIST, DETAILS, EXPORT, CREATE, RECEIVE)  # C: register a re
 _RECONCILE = _rights(LIST, DETAILS, CREATE, EDIT, EXPORT)
 _ROWS = {
     Role.MINISTRY: (_rights(READ, ANNUL), _rights(READ, CORRECT, ANNUL), READ, _rights(READ, CORRECT, ANNUL),
-                    ALL, READ, ALL, NONE, READ,
+                    ALL, _STAFFING_LOAD, ALL, NONE, READ,
                     READ, _rights(ALL, SUBMIT), READ, READ, _OWN_NOTIFICATIONS, ALL, READ,
                     _IMPORTS, _OWN_TOKENS, READ_API, READ_API, _COORDINATE, _RECONCILE),
     Role.REGION: (_rights(READ, CORRECT), _rights(READ, CORRECT, ANNUL), _rights(READ, CORRECT),
