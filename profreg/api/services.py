@@ -33,7 +33,8 @@ from ..errors import DomainError, InvalidInput, NotAllowed
 from ..extensions import db
 from ..orgs.models import Organization
 from ..reference.models import AdminUnit, Specialty
-from ..workers.models import Employment, Worker, fold
+from ..reference.services import by_code
+from ..workers.models import STATUS_BLOCKED, Employment, Worker, fold
 from ..workers.services import check_worker, end_employment, hire_registered, iin_registered
 from .models import ApiToken
 
@@ -169,19 +170,24 @@ def admission(user, *, iin: str, specialty_code: str | None, on: date | None) ->
     (any specialty without one). Unknown IIN and a worker outside the caller's scope: ``NotFound``."""
     access.require(user, "admission", access.LIST)
     on = on or clock.today()
-    specialty = specialty_by_code(specialty_code)
-    worker = db.session.execute(select(Worker).where(
+    specialty = None
+    if specialty_code:  # id, code and name from the classifiers' cache: the rules below need no more
+        specialty = by_code(Specialty, specialty_code)
+        if specialty is None:
+            raise InvalidInput({"specialty": _l("Unknown code: %(code)s.", code=specialty_code)})
+    worker = db.session.execute(select(Worker.id, Worker.status).where(
         Worker.iin == (iin or "").strip(), Worker.in_register,
-        access.admission_worker_clause(user, Worker.id))).scalar_one_or_none()
+        access.admission_worker_clause(user, Worker.id))).first()
     if worker is None:
         raise NotFound(_l("No worker with this IIN in your scope."))
     # Admitted exactly when a certificate admits (both are ``admits_clause``'s rule): the certificate
     # is asked first, the reason only when there is none.
-    cert = admitting_certificate(worker, specialty, on)
-    reason = None if cert is not None else admission_error(worker, specialty, on)
+    cert = admitting_certificate(worker.id, specialty, on)
+    reason = None if cert is not None else admission_error(worker.id, specialty, on)
     if reason is not None:
-        cert = latest_certificate(worker, specialty, on)
-    return Admission(admitted=reason is None, reason=reason, certificate=cert, blocked=worker.is_blocked)
+        cert = latest_certificate(worker.id, specialty, on)
+    return Admission(admitted=reason is None, reason=reason, certificate=cert,
+                     blocked=worker.status == STATUS_BLOCKED)
 
 
 # -------------------------------------------------------------------------------------------- paging

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -91,6 +92,36 @@ def code_and_name(model, ids) -> dict[int, tuple[str, str]]:
         for row in db.session.execute(select(model.id, model.code, model.name_column()).where(model.id.in_(missing))):
             known[row[0]] = (row[1], row[2] or "")
     return known
+
+
+class Classified(NamedTuple):
+    """A classifier row as a cached value (``by_code``): its id, code and name in the language it was
+    read in; ``str()`` is the name, as of the model's row."""
+
+    id: int
+    code: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def by_code(model, code: str) -> Classified | None:
+    """The classifier row ``code`` of ``model`` as a ``Classified`` (id, code, name in the current
+    language), or None: the process-wide cache of ``code_and_name`` (cleared when reference data
+    changes). For hot read paths that need the row's id and name, not the ORM object (the API's
+    admission check asks for a specialty by code thousands of times a minute)."""
+    key = (model, current_lang(), "code")
+    now = time.monotonic()
+    expires, known = _NAMES.get(key, (0.0, {}))
+    if expires <= now:
+        expires, known = now + NAMES_SECONDS, {}
+        _NAMES[key] = (expires, known)
+    if code not in known:
+        row = db.session.execute(select(model.id, model.code, model.name_column())
+                                 .where(model.code == code)).first()
+        known[code] = Classified(row[0], row[1], row[2] or "") if row is not None else None
+    return known[code]
 
 
 def forget_names(_sender=None, **_kw) -> None:
