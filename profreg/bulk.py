@@ -55,4 +55,26 @@ def insert_rows(table: Table, rows: list[dict], *, ids: bool = False) -> list[in
     return new
 
 
-__all__ = ["insert_rows", "new_ids"]
+class Statistics:
+    """Keeps the planner's statistics of tables a long bulk write grows (PostgreSQL): ``ANALYZE`` of
+    ``tables`` each time they have doubled since the last one (from 1,000 rows on), at most a few times
+    per import. Without it, tables filled from empty (a region's first import; autovacuum is minutes
+    behind, or off) keep the estimate of an empty table, and the per-chunk look-ups (the admission
+    rule's anti-join, the registered IINs) chose plans that read everything written so far: each chunk
+    slower than the last (100,000 workers: 149 s, docs/performance.md). ``check`` is called between
+    chunks, outside their SAVEPOINTs."""
+
+    def __init__(self, *tables: str, first: int = 1_000):
+        self.tables, self.next_at, self.written = tables, first, 0
+
+    def check(self, written: int) -> bool:
+        """Note ``written`` more rows; ANALYZE when the total has reached the next threshold."""
+        self.written += written
+        if self.written < self.next_at or not _postgres():
+            return False
+        db.session.execute(text("ANALYZE " + ", ".join(f'"{t}"' for t in self.tables)))
+        self.next_at = self.written * 2
+        return True
+
+
+__all__ = ["Statistics", "insert_rows", "new_ids"]

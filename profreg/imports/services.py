@@ -38,7 +38,7 @@ from ..audit.services import current_reason as audit_reason_now
 from ..audit.services import log_created, log_event
 from ..audit.services import reason as audit_reason
 from ..auth.models import User
-from ..bulk import insert_rows
+from ..bulk import Statistics, insert_rows
 from ..certificates.models import Certificate
 from ..certificates.services import admission_refused
 from ..education.models import EDUCATION_KINDS, EducationDocument
@@ -962,10 +962,14 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
         for row in _rows(book, kind):
             children.setdefault(_iin_of(row), []).append(row)
     done = 0
+    stats = Statistics(Worker.__tablename__, Employment.__tablename__, Certificate.__tablename__,
+                       EducationDocument.__tablename__)
 
     def run_chunk(groups):
         nonlocal done
         with unit_of_work():
+            if ctx.write:
+                stats.check(len(groups))
             single = create_batch(ctx, groups)
             for iin, wrow, kids in groups:
                 if (iin, wrow) in single:
