@@ -929,38 +929,58 @@ SHARED_VALUES = 20_000
 _SHAREABLE = (str, date)
 
 
-def _rows(book: Book, kind: str):
+def _packed_rows(book: Book, kind: str):
+    """(IIN, packed row) of every row of ``kind``: the sheet's cells as a tuple, repeated text and dates
+    shared (the same issuer, specialty or date on thousands of rows is one object). The certificate,
+    education and CPD rows wait packed for their worker's turn (``_unpack``): some 200 bytes a row
+    where a ``Row`` with its dictionaries takes 800 (a national file holds 200,000 of them)."""
     shared: dict = {}
     for index, sheet in enumerate(book.sheets):
         if sheet.kind != kind:
             continue
+        keys = tuple(sheet.keys)
+        iin_at = keys.index("iin") if "iin" in keys else None
         for number, values in sheet.rows():
-            raw = {}
-            for key, value in zip(sheet.keys, values, strict=False):
-                if key is None or value is None:
-                    continue
-                if type(value) not in _SHAREABLE:  # only text and dates: True == 1 == 1.0 must stay apart
-                    raw[key] = value
+            cells = []
+            for key, value in zip(keys, values, strict=False):
+                if key is None or value is None or type(value) not in _SHAREABLE:
+                    cells.append(value if key is not None else None)  # only text and dates: True == 1 == 1.0
                     continue
                 same = shared.get(value)
                 if same is None and len(shared) < SHARED_VALUES:
                     shared[value] = same = value
-                raw[key] = same if same is not None else value
-            yield Row(index, sheet.name, kind, number, raw)
+                cells.append(same if same is not None else value)
+            iin = _iin_text(cells[iin_at] if iin_at is not None and iin_at < len(cells) else None)
+            yield iin, (index, sheet.name, kind, number, keys, tuple(cells))
+
+
+def _unpack(packed) -> Row:
+    index, name, kind, number, keys, cells = packed
+    return Row(index, name, kind, number,
+               {key: value for key, value in zip(keys, cells, strict=False) if key is not None and value is not None})
+
+
+def _rows(book: Book, kind: str):
+    for _iin, packed in _packed_rows(book, kind):
+        yield _unpack(packed)
+
+
+def _iin_text(value) -> str:
+    return (parse_text(value) or "").replace(" ", "")
 
 
 def _iin_of(row: Row) -> str:
-    return (parse_text(row.raw.get("iin")) or "").replace(" ", "")
+    return _iin_text(row.raw.get("iin"))
 
 
 def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[int], None] | None = None) -> None:
     """Every row of the file: workers in chunks with their rows from the other sheets; the other
     sheets' rows of workers not on the workers sheet afterwards, grouped by IIN; then the lines of
     staffing tables (``process_staffing``)."""
-    children: dict[str, list[Row]] = {}
+    children: dict[str, list] = {}  # IIN → the packed rows of the worker's records (``_packed_rows``)
     for kind in (CERTIFICATES, EDUCATION, CPD):
-        for row in _rows(book, kind):
-            children.setdefault(_iin_of(row), []).append(row)
+        for iin, packed in _packed_rows(book, kind):
+            children.setdefault(iin, []).append(packed)
     done = 0
     stats = Statistics(Worker.__tablename__, Employment.__tablename__, Certificate.__tablename__,
                        EducationDocument.__tablename__)
@@ -989,13 +1009,16 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
             done += 1
             continue
         seen.add(iin)
-        chunk.append((iin, wrow, children.pop(iin, [])))
+        chunk.append((iin, wrow, [_unpack(p) for p in children.pop(iin, ())]))
         if len(chunk) >= CHUNK:
             run_chunk(chunk)
             chunk = []
-    groups = chunk + [(iin, None, kids) for iin, kids in children.items()]
-    for start in range(0, len(groups), CHUNK):
-        run_chunk(groups[start:start + CHUNK])
+    if chunk:
+        run_chunk(chunk)
+    orphans = list(children.items())  # records of workers not on the workers sheet, unpacked per chunk
+    children.clear()
+    for start in range(0, len(orphans), CHUNK):
+        run_chunk([(iin, None, [_unpack(p) for p in packed]) for iin, packed in orphans[start:start + CHUNK]])
 
     def run_staffing(rows):
         nonlocal done
