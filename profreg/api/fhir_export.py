@@ -72,7 +72,8 @@ def _write_chunks(q, id_col, build, out, progress, scalars):
         rows = (result.scalars() if scalars else result).all()
         if not rows:
             return n
-        out.write(b"".join(orjson.dumps(resource) + b"\n" for resource in build(rows)))
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        out.write(b"".join([dumps(resource, option=newline) for resource in build(rows)]))
         n += len(rows)
         after = rows[-1].id
         progress(n)

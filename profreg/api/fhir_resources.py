@@ -37,7 +37,9 @@ def instant(value: datetime | None) -> str | None:
     """A stored naive UTC moment as a FHIR instant."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc, microsecond=0).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def _day(value: date | None) -> str | None:
@@ -100,11 +102,11 @@ def practitioners(rows) -> list[dict]:
     if ids:
         wanted = set(ids)
         run = db.session.connection().execute  # Core: plain rows, no ORM loading for 300,000 of them
-        for worker_id, *cert in run(
+        for worker_id, *cert in run(  # .all(): one fetch of the chunk's rows, not a fetch per row
                 select(Certificate.worker_id, Certificate.number, Certificate.specialty_id, Certificate.issue_date,
                        Certificate.valid_until, Certificate.issuer)
                 .where(_worker_ids_clause(Certificate.worker_id, ids), Certificate.in_force)
-                .order_by(Certificate.worker_id, Certificate.id)):
+                .order_by(Certificate.worker_id, Certificate.id)).all():
             if worker_id in wanted:
                 certs[worker_id].append(cert)
         for worker_id, *doc in run(
@@ -112,7 +114,7 @@ def practitioners(rows) -> list[dict]:
                        EducationDocument.level_id, EducationDocument.issue_date, EducationInstitution.name)
                 .outerjoin(EducationInstitution, EducationInstitution.id == EducationDocument.institution_id)
                 .where(_worker_ids_clause(EducationDocument.worker_id, ids), EducationDocument.in_force)
-                .order_by(EducationDocument.worker_id, EducationDocument.id)):
+                .order_by(EducationDocument.worker_id, EducationDocument.id)).all():
             if worker_id in wanted:
                 docs[worker_id].append(doc)
     specialties = code_and_name(Specialty, {c[1] for cs in certs.values() for c in cs})

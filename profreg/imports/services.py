@@ -89,6 +89,7 @@ from .columns import (
 from .models import DONE, FAILED, RUNNING, ImportRun
 from .reader import Book, FileRefused, file_digest, open_book
 from .values import BadValue, Lookups, parse_date, parse_decimal, parse_int, parse_sex, parse_text
+from .waiting import Waiting
 
 CREATE, UPDATE, UNCHANGED, REJECTED = "create", "update", "unchanged", "rejected"
 STATUS_LABELS = {CREATE: _l("create"), UPDATE: _l("update"), UNCHANGED: _l("unchanged"), REJECTED: _l("rejected")}
@@ -977,13 +978,24 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
     """Every row of the file: workers in chunks with their rows from the other sheets; the other
     sheets' rows of workers not on the workers sheet afterwards, grouped by IIN; then the lines of
     staffing tables (``process_staffing``)."""
-    children: dict[str, list] = {}  # IIN → the packed rows of the worker's records (``_packed_rows``)
-    for kind in (CERTIFICATES, EDUCATION, CPD):
-        for iin, packed in _packed_rows(book, kind):
-            children.setdefault(iin, []).append(packed)
+    children = Waiting()  # IIN → the packed rows of the worker's records (``_packed_rows``), on disk
+    try:
+        for kind in (CERTIFICATES, EDUCATION, CPD):
+            for iin, packed in _packed_rows(book, kind):
+                children.add(iin, packed)
+        _process(book, ctx, outcomes, on_chunk, children)
+    finally:
+        children.close()
+
+
+def _process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk, children: Waiting) -> None:
     done = 0
     stats = Statistics(Worker.__tablename__, Employment.__tablename__, Certificate.__tablename__,
                        EducationDocument.__tablename__)
+
+    def with_records(chunk):
+        records = children.take([iin for iin, _wrow in chunk])
+        return [(iin, wrow, [_unpack(p) for p in records.get(iin, ())]) for iin, wrow in chunk]
 
     def run_chunk(groups):
         nonlocal done
@@ -1009,16 +1021,14 @@ def process(book: Book, ctx: Context, outcomes: Outcomes, on_chunk: Callable[[in
             done += 1
             continue
         seen.add(iin)
-        chunk.append((iin, wrow, [_unpack(p) for p in children.pop(iin, ())]))
+        chunk.append((iin, wrow))
         if len(chunk) >= CHUNK:
-            run_chunk(chunk)
+            run_chunk(with_records(chunk))
             chunk = []
     if chunk:
-        run_chunk(chunk)
-    orphans = list(children.items())  # records of workers not on the workers sheet, unpacked per chunk
-    children.clear()
-    for start in range(0, len(orphans), CHUNK):
-        run_chunk([(iin, None, [_unpack(p) for p in packed]) for iin, packed in orphans[start:start + CHUNK]])
+        run_chunk(with_records(chunk))
+    for orphans in children.rest(CHUNK):  # records of workers not on the workers sheet
+        run_chunk([(iin, None, [_unpack(p) for p in packed]) for iin, packed in orphans])
 
     def run_staffing(rows):
         nonlocal done
