@@ -226,6 +226,11 @@ def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
             abai = unit("791100000", 2, shymkent)
             duplicate = unit("791110000", 2, shymkent)  # the corrected seed loaded before the revision, unused
             other = unit("117000000", 2, None)  # a region's district: not touched
+            almaty = unit("750000000", 1)
+            almaly_old, almaly_new = unit("751100000", 2, almaty), unit("751110000", 2, almaty)  # both in use
+            for bin_, d in (("150440000035", almaly_old), ("150440000046", almaly_new)):
+                c.execute(text("INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id, "
+                               "district_id) VALUES (:b, 'А', 'А', 'A', :d, :r, :d)"), {"b": bin_, "d": d, "r": almaty})
             org = c.execute(text(
                 "INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id, district_id) "
                 "VALUES ('150440000013', 'А', 'А', 'A', :d, :r, :d) RETURNING id"), {"d": almaty_d, "r": astana}).scalar()
@@ -238,8 +243,10 @@ def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
             codes = dict(c.execute(text("SELECT id, code FROM admin_unit")).all())
             assert codes[almaty_d] == "711110000" and codes[nura] == "711510000" and codes[abai] == "791110000"
             assert codes[other] == "117000000" and duplicate not in codes
+            # two rows in use, one per code: neither is touched (a manual merge), the upgrade still succeeds
+            assert codes[almaly_old] == "751100000" and codes[almaly_new] == "751110000"
             got = {r[0]: (r[1], r[2]) for r in c.execute(text("SELECT id, unit_id, district_id FROM organization"))}
-            assert got == {org: (almaty_d, almaty_d), org2: (abai, abai)}
+            assert got[org] == (almaty_d, almaty_d) and got[org2] == (abai, abai)
             saraishyk = c.execute(text("SELECT name_kk, name_ru, level, parent_id FROM admin_unit "
                                        "WHERE code = '711610000'")).one()
             assert tuple(saraishyk) == ("Сарайшық ауданы", "район Сарайшық", 2, astana)
@@ -249,7 +256,8 @@ def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
             codes = dict(c.execute(text("SELECT id, code FROM admin_unit")).all())
             assert codes[almaty_d] == "711100000" and codes[nura] == "711500000" and codes[abai] == "791100000"
             assert "711610000" not in codes.values()
-            assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 2
+            assert codes[almaly_old] == "751100000" and codes[almaly_new] == "751110000"
+            assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 4
         engine.dispose()
     finally:
         if admin is not None:
