@@ -169,9 +169,9 @@ def test_the_districts_revision_files_organizations_under_their_district(app, tm
                     "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
                     {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
 
-            region = unit("710000000", 1)
-            district = unit("711100000", 2, region)
-            village = unit("711110000", 3, district)
+            region = unit("110000000", 1)  # Akmola region
+            district = unit("117000000", 2, region)  # Burabay district
+            village = unit("117020100", 3, district)  # Shchuchinsk, a city of district significance
             orgs = {}
             for key, bin_, where in (("region", "150440000013", region), ("district", "150440000024", district),
                                      ("village", "150440000035", village)):
@@ -188,6 +188,76 @@ def test_the_districts_revision_files_organizations_under_their_district(app, tm
         assert down.returncode == 0, down.stderr[-2000:]
         with engine.connect() as c:
             assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 3
+        engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
+    """Revision 0020: the city districts of Astana, Almaty and Shymkent take the classifier's codes
+    (ABCD00000 -> ABCD10000) on the same admin_unit rows, so an organization filed under one still points at
+    it; a duplicate row with the new code that nothing uses (the new seed loaded first) gives way; Saraishyk
+    district is added under Astana. Downgrade gives the old codes back and removes the unused Saraishyk."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        base, _, test_db = url.rpartition("/")
+        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        target = f"{base}/{name}"
+    else:
+        admin, target = None, f"sqlite:///{tmp_path / 'kato.db'}"
+    try:
+        assert _flask(target, "db", "upgrade", "0015").returncode == 0
+        engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as c:
+            def unit(code, level, parent=None):
+                return c.execute(text(
+                    "INSERT INTO admin_unit (code, name_kk, name_ru, name_en, is_active, level, parent_id, is_city) "
+                    "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
+                    {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
+
+            astana, shymkent = unit("710000000", 1), unit("790000000", 1)
+            almaty_d, nura = unit("711100000", 2, astana), unit("711500000", 2, astana)
+            abai = unit("791100000", 2, shymkent)
+            duplicate = unit("791110000", 2, shymkent)  # the corrected seed loaded before the revision, unused
+            other = unit("117000000", 2, None)  # a region's district: not touched
+            almaty = unit("750000000", 1)
+            almaly_old, almaly_new = unit("751100000", 2, almaty), unit("751110000", 2, almaty)  # both in use
+            for bin_, d in (("150440000035", almaly_old), ("150440000046", almaly_new)):
+                c.execute(text("INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id, "
+                               "district_id) VALUES (:b, 'А', 'А', 'A', :d, :r, :d)"), {"b": bin_, "d": d, "r": almaty})
+            org = c.execute(text(
+                "INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id, district_id) "
+                "VALUES ('150440000013', 'А', 'А', 'A', :d, :r, :d) RETURNING id"), {"d": almaty_d, "r": astana}).scalar()
+            org2 = c.execute(text(
+                "INSERT INTO organization (bin, name_kk, name_ru, name_en, unit_id, region_id, district_id) "
+                "VALUES ('150440000024', 'А', 'А', 'A', :d, :r, :d) RETURNING id"), {"d": abai, "r": shymkent}).scalar()
+        up = _flask(target, "db", "upgrade")
+        assert up.returncode == 0, up.stderr[-2000:]
+        with engine.connect() as c:
+            codes = dict(c.execute(text("SELECT id, code FROM admin_unit")).all())
+            assert codes[almaty_d] == "711110000" and codes[nura] == "711510000" and codes[abai] == "791110000"
+            assert codes[other] == "117000000" and duplicate not in codes
+            # two rows in use, one per code: neither is touched (a manual merge), the upgrade still succeeds
+            assert codes[almaly_old] == "751100000" and codes[almaly_new] == "751110000"
+            got = {r[0]: (r[1], r[2]) for r in c.execute(text("SELECT id, unit_id, district_id FROM organization"))}
+            assert got[org] == (almaty_d, almaty_d) and got[org2] == (abai, abai)
+            saraishyk = c.execute(text("SELECT name_kk, name_ru, level, parent_id FROM admin_unit "
+                                       "WHERE code = '711610000'")).one()
+            assert tuple(saraishyk) == ("Сарайшық ауданы", "район Сарайшық", 2, astana)
+        down = _flask(target, "db", "downgrade", "0015")
+        assert down.returncode == 0, down.stderr[-2000:]
+        with engine.connect() as c:
+            codes = dict(c.execute(text("SELECT id, code FROM admin_unit")).all())
+            assert codes[almaty_d] == "711100000" and codes[nura] == "711500000" and codes[abai] == "791100000"
+            assert "711610000" not in codes.values()
+            assert codes[almaly_old] == "751100000" and codes[almaly_new] == "751110000"
+            assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 4
         engine.dispose()
     finally:
         if admin is not None:

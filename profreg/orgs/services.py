@@ -13,7 +13,8 @@ from ..reference.models import AdminUnit
 from ..workers.models import Employment
 
 #: KATO levels: 1 = region or city of republican significance, 2 = district, city of regional
-#: significance or district of a city of republican significance (rule 4.1).
+#: significance or district of a city of republican significance (rule 4.1); 3 = a city of district
+#: significance, whose district is its level-2 parent.
 REGION_LEVEL, DISTRICT_LEVEL = 1, 2
 
 

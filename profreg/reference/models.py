@@ -35,7 +35,9 @@ class ReferenceMixin:
 
 
 class AdminUnit(ReferenceMixin, db.Model):
-    """Administrative-territorial unit (KATO). Level 1: the 17 regions and 3 cities of republican significance."""
+    """Administrative-territorial unit (KATO). Level 1: the 17 regions and 3 cities of republican significance;
+    level 2: their districts and cities of regional significance (seeds/kato_districts.csv); level 3: the
+    cities of district significance (seeds/kato_cities.csv)."""
 
     __tablename__ = "admin_unit"
     code: Mapped[str] = mapped_column(String(9), unique=True)  # KATO code

@@ -17,9 +17,10 @@ SEEDS = Path(__file__).resolve().parent / "seeds"
 BOOL_COLUMNS = {"is_city", "is_clinical", "is_advanced_training", "voluntary", "leaves_sector", "abroad",
                 "retirement", "death", "transfer"}
 INT_COLUMNS = {"level", "population", "cpd_hours_required", "cpd_credits_required"}
-#: Further seed files of a model, loaded right after its main file (children after their parents):
-#: the KATO districts and cities of regional significance (level 2) under the regions (level 1).
-FOLLOW_UPS = {"admin_units": ("kato_districts",)}
+#: Further seed files of a model, loaded right after its main file, in order (children after their
+#: parents): the KATO districts and cities of regional significance (level 2) under the regions
+#: (level 1), then the cities of district significance (level 3) under their districts.
+FOLLOW_UPS = {"admin_units": ("kato_districts", "kato_cities")}
 
 
 def _convert(key: str, value: str):
@@ -133,7 +134,8 @@ signals.reference_changed.connect(forget_names)
 
 def load_districts(path: Path) -> int:
     """Load lower-level KATO units from a CSV with code,name_kk,name_ru,name_en,level,parent_code
-    (the shipped level-2 units are in ``seeds/kato_districts.csv`` and load with the reference data)."""
+    (the shipped level-2 units are in ``seeds/kato_districts.csv``, the level-3 cities of district
+    significance in ``seeds/kato_cities.csv``; both load with the reference data)."""
     return load_file(AdminUnit, path)
 
 

@@ -1,6 +1,6 @@
-"""Districts (issue 20, item 5; rule 4.1): the shipped KATO level-2 classifier, and the monthly report of
-a region broken down by district, whose lines add up to the region's figures (organizations without a
-district on the "district not set" line)."""
+"""Districts (issue 20, item 5; rule 4.1): the shipped KATO level-2 classifier and the level-3 cities of
+district significance under it, and the monthly report of a region broken down by district, whose lines
+add up to the region's figures (organizations without a district on the "district not set" line)."""
 from __future__ import annotations
 
 import csv
@@ -16,7 +16,7 @@ from profreg.reference.models import AdminUnit
 from profreg.reference.services import SEEDS
 
 ALMATY_CITY, ASTANA = "750000000", "710000000"
-ALMALY, AUEZOV, ASTANA_ALMATY = "751100000", "751300000", "711100000"
+ALMALY, AUEZOV, ASTANA_ALMATY = "751110000", "751310000", "711110000"
 PERIOD = "2026-10"
 
 
@@ -29,12 +29,14 @@ def test_the_kato_districts_are_shipped_for_all_twenty_regions(db, ref):
     regions = db.session.execute(select(AdminUnit).where(AdminUnit.level == 1)).scalars().all()
     assert len(regions) == 20
     districts = db.session.execute(select(AdminUnit).where(AdminUnit.level == 2)).scalars().all()
-    assert len(districts) == 222
+    assert len(districts) == 223
     by_region = {r.id: 0 for r in regions}
     for d in districts:
         assert d.parent_id in by_region, d.code  # every district hangs under a region
         by_region[d.parent_id] += 1
-        assert len(d.code) == 9 and d.code.isdigit() and d.code.endswith("00000")
+        assert len(d.code) == 9 and d.code.isdigit()
+        # KATO: a region's district is ABCD00000, a district of a city of republican significance ABCD10000
+        assert d.code.endswith("10000" if d.parent.code in ("710000000", "750000000", "790000000") else "00000")
         assert d.code[:2] == d.parent.code[:2]  # KATO: the region's two digits lead the district's code
         assert d.name_kk and d.name_ru and d.name_en and d.name_kk != d.name_ru
     assert all(n > 0 for n in by_region.values()), by_region
@@ -45,15 +47,75 @@ def test_the_kato_districts_are_shipped_for_all_twenty_regions(db, ref):
     assert ref(AdminUnit, ALMALY).name_en == "Almaly District" and ref(AdminUnit, ALMALY).is_city is False
     # cities of regional significance are flagged
     assert ref(AdminUnit, "111000000").is_city is True and ref(AdminUnit, "111000000").level == 2
+    # the city districts carry the classifier's codes (sources A and B of the seed file's header)
+    assert ref(AdminUnit, ASTANA_ALMATY).name_ru == "район Алматы" and ref(AdminUnit, ASTANA_ALMATY).parent.code == ASTANA
+    assert ref(AdminUnit, "711510000").name_en == "Nura District"
+    assert ref(AdminUnit, "791910000").name_en == "Turan District" and ref(AdminUnit, "791910000").parent.code == "790000000"
+    saraishyk = ref(AdminUnit, "711610000")
+    assert (saraishyk.name_kk, saraishyk.name_ru, saraishyk.parent.code) == ("Сарайшық ауданы", "район Сарайшық", ASTANA)
+    city_districts = {d.code for d in districts if d.parent.code in (ASTANA, ALMATY_CITY, "790000000")}
+    assert len(city_districts) == 19 and all(c.endswith("10000") for c in city_districts)
+    assert not db.session.execute(select(AdminUnit).where(AdminUnit.code.in_(("711100000", "751100000", "791100000")))).first()
 
 
 def test_the_seed_file_states_its_source_and_date(db):
     text = (SEEDS / "kato_districts.csv").read_text(encoding="utf-8")
     header = [line for line in text.splitlines() if line.startswith("#")]
     joined = "\n".join(header)
-    assert "stat.gov.kz" in joined and "30.11.2026" in joined and "FROM KNOWLEDGE" in joined
+    assert "stat.gov.kz" in joined and "30.11.2026" in joined
+    # the city districts' codes corrected from the two public copies, and the revision recoding old databases
+    assert "CORRECTED on 30.11.2026" in joined and "0020" in joined
+    assert "nikita-astakhnovich-idf/CsvParser" in joined and "d9d0d32d538703799cdf39b6fd553c36a6b5109d" in joined
     rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
-    assert len(rows) == 222 and len({r["code"] for r in rows}) == 222
+    assert len(rows) == 223 and len({r["code"] for r in rows}) == 223
+
+
+def test_the_cities_of_district_significance_are_shipped_under_their_districts(db, ref):
+    cities = db.session.execute(select(AdminUnit).where(AdminUnit.level == 3)).scalars().all()
+    assert len(cities) == 48
+    assert len({c.code for c in cities}) == 48
+    for c in cities:
+        assert len(c.code) == 9 and c.code.isdigit(), c.code
+        district = c.parent
+        assert district is not None and district.level == 2, c.code  # an existing level-2 parent
+        assert district.code[:4] == c.code[:4] and district.code.endswith("00000")  # KATO: AB+CD lead
+        region = district.parent
+        assert region.level == 1 and region.code[:2] == c.code[:2]  # ... within the right region
+        assert c.is_city is True
+        assert c.name_kk and c.name_ru and c.name_en and c.name_kk != c.name_ru
+    shchuchinsk = ref(AdminUnit, "117020100")
+    assert shchuchinsk.name_ru == "город Щучинск" and shchuchinsk.name_kk == "Щучинск қаласы"
+    assert shchuchinsk.parent.code == "117000000" and shchuchinsk.parent.parent.code == "110000000"  # Burabay, Akmola
+    # Ayagoz and Altai are cities of district significance (not level 2)
+    assert ref(AdminUnit, "103620100").parent.code == "103600000"
+    assert ref(AdminUnit, "634820100").parent.code == "634800000"
+    # the district lists stay level 2
+    assert db.session.execute(select(func.count()).select_from(AdminUnit).where(AdminUnit.level == 2)).scalar() == 223
+
+
+def test_an_organization_in_a_city_of_district_significance_is_in_that_district(db, ref, factory):
+    from profreg.orgs.services import set_region
+
+    org = factory.org("110000000")
+    org.unit = ref(AdminUnit, "117020100")  # Shchuchinsk
+    set_region(org)
+    assert org.region.code == "110000000" and org.district.code == "117000000"  # Akmola, Burabay district
+    db.session.rollback()
+
+
+def test_the_cities_seed_file_states_its_sources_and_date(db):
+    text = (SEEDS / "kato_cities.csv").read_text(encoding="utf-8")
+    joined = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert "30.11.2026" in joined and "stat.gov.kz" in joined
+    # the two public copies, by repository, path and commit
+    assert "nikita-astakhnovich-idf/CsvParser" in joined and "acb575177d9ab0271980063441fc57865a140348" in joined
+    assert "cihancacan/medsestra-kz" in joined and "d9d0d32d538703799cdf39b6fd553c36a6b5109d" in joined
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert len(rows) == 48 and len({r["code"] for r in rows}) == 48
+    assert {r["level"] for r in rows} == {"3"} and {r["is_city"] for r in rows} == {"1"}
+    districts = (SEEDS / "kato_districts.csv").read_text(encoding="utf-8")
+    level2 = {r["code"] for r in csv.DictReader(line for line in districts.splitlines() if not line.startswith("#"))}
+    assert {r["parent_code"] for r in rows} <= level2
 
 
 def test_loading_the_reference_again_keeps_the_districts(db):
@@ -61,7 +123,7 @@ def test_loading_the_reference_again_keeps_the_districts(db):
 
     before = db.session.execute(select(func.count()).select_from(AdminUnit)).scalar()
     counts = load_reference()
-    assert counts["kato_districts"] == 222
+    assert counts["kato_districts"] == 223 and counts["kato_cities"] == 48
     assert db.session.execute(select(func.count()).select_from(AdminUnit)).scalar() == before
     db.session.rollback()
 

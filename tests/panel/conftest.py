@@ -248,7 +248,7 @@ def world(db, factory, today):
 
     w = World(factory=factory, db=db)
     w.R1, w.R2 = factory.region("710000000"), factory.region("750000000")
-    w.D1, w.D2 = factory.district("711100000"), factory.district("711200000")
+    w.D1, w.D2 = factory.district("711110000"), factory.district("711210000")
     w.orgA, w.orgA2 = factory.org("710000000", district=w.D1), factory.org("710000000", district=w.D2)
     w.orgB = factory.org("750000000")
     w.wA = factory.worker(w.orgA, surname="Қасымова", certificate_until=today + timedelta(days=400))

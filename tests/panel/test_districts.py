@@ -71,7 +71,7 @@ def test_a_district_coordinators_scope_is_inside_the_regions(world):
 def test_reporting_scopes_of_a_district_coordinator(world, factory):
     district, region = world.users["district"], world.users["region"]
     d1, d2 = world.D1.id, world.D2.id
-    other = factory.district("751100000")  # a district of the other region (Almaty)
+    other = factory.district("751110000")  # a district of the other region (Almaty)
     assert access.default_report_scope(district) == (access.DISTRICT, d1)
     assert access.report_scope_allowed(district, access.DISTRICT, d1, access.SUBMIT)
     assert not access.report_scope_allowed(district, access.DISTRICT, d2)
@@ -163,7 +163,7 @@ def test_the_organization_form_offers_the_districts_of_its_region_only(world, ma
     units = {u.id: u for u in db.session.execute(select(AdminUnit).where(AdminUnit.id.in_(offered))).scalars()}
     assert world.D1.id in offered and world.D2.id in offered
     assert offered and all(u.parent_id == world.R1.id and u.level == 2 for u in units.values())
-    assert len(offered) == 5  # Astana's five city districts
+    assert len(offered) == 6  # Astana's six city districts (Saraishyk since KATO NK RK 11-2025)
 
 
 def test_a_district_of_another_region_is_refused_and_nothing_changes(world, make_client, factory):
@@ -171,7 +171,7 @@ def test_a_district_of_another_region_is_refused_and_nothing_changes(world, make
     page = c.get(f"/admin/organizations/edit/?id={world.orgA2.id}")
     data = [(k, v) for k, v in parse_form(page.get_data(as_text=True)).data if k != "district"]
     # orgA2's unit is the region itself: the district is the form's; one of Almaty's is not in the list
-    foreign = factory.district("751100000")
+    foreign = factory.district("751110000")
     r = c.post(f"/admin/organizations/edit/?id={world.orgA2.id}", data=MultiDict([*data, ("district", str(foreign.id))]))
     assert r.status_code == 200  # the form again, with the error under the field
     assert "Choose a district of the organization" in r.get_data(as_text=True)
@@ -192,7 +192,7 @@ def test_the_district_follows_a_unit_that_is_a_district(world, factory):
     set_region(org)
     assert org.region.code == "710000000" and org.district is world.D2
     org2 = factory.org("710000000")
-    org2.district = factory.district("751100000")  # Almaty's district for an Astana organization
+    org2.district = factory.district("751110000")  # Almaty's district for an Astana organization
     with pytest.raises(DomainError):
         set_region(org2)
     db.session.rollback()
@@ -205,7 +205,7 @@ def test_a_region_user_may_be_limited_to_a_district_of_his_region_only(world, fa
     assert u.district_id == world.D2.id and access.default_report_scope(u) == (access.DISTRICT, world.D2.id)
     with pytest.raises(DomainError):
         create_user("wrong-district@test.kz", "region", "Pa55word-long-enough!", region=world.R1,
-                    district=factory.district("751100000"))
+                    district=factory.district("751110000"))
     db.session.rollback()
     # a user who stops being a region coordinator loses the district
     u = db.session.get(type(u), u.id)
