@@ -774,6 +774,14 @@ def mask_iin(iin: str | None) -> str:
     return "•" * (len(iin) - 4) + iin[-4:]
 
 
+def mask_iin_sql(iin):
+    """``mask_iin`` as SQL over the column ``iin`` (PostgreSQL; the database-rendered exports of worker
+    records): the same text for every IIN (tests/panel/test_record_export.py compares them)."""
+    from sqlalchemy import func
+
+    return func.concat(func.repeat("\u2022", func.greatest(func.length(iin) - 4, 0)), func.right(iin, 4))
+
+
 def mask_for(user) -> bool:
     """Whether IINs must be masked for this user (associations see the last 4 digits only)."""
     return _role(user) is Role.ASSOCIATION

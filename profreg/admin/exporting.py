@@ -114,13 +114,15 @@ def _offset_rows(view, query, names, progress, chunk):
 def write_list(view, export_type: str, path, query, progress=None) -> int:
     """Write the list ``query`` of ``view`` to ``path``: through the dataset's own exporter when the view
     has one (``dataset_export(path, export_type, statement)``: the one the CLI uses, e.g. the workers
-    register's database-rendered file), else row by row with the project's writers."""
+    register's database-rendered file; the worker records' lists, ``admin.record_export``) and it
+    answers, else row by row with the project's writers."""
     dataset_export = getattr(view, "dataset_export", None)
     if dataset_export is not None:
         rows = dataset_export(path, export_type, query.statement)
-        if progress is not None:
-            progress(rows)
-        return rows
+        if rows is not None:  # None: not for this database or these columns; the rows below then
+            if progress is not None:
+                progress(rows)
+            return rows
     return write_file(view, export_type, path, list_rows(view, query, progress))
 
 

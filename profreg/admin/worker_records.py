@@ -117,7 +117,14 @@ def worker_record_attrs(cols, labels=None) -> dict:
             "form_columns": tuple(cols), "column_labels": {**WORKER_LABELS, **(labels or {})},
             "column_formatters": {"worker.iin": iin_formatter, "worker.status": blocked_badge},
             "column_formatters_export": {"worker.iin": iin_formatter, "worker.status": blocked_export},
-            "form_ajax_refs": {"worker": worker_ajax_ref()}}
+            "form_ajax_refs": {"worker": worker_ajax_ref()}, "dataset_export": _dataset_export}
+
+
+def _dataset_export(view, path, export_type, statement):
+    """The list export rendered by PostgreSQL (``admin.record_export``); None: row by row."""
+    from .record_export import dataset_export
+
+    return dataset_export(view, path, export_type, statement)
 
 
 # ------------------------------------------------------------------------ the worker page's registry

@@ -250,11 +250,11 @@ def write_query_xlsx(path: str | Path, title: str, query: Select, columns: Seque
     return rows
 
 
-def _csv_cell(col: Column):
+def _csv_cell(col: Column, decimal_mark: str = "."):
     if col.kind == "date":
         return func.to_char(col.expr, "DD.MM.YYYY")  # as every page and export shows a date
-    if col.kind == "number":
-        return col.expr
+    if col.kind == "number":  # as the csv writer writes a Decimal: its digits, the reader's decimal mark
+        return col.expr if decimal_mark == "." else func.replace(cast(col.expr, String), ".", decimal_mark)
     value = cast(col.expr, String)
     value = case((func.left(value, 1).in_(_FORMULA_PREFIXES), literal("'") + value), else_=value)
     if col.kind == "label" and col.labels:
@@ -266,8 +266,8 @@ def write_query_csv(path: str | Path, query: Select, columns: Sequence[Column], 
     """Write the rows of ``query`` (PostgreSQL; WHERE and ORDER BY kept, columns replaced by
     ``columns``) as CSV at ``path``; returns the number of data rows."""
 
-    delimiter, _decimal = csv_dialect()  # number columns are integers here
-    stmt = query.with_only_columns(*[_csv_cell(c).label(f"c{i}") for i, c in enumerate(columns)])
+    delimiter, decimal_mark = csv_dialect()
+    stmt = query.with_only_columns(*[_csv_cell(c, decimal_mark).label(f"c{i}") for i, c in enumerate(columns)])
     compiled = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
     head = io.StringIO()
     csv.writer(head, delimiter=delimiter).writerow([safe_header(c.header) for c in columns])
