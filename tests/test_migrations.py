@@ -1,4 +1,5 @@
 """``flask db upgrade`` on an empty database gives exactly the schema of the models."""
+import contextlib
 import os
 import re
 import subprocess
@@ -18,18 +19,38 @@ def _flask(url, *args):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_upgrade_then_check_reports_no_difference(app, tmp_path):
+@contextlib.contextmanager
+def _scratch_database(app, tmp_path, label: str):
+    """A new empty database of the test run's kind (PostgreSQL: created beside the test database and
+    dropped after; SQLite: a file), as a URL."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        base, _, test_db = url.rpartition("/")
-        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"  # tests/conftest.py drops it if a crash leaves it
-        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = f"{base}/{name}"
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'mig.db'}"
+    if not url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / label}.db"
+        return
+    base, _, test_db = url.rpartition("/")
+    name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
     try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _insert_unit(c, code: str, level: int, parent=None) -> int:
+    """An admin_unit row in plain SQL (the schema of the revision under test), its id."""
+    return c.execute(text(
+        "INSERT INTO admin_unit (code, name_kk, name_ru, name_en, is_active, level, parent_id, is_city) "
+        "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
+        {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
+
+
+def test_upgrade_then_check_reports_no_difference(app, tmp_path):
+    # tests/conftest.py drops a scratch database a crash leaves behind
+    with _scratch_database(app, tmp_path, "mig") as target:
         up = _flask(target, "db", "upgrade")
         assert up.returncode == 0, up.stderr
         check = _flask(target, "db", "check")
@@ -37,11 +58,6 @@ def test_upgrade_then_check_reports_no_difference(app, tmp_path):
         assert "No new upgrade operations detected" in check.stdout + check.stderr
         down = _flask(target, "db", "downgrade", "base")
         assert down.returncode == 0, down.stderr
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_revisions_form_one_line():
@@ -56,17 +72,7 @@ def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
     """A register that holds data goes through every later revision without losing a row. On SQLite
     batch mode rebuilds tables; with foreign keys enforced, dropping the old ``worker`` table cascaded
     to every episode and certificate (migrations/env.py turns the pragma off for migrations)."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        base, _, test_db = url.rpartition("/")
-        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = f"{base}/{name}"
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'populated.db'}"
-    try:
+    with _scratch_database(app, tmp_path, "populated") as target:
         assert _flask(target, "db", "upgrade", "0007").returncode == 0
         engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
         tables = ("worker", "employment", "certificate", "education_document", "cpd_record")
@@ -139,35 +145,17 @@ def test_upgrade_keeps_every_row_of_a_populated_register(app, tmp_path):
             assert [tuple(row) for row in endings] == [("OWN_WISH", "EMPLOYEE_INITIATIVE", "in_sector"),
                                                        ("CUSTOM_ABROAD", None, "abroad"), (None, None, None)]
         engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_the_districts_revision_files_organizations_under_their_district(app, tmp_path):
     """Revision 0019 (issue 20, item 5) keeps every organization and points one filed under a district (or a
     unit below one) at that district; one filed under its region stays "district not set"."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        base, _, test_db = url.rpartition("/")
-        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = f"{base}/{name}"
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'districts.db'}"
-    try:
+    with _scratch_database(app, tmp_path, "districts") as target:
         assert _flask(target, "db", "upgrade", "0013").returncode == 0
         engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as c:
             def unit(code, level, parent=None):
-                return c.execute(text(
-                    "INSERT INTO admin_unit (code, name_kk, name_ru, name_en, is_active, level, parent_id, is_city) "
-                    "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
-                    {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
+                return _insert_unit(c, code, level, parent)
 
             region = unit("110000000", 1)  # Akmola region
             district = unit("117000000", 2, region)  # Burabay district
@@ -189,11 +177,6 @@ def test_the_districts_revision_files_organizations_under_their_district(app, tm
         with engine.connect() as c:
             assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 3
         engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
@@ -201,25 +184,12 @@ def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
     (ABCD00000 -> ABCD10000) on the same admin_unit rows, so an organization filed under one still points at
     it; a duplicate row with the new code that nothing uses (the new seed loaded first) gives way; Saraishyk
     district is added under Astana. Downgrade gives the old codes back and removes the unused Saraishyk."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        base, _, test_db = url.rpartition("/")
-        name = f"{test_db}_mig_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = f"{base}/{name}"
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'kato.db'}"
-    try:
+    with _scratch_database(app, tmp_path, "kato") as target:
         assert _flask(target, "db", "upgrade", "0015").returncode == 0
         engine = create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as c:
             def unit(code, level, parent=None):
-                return c.execute(text(
-                    "INSERT INTO admin_unit (code, name_kk, name_ru, name_en, is_active, level, parent_id, is_city) "
-                    "VALUES (:c, :c, :c, :c, :t, :l, :p, :f) RETURNING id"),
-                    {"c": code, "l": level, "p": parent, "t": True, "f": False}).scalar()
+                return _insert_unit(c, code, level, parent)
 
             astana, shymkent = unit("710000000", 1), unit("790000000", 1)
             almaty_d, nura = unit("711100000", 2, astana), unit("711500000", 2, astana)
@@ -259,8 +229,3 @@ def test_the_kato_revision_recodes_the_city_districts_in_place(app, tmp_path):
             assert codes[almaly_old] == "751100000" and codes[almaly_new] == "751110000"
             assert c.execute(text("SELECT count(*) FROM organization")).scalar() == 4
         engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
