@@ -29,6 +29,7 @@ from .. import access
 from ..extensions import db
 from ..workers import search
 from ..workers.models import Worker, WorkerRecord
+from . import record_export
 from .base import ScopedAjaxLoader
 from .choices import InlineForm
 from .formatting import blocked_badge, blocked_export, iin_formatter
@@ -122,9 +123,7 @@ def worker_record_attrs(cols, labels=None) -> dict:
 
 def _dataset_export(view, path, export_type, statement):
     """The list export rendered by PostgreSQL (``admin.record_export``); None: row by row."""
-    from .record_export import dataset_export
-
-    return dataset_export(view, path, export_type, statement)
+    return record_export.dataset_export(view, path, export_type, statement)
 
 
 # ------------------------------------------------------------------------ the worker page's registry
