@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -324,13 +324,13 @@ def notice_text(notice: Notice) -> str:
         c = notice.certificate
         return _("Certificate %(number)s of %(worker)s (%(specialty)s) is about to expire; valid until: %(date)s",
                  number=c.number, worker=w.full_name, specialty=str(c.specialty),
-                 date=format_date(c.valid_until, "long"))
+                 date=fmt_date(c.valid_until))
     if notice.kind == WORKER_BLOCKED:
         c = notice.certificate
         if c is not None:
             return _("%(worker)s is blocked for clinical work in %(specialty)s: certificate %(number)s expired "
                      "on %(date)s", worker=w.full_name, specialty=str(c.specialty), number=c.number,
-                     date=format_date(c.valid_until, "long") if c.valid_until else "")
+                     date=fmt_date(c.valid_until) if c.valid_until else "")
         return _("%(worker)s is blocked: no valid specialist certificate.", worker=w.full_name)
     if notice.kind == WORKER_UNBLOCKED:
         return _("%(worker)s is unblocked: a valid specialist certificate is on file.", worker=w.full_name)
@@ -357,8 +357,8 @@ def notice_text(notice: Notice) -> str:
         if transfer is not None:
             return _("Your employee %(worker)s was hired by %(organization)s on %(date)s: end the employment "
                      "episode in your organization by %(due)s.", worker=w.full_name,
-                     organization=transfer.to_organization.name, date=format_date(transfer.hire_date, "long"),
-                     due=format_date(transfer.due_date, "long"))
+                     organization=transfer.to_organization.name, date=fmt_date(transfer.hire_date),
+                     due=fmt_date(transfer.due_date))
     return notice.kind
 
 
@@ -373,7 +373,7 @@ def render_mail(row: MailOutbox) -> tuple[str, str]:
                 .order_by(Notification.created_at, Notification.id)).scalars().all()
             user = db.session.get(User, row.user_id)
             body = render_template("notifications/mail/hr_digest.txt", user=user, lines=[
-                notice_text(n.notice) for n in items], day=format_date(row.digest_date, "long"))
+                notice_text(n.notice) for n in items], day=fmt_date(row.digest_date))
         elif row.kind in REMINDER_KINDS:
             body = render_template("notifications/mail/reminder.txt", user=db.session.get(User, row.user_id),
                                    line=notice_text(row.notice))
@@ -384,14 +384,14 @@ def render_mail(row: MailOutbox) -> tuple[str, str]:
                                    user=db.session.get(User, row.user_id),
                                    organization=transfer.to_organization.name if transfer else "",
                                    own_organization=transfer.organization.name if transfer else "",
-                                   hire_date=format_date(transfer.hire_date, "long") if transfer else "",
-                                   due_date=format_date(transfer.due_date, "long") if transfer else "")
+                                   hire_date=fmt_date(transfer.hire_date) if transfer else "",
+                                   due_date=fmt_date(transfer.due_date) if transfer else "")
         else:
             notice = row.notice
             cert = notice.certificate
             body = render_template(f"notifications/mail/{row.kind}.txt", worker=notice.worker, certificate=cert,
                                    specialty=str(cert.specialty) if cert is not None else "",
-                                   valid_until=format_date(cert.valid_until, "long") if cert and cert.valid_until
+                                   valid_until=fmt_date(cert.valid_until) if cert and cert.valid_until
                                    else "")
     return subject, body
 
