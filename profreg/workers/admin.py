@@ -32,7 +32,7 @@ from ..admin.filters import (
     reference_options,
     sorted_options,
 )
-from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, sex_label
+from ..admin.formatting import blocked_badge, blocked_export, iin_formatter, request_memo, sex_label
 from ..admin.record_actions import ACTION_LABELS, RecordPage, describe_changes, detail_label, table_labels
 from ..admin.worker_records import (
     WorkerSearchMixin,
@@ -249,6 +249,13 @@ class HireRegisteredForm(PanelForm):
     concurrent = BooleanField(CONCURRENT, description=CONCURRENT_HELP)
 
 
+def worker_block_reasons(worker, today=None) -> list[str]:
+    """``block_reasons`` of the worker, once per request (the card asks for them three times: its
+    status cell, its status sentence and its certificates tab)."""
+    today = today or clock.today()
+    return request_memo(("block_reasons", worker.id, today), lambda: block_reasons(worker, today))
+
+
 def status_sentence(worker, today=None) -> str:
     """The worker's status in words (rule 14.5): "Blocked since 01.12.2026: <post>: certificate № …
     expired on 30.11.2026", each blocked post with its certificate (``block_reasons``); never the stored
@@ -256,7 +263,7 @@ def status_sentence(worker, today=None) -> str:
     if worker.status != "blocked":
         return ""
     since = fmt_date(worker.blocked_at) if worker.blocked_at else "—"
-    lines = block_reasons(worker, today)
+    lines = worker_block_reasons(worker, today)
     if lines:
         return _("Blocked since %(date)s: %(reasons)s", date=since, reasons="; ".join(lines))
     if worker.blocked_reason == "certificate_expired":
@@ -562,7 +569,7 @@ class WorkerView(ScopedModelView):
             kwargs["pending_transfers"] = pending_transfer_ids(
                 e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
             kwargs["record_page"] = RecordPage(current_user, kwargs["related"])
-            kwargs["block_reasons"] = block_reasons(worker, kwargs["today"]) if worker.is_blocked else []
+            kwargs["block_reasons"] = worker_block_reasons(worker, kwargs["today"]) if worker.is_blocked else []
             if template == self.details_template:  # the card: its tabs, its history
                 self._card(worker, kwargs)
         return super().render(template, **kwargs)
