@@ -12,7 +12,7 @@ from ..domains import TRANSLATIONS, modules
 from ..i18n import current_lang
 from ..i18n import jinja_filters as i18n_filters
 from ..security_headers import csp_nonce
-from . import dashboard
+from . import dashboard, menu_cache
 from .base import ProtectedIndexView
 from .dateinput import calendar_locale
 from .error_pages import register as register_error_pages
@@ -50,7 +50,9 @@ def init_admin(app: Flask) -> Admin:
     )
     app.jinja_env.globals.update(current_lang=current_lang, language_choices=lambda: LANGUAGE_LABELS,
                                  active_tile=dashboard.active_tile,  # a list opened from a dashboard tile
-                                 calendar_locale=calendar_locale)
+                                 calendar_locale=calendar_locale,
+                                 main_menu_key=menu_cache.menu_key, main_menu_kept=menu_cache.kept_menu,
+                                 main_menu_keep=menu_cache.keep_menu)  # the main menu, kept per role and page
     app.jinja_env.filters.update(i18n_filters)  # fmt_date / fmt_datetime / fmt_number (Babel, per locale)
 
     # Every domain's admin module is imported before any view is built: importing one declares its
