@@ -35,3 +35,20 @@ def test_roles_languages_and_pages_keep_menus_of_their_own(world, make_client):
     assert ministry != hr and "/admin/user/" not in hr
     assert _menu(make_client(world.users["hr"]), "/admin/?lang=kk") != hr
     assert len(menu_cache._KEPT) == 3
+
+
+def test_a_kept_export_shows_the_exports_item_to_its_user_only(world, make_client, db):
+    """The one per-user item of the menu (My exports, once the user has a kept export) is in the key."""
+    from datetime import timedelta
+
+    from profreg import clock
+    from profreg.jobs.models import ExportFile
+
+    menu_cache.forget_menus()
+    hr, chief = make_client(world.users["hr"]), make_client(world.users["hr_chief"])
+    assert "/admin/exports/" not in _menu(hr, "/admin/?lang=en")
+    db.session.add(ExportFile(user_id=world.users["hr"].id, title="Workers", endpoint="workers", export_type="csv",
+                              expires_at=clock.utcnow_naive() + timedelta(hours=1)))
+    db.session.commit()
+    assert "/admin/exports/" in _menu(hr, "/admin/?lang=en")
+    assert "/admin/exports/" not in _menu(chief, "/admin/?lang=en")
