@@ -18,6 +18,7 @@ then written row by row (``write_list``). tests/panel/test_record_export.py comp
 """
 from __future__ import annotations
 
+from flask_login import current_user
 from sqlalchemy import Boolean, Date, DateTime, Numeric, String, Text, case, func
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.orm import RelationshipProperty, aliased
@@ -28,11 +29,16 @@ from ..exports.pgcopy import Column, write_query_csv, write_query_xlsx
 from ..extensions import db
 from ..i18n import current_lang
 from ..reference.models import ReferenceMixin
-from ..workers.models import Worker
-from .formatting import _mask_iins, status_labels
+from ..workers.models import STATUS_BLOCKED, Worker
+from .formatting import request_memo, status_labels
 
 #: The worker columns every record view shows first (``worker_records.WORKER_COLUMNS``), rendered here.
 _WORKER_COLUMNS = ("worker", "worker.iin", "worker.status")
+
+
+def _masked() -> bool:
+    """Are IINs masked for the reader (``access.mask_for``; the list's cells ask the same)?"""
+    return request_memo("mask_iin", lambda: access.mask_for(current_user))
 
 
 def _name(alias, lang: str):
@@ -58,11 +64,11 @@ def columns_and_query(view, statement):
             out.append(Column(func.concat_ws(" ", *parts), label, "text", 24))
             continue
         if name == "worker.iin":
-            out.append(Column(access.mask_iin_sql(worker.iin) if _mask_iins() else worker.iin, label, "text", 14))
+            out.append(Column(access.mask_iin_sql(worker.iin) if _masked() else worker.iin, label, "text", 14))
             continue
         if name == "worker.status":
             blocked, active = status_labels()
-            out.append(Column(case((worker.status == "blocked", blocked), else_=active), label, "text", 10))
+            out.append(Column(case((worker.status == STATUS_BLOCKED, blocked), else_=active), label, "text", 10))
             continue
         prop = getattr(model, name, None)
         prop = getattr(prop, "property", None)
