@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import Text, and_, case, cast, func, literal, select
 
 from .. import clock
 from ..certificates.models import Certificate
@@ -162,6 +162,89 @@ def practitioners(rows) -> list[dict]:
             resource["qualification"] = quals
         append(resource)
     return out
+
+
+# --- the Practitioners of a bulk export, written by PostgreSQL ---------------------------------------
+# ``practitioners`` above is the definition; this is the same resource as SQL text expressions, for
+# the bulk export of the country (``fhir_export``): Python building 300,000 nested dicts ran at 1/9 of a
+# COPY of the same rows. ``tests/api/test_fhir.py`` checks that both give the same resources for the
+# same workers; a member added to one is added to the other. The JSON is concatenated text: PostgreSQL's
+# json_build_object costs ~0.5 µs per member (measured: 21 s for the country against 6 s so).
+
+def _q(value):
+    """SQL: ``value`` as a JSON string (``to_json`` escapes it; NULL stays NULL)."""
+    return cast(func.to_json(value), Text)
+
+
+def _t(text_: str):
+    return literal(text_, Text)
+
+
+def _opt(*parts):
+    """SQL: the concatenation of ``parts``, or '' when one of them is NULL (an optional member)."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return func.coalesce(out, "")
+
+
+def _code_member(model, system: str):
+    """SELECT ``id, frag``: the ``"code"`` member of a qualification (``_coding_of``) per classifier row,
+    made once per export instead of per record."""
+    name = func.coalesce(model.name_column(), "")
+    frag = (_t(f',"code":{{"coding":[{{"system":"{system}","code":') + _q(model.code)
+            + _t(',"display":') + _q(name) + _t('}],"text":') + _q(name) + _t("}"))
+    return select(model.id.label("id"), frag.label("frag")).subquery()
+
+
+def practitioner_json_select(lo: int, hi: int):
+    """``SELECT`` of one text column: the Practitioner of each worker with ``lo <= id < hi``, in id order,
+    as the JSON text of ``practitioners`` (the caller adds the scope). Each worker's education documents
+    and certificates in force are read in (worker, id) order along their worker indexes and grouped as
+    they come (no sort of the country's rows)."""
+    doc, cert, w = EducationDocument, Certificate, Worker
+    levels, specialties = _code_member(EducationLevel, EDUCATION_LEVEL_SYSTEM), _code_member(Specialty, SPECIALTY_SYSTEM)
+    schools = select(EducationInstitution.id.label("id"), case(
+        (EducationInstitution.name != "", _t(',"issuer":{"display":') + _q(EducationInstitution.name) + _t("}")),
+        else_="").label("frag")).subquery()
+
+    d = (select(doc.worker_id, doc.id, doc.series, doc.number, doc.issue_date, doc.level_id, doc.institution_id)
+         .where(doc.worker_id >= lo, doc.worker_id < hi, doc.in_force).order_by(doc.worker_id, doc.id).subquery("d"))
+    diploma = (_t(f'{{"identifier":[{{"system":"{DIPLOMA_SYSTEM}","value":') + _q(func.coalesce(d.c.series, "") + d.c.number)
+               + _t("}]") + func.coalesce(levels.c.frag, "") + _opt(_t(',"period":{"start":"'), cast(d.c.issue_date, Text),
+                                                                      _t('"}')) + func.coalesce(schools.c.frag, "") + _t("}"))
+    docs = (select(d.c.worker_id.label("worker_id"), func.string_agg(diploma, _t(",")).label("q"))
+            .select_from(d).outerjoin(levels, levels.c.id == d.c.level_id).outerjoin(schools, schools.c.id == d.c.institution_id)
+            .group_by(d.c.worker_id).subquery("docs"))
+
+    c = (select(cert.worker_id, cert.id, cert.number, cert.issue_date, cert.valid_until, cert.issuer, cert.specialty_id)
+         .where(cert.worker_id >= lo, cert.worker_id < hi, cert.in_force).order_by(cert.worker_id, cert.id).subquery("c"))
+    certificate = (_t(f'{{"identifier":[{{"system":"{CERTIFICATE_SYSTEM}","value":') + _q(c.c.number) + _t("}]")
+                   + func.coalesce(specialties.c.frag, "") + _t(',"period":{"start":"') + cast(c.c.issue_date, Text) + _t('"')
+                   + _opt(_t(',"end":"'), cast(c.c.valid_until, Text), _t('"')) + _t("}")
+                   + case((c.c.issuer != "", _t(',"issuer":{"display":') + _q(c.c.issuer) + _t("}")), else_="") + _t("}"))
+    certs = (select(c.c.worker_id.label("worker_id"), func.string_agg(certificate, _t(",")).label("q"))
+             .select_from(c).outerjoin(specialties, specialties.c.id == c.c.specialty_id)
+             .group_by(c.c.worker_id).subquery("certs"))
+
+    named = func.coalesce(w.name, "") != ""
+    patronymic = func.coalesce(w.patronymic, "") != ""
+    given = case((and_(named, patronymic), _t(',"given":[') + _q(w.name) + _t(",") + _q(w.patronymic) + _t("]")),
+                 (named, _t(',"given":[') + _q(w.name) + _t("]")),
+                 (patronymic, _t(',"given":[') + _q(w.patronymic) + _t("]")), else_="")
+    full = func.concat_ws(" ", func.nullif(w.surname, ""), func.nullif(w.name, ""), func.nullif(w.patronymic, ""))
+    resource = (_t('{"resourceType":"Practitioner","id":"') + cast(w.id, Text) + _t('"')
+                + _opt(_t(',"meta":{"lastUpdated":"'), func.to_char(w.touched_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), _t('"}'))
+                + _t(f',"identifier":[{{"use":"official","system":"{IIN_SYSTEM}","value":') + _q(w.iin) + _t("}]")
+                + case((w.annulled_at.is_(None), ',"active":true'), else_=',"active":false')
+                + _t(',"name":[{"use":"official","family":') + _q(w.surname) + given
+                + _t(',"text":') + _q(full) + _t("}]")
+                + case((w.sex == "M", ',"gender":"male"'), (w.sex == "F", ',"gender":"female"'), else_=',"gender":"unknown"')
+                + _opt(_t(',"birthDate":"'), cast(w.birth_date, Text), _t('"'))
+                + case((and_(docs.c.q.is_(None), certs.c.q.is_(None)), "}"),
+                       else_=_t(',"qualification":[') + func.concat_ws(",", docs.c.q, certs.c.q) + _t("]}")))
+    return (select(resource).select_from(w).outerjoin(docs, docs.c.worker_id == w.id)
+            .outerjoin(certs, certs.c.worker_id == w.id).where(w.id >= lo, w.id < hi).order_by(w.id))
 
 
 def practitioner_roles(episodes) -> list[dict]:

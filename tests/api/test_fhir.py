@@ -122,6 +122,7 @@ def _ndjson_check(client, h, manifest, expected_practitioners):
     return counts
 
 
+@pytest.mark.commits  # on PostgreSQL the Practitioners are rendered on connections of their own
 def test_bulk_export_inline(client, world, tokens):
     h = auth(tokens["ministry"], Prefer="respond-async")
     r = client.get("/fhir/$export", headers=h)
@@ -188,3 +189,66 @@ def test_bulk_export_of_the_demo_country_through_the_queue(app, client, tmp_path
         for key in r.scan_iter(f"*{name}*"):
             r.delete(key)
         r.srem("rq:queues", f"rq:queue:{name}")
+
+
+@pytest.mark.commits  # the export reads on connections of its own: the rows must be committed
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_database_rendered_practitioners_are_the_python_ones(app, world, db, lang):
+    """The bulk export's Practitioners (PostgreSQL renders them, ``practitioner_json_select``) equal the
+    ones the search pages build (``practitioners``) for the same workers: empty and missing parts,
+    characters JSON escapes, classifier names in the export's language."""
+    import io
+    from datetime import date, datetime
+
+    from flask_babel import force_locale
+
+    from profreg.api import fhir_export
+    from profreg.api import fhir_resources as R
+    from profreg.certificates.models import Certificate
+    from profreg.education.models import EducationDocument, EducationInstitution
+    from profreg.reference import models as r
+    from profreg.workers.models import Worker
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the database renders the Practitioners on PostgreSQL only")
+    f = world.factory
+    kz, gen_med, nursing = f.ref(r.Country, "KZ"), f.ref(r.Specialty, "GEN_MED"), f.ref(r.Specialty, "NURSING")
+    residency, secondary = f.ref(r.EducationLevel, "RESIDENCY"), f.ref(r.EducationLevel, "SECONDARY")
+    odd = f.worker(world.orgA, surname='Ким "Тэ" \\ О\'Нил', name="", patronymic="Ли\tна\nя", sex="M")
+    odd.confirmed_at = datetime(2099, 1, 2, 3, 4, 5, 678901)  # later than updated_at: the lastUpdated
+    bare = f.worker(None, surname="Жоқ", name="", patronymic=None)  # no education, no given name
+    db.session.add_all([  # one without an end or an issuer, one whose issuer JSON escapes
+        Certificate(worker=bare, specialty=gen_med, number="KZ-T-NOEND", issuer="",
+                    issue_date=date(2020, 5, 6), valid_until=None),
+        Certificate(worker=odd, specialty=nursing, number='KZ "1"',
+                    issuer="Орталық \\ «НЦНЭ»", issue_date=date(2025, 1, 1), valid_until=date(2030, 1, 1))])
+    school = EducationInstitution(name="", country=kz, city="Астана")
+    db.session.add(school)
+    db.session.flush()
+    other_school = world.wA.education_documents[0].institution
+    db.session.add_all([
+        EducationDocument(worker=odd, kind="postgraduate", level=residency, institution=school,
+                          series=None, number='№ 1 "A"', issue_date=None),
+        EducationDocument(worker=odd, kind="general", level=secondary,
+                          institution=other_school, series="ЖБ", number="0001",
+                          issue_date=date(2005, 6, 30)),
+    ])
+    annulled = f.worker(world.orgB, surname="Жойылған")
+    annulled.annulled_at = datetime(2026, 1, 1)
+    db.session.commit()
+    integration = world.users["integration"]
+    ids = [w.id for w in (world.wA, world.wA2, world.wB, odd, bare)]
+    with force_locale(lang):
+        out = io.BytesIO()
+        n = fhir_export._practitioners_by_copy(integration, out, lambda _n: None)
+        rendered = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+        rows = db.session.execute(R.practitioner_select().where(Worker.in_register).order_by(Worker.id)).all()
+        built = R.practitioners(rows)
+    assert n == len(rendered) == len(built) == 5 and [int(p["id"]) for p in rendered] == ids
+    assert rendered == built
+    for p in rendered:
+        Practitioner.model_validate(p)
+    by_id = {int(p["id"]): p for p in rendered}
+    assert by_id[odd.id]["meta"]["lastUpdated"] == "2099-01-02T03:04:05Z"
+    assert by_id[odd.id]["name"][0]["given"] == ["Ли\tна\nя"] and by_id[odd.id]["gender"] == "male"
+    assert "qualification" in by_id[bare.id] and "given" not in by_id[bare.id]["name"][0]
