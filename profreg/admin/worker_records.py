@@ -30,7 +30,7 @@ from ..extensions import db
 from ..workers import search
 from ..workers.models import Worker, WorkerRecord
 from . import record_export
-from .base import ScopedAjaxLoader
+from .base import ScopedAjaxLoader, named_rows
 from .choices import InlineForm
 from .formatting import blocked_badge, blocked_export, iin_formatter
 
@@ -197,7 +197,8 @@ def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerS
         if not access.model_visible(user, model):
             continue
         q = access.scoped(select(model).where(model.worker_id == worker.id), model, user)
-        rows = db.session.execute(q.order_by(getattr(model, section.order_by), model.id)).scalars().all()
+        q = q.options(*named_rows(model)).order_by(getattr(model, section.order_by), model.id)
+        rows = db.session.execute(q).scalars().unique().all()
         if issubclass(model, WorkerRecord):
             out.append((section, [r for r in rows if r.in_force], [r for r in rows if not r.in_force]))
         else:

@@ -562,9 +562,10 @@ class WorkerView(ScopedModelView):
             worker = kwargs["model"]
             kwargs["related"] = related_records(worker, current_user, edit_page=template == self.edit_template)
             kwargs["today"] = clock.today()
+            shown = next((rows for section, rows, _older in kwargs["related"] if section.model is Employment), None)
             kwargs["can_end"] = access.can(current_user, "employment", access.END) and any(
                 e.organization_id == current_user.organization_id and e.current_on(kwargs["today"])
-                for e in worker.employments)
+                for e in (worker.employments if shown is None else shown))  # the page's rows: no second read
             kwargs["can_annul"] = access.can(current_user, "worker", access.ANNUL)
             kwargs["pending_transfers"] = pending_transfer_ids(
                 e.id for section, rows, _older in kwargs["related"] if section.model is Employment for e in rows)
