@@ -184,18 +184,24 @@ def inline_models() -> tuple:
     return tuple(out)
 
 
-def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerSection, list, list]]:
+def visible_sections(user, edit_page: bool = False) -> list[WorkerSection]:
+    """The worker page's sections ``user`` may read, in their order (no query)."""
+    return [section for section in sorted(_SECTIONS.values(), key=lambda s: s.position)
+            if (section.on_edit_page or not edit_page) and access.model_visible(user, section.model)]
+
+
+def related_records(worker, user, edit_page: bool = False, tab: str | None = None
+                    ) -> list[tuple[WorkerSection, list, list]]:
     """The worker page's sections with the worker's rows that ``user`` may see (each through
-    ``access``); sections the user may not read are left out. Each section is ``(section, rows,
-    older)``: for worker records ``rows`` are the versions in force and ``older`` the superseded and
-    annulled ones (the history, ``admin.record_actions.RecordPage``); other rows have no history."""
+    ``access``); sections the user may not read are left out, and with ``tab`` the sections of other
+    tabs of the card. Each section is ``(section, rows, older)``: for worker records ``rows`` are the
+    versions in force and ``older`` the superseded and annulled ones (the history,
+    ``admin.record_actions.RecordPage``); other rows have no history."""
     out = []
-    for section in sorted(_SECTIONS.values(), key=lambda s: s.position):
-        if edit_page and not section.on_edit_page:
+    for section in visible_sections(user, edit_page):
+        if tab is not None and section.tab != tab:
             continue
         model = section.model
-        if not access.model_visible(user, model):
-            continue
         q = access.scoped(select(model).where(model.worker_id == worker.id), model, user)
         q = q.options(*named_rows(model)).order_by(getattr(model, section.order_by), model.id)
         rows = db.session.execute(q).scalars().unique().all()
@@ -208,17 +214,20 @@ def related_records(worker, user, edit_page: bool = False) -> list[tuple[WorkerS
 
 @dataclass
 class CardTab:
-    """A tab of the worker card: its sections (``(section, rows, older)`` of ``related_records``) and,
-    per section, the link that adds a row of that kind for the worker (None where the reader may not)."""
+    """A tab of the worker card. The open tab carries its sections (``(section, rows, older)`` of
+    ``related_records``) and, per section, the link that adds a row of that kind for the worker (None
+    where the reader may not); the others are links that open the card on them (``loaded`` False)."""
 
     key: str
     label: object
     sections: list
     add_links: dict
+    loaded: bool = False
 
     @property
-    def count(self) -> int:
-        return sum(len(rows) for _section, rows, _older in self.sections)
+    def count(self) -> int | None:
+        """Rows in force on the tab, where it is open (the others are not read)."""
+        return sum(len(rows) for _section, rows, _older in self.sections) if self.loaded else None
 
 
 def _create_view_of(model):
@@ -238,19 +247,22 @@ def add_url(model, worker, return_url: str | None = None) -> str | None:
     return url_for(f"{view.endpoint}.create_view", worker=worker.id, url=return_url)
 
 
-def card_tabs(related, worker, card_url) -> list[CardTab]:
-    """The record tabs of the worker card, in the sections' order, each with its "Add" links; the
-    return address of an "Add" is the card on that tab (``card_url(tab_key)``)."""
+def card_tabs(sections, related, worker, card_url) -> list[CardTab]:
+    """The record tabs of the worker card, one per tab of the readable ``sections``, in their order;
+    the tab whose rows ``related`` holds is the open one, with its "Add" links (their return address
+    is the card on that tab, ``card_url(tab_key)``)."""
     tabs: dict[str, CardTab] = {}
+    for section in sections:
+        if section.tab not in tabs:
+            tabs[section.tab] = CardTab(section.tab, section.tab_label or section.label, [], {})
     for item in related:
         section = item[0]
-        tab = tabs.get(section.tab)
-        if tab is None:
-            tab = tabs[section.tab] = CardTab(section.tab, section.tab_label or section.label, [], {})
+        tab = tabs[section.tab]
+        tab.loaded = True
         tab.sections.append(item)
         tab.add_links[section.key] = add_url(section.model, worker, card_url(section.tab))
     return list(tabs.values())
 
 
 __all__ = ["CardTab", "add_url", "card_tabs", "WORKER_COLUMNS", "WorkerAjaxLoader", "WorkerSearchMixin", "WorkerInline", "WorkerSection", "inline_models",
-           "related_records", "worker_ajax_ref", "worker_inline", "worker_record_attrs", "worker_section"]
+           "related_records", "visible_sections", "worker_ajax_ref", "worker_inline", "worker_record_attrs", "worker_section"]

@@ -329,6 +329,9 @@ def block_reasons(worker, on_date: date | None = None) -> list[str]:
     episodes = db.session.execute(
         select(Employment).where(Employment.worker_id == _id(worker), Employment.blocked_at.is_not(None),
                                  Employment.current_on(on_date))
+        .options(joinedload(Employment.position), joinedload(Employment.specialty),  # one statement, not five
+                 joinedload(Employment.organization),
+                 joinedload(Employment.blocked_certificate).joinedload(Certificate.specialty))
         .order_by(Employment.blocked_at, Employment.id)).scalars().all()
     out = []
     for e in episodes:

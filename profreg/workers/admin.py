@@ -40,6 +40,7 @@ from ..admin.worker_records import (
     inline_models,
     prefill,
     related_records,
+    visible_sections,
     worker_ajax_ref,
     worker_section,
 )
@@ -560,7 +561,11 @@ class WorkerView(ScopedModelView):
             kwargs["iin_rule"] = iin_rule()
         if template in (self.details_template, self.edit_template) and kwargs.get("model") is not None:
             worker = kwargs["model"]
-            kwargs["related"] = related_records(worker, current_user, edit_page=template == self.edit_template)
+            if template == self.details_template:  # the card reads the rows of its open tab only
+                kwargs["active_tab"] = self._open_tab()
+                kwargs["related"] = related_records(worker, current_user, tab=kwargs["active_tab"])
+            else:
+                kwargs["related"] = related_records(worker, current_user, edit_page=True)
             kwargs["today"] = clock.today()
             shown = next((rows for section, rows, _older in kwargs["related"] if section.model is Employment), None)
             kwargs["can_end"] = access.can(current_user, "employment", access.END) and any(
@@ -577,20 +582,27 @@ class WorkerView(ScopedModelView):
 
 
     # the worker card (workers/details.html): identity, the record tabs every domain declares, history
+    def _open_tab(self) -> str:
+        """The card's open tab: ``?tab=`` when it names one the reader may see, else identity."""
+        wanted = request.args.get("tab")
+        keys = {"identity", "history", *(section.tab for section in visible_sections(current_user))}
+        return wanted if wanted in keys else "identity"
+
     def _card(self, worker, kwargs):
+        """The card's tab bar and its open tab. A tab is a link that opens the card on it: only the
+        open tab's rows (or history) are read and rendered, so the card costs about one details
+        page whatever the worker's record holds (docs/performance.md)."""
         def card_url(tab):
             return url_for(".details_view", id=worker.id, tab=tab)
 
-        tabs = card_tabs(kwargs["related"], worker, card_url)
-        keys = {"identity", "history", *(t.key for t in tabs)}
-        kwargs["card_tabs"] = tabs
+        kwargs["card_tabs"] = card_tabs(visible_sections(current_user), kwargs["related"], worker, card_url)
         kwargs["card_url"] = card_url
-        kwargs["active_tab"] = request.args.get("tab") if request.args.get("tab") in keys else "identity"
         kwargs["status_sentence"] = status_sentence(worker, kwargs["today"])
         # who changed what and when: every write on the worker's record and his rows the reader may see
         # (access.worker_history_scoped), described as the audit list describes it (one source)
-        kwargs["history"] = worker_history(worker, current_user, actions=CARD_HISTORY_ACTIONS)
-        kwargs["history_changes"] = describe_changes(kwargs["history"])
+        opened = kwargs["active_tab"] == "history"
+        kwargs["history"] = worker_history(worker, current_user, actions=CARD_HISTORY_ACTIONS) if opened else None
+        kwargs["history_changes"] = describe_changes(kwargs["history"]) if opened else {}
         kwargs["history_tables"] = table_labels()
         kwargs["history_actions"] = ACTION_LABELS
         kwargs["history_detail"] = detail_label

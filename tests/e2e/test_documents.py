@@ -27,7 +27,8 @@ def _worker(served, org_id: int, offset: int = 0):
 
 def _documents_tab(page, wid: int):
     page.goto(f"/admin/workers/details/?id={wid}&lang=en")
-    page.locator("#tab-link-documents").click()
+    page.locator("#tab-link-documents").click()  # a link: the card opens on that tab
+    page.wait_for_url("**tab=documents**")
     return page.locator("#tab-documents")
 
 

@@ -76,9 +76,13 @@ def test_hr_registers_a_worker_with_education_and_certificate(as_role, served):
     assert _workers(served, IIN_OK) == 1, _field_errors(page)
     wid = served.sql("SELECT id FROM worker WHERE iin = :i", i=IIN_OK)[0][0]
     page.goto(f"/admin/workers/details/?id={wid}&lang=ru")
-    body = page.content()  # sections may be collapsed
-    for text in ("Жұмабекова", "ТКБ-0012345", f"KZ-E2E-{IIN_OK[-6:]}"):
-        assert text in body
+    assert "Жұмабекова" in page.content()
+    page.locator("#tab-link-education").click()  # each tab is a link that opens the card on it
+    page.wait_for_url("**tab=education**")
+    assert "ТКБ-0012345" in page.locator("#tab-education").inner_text()
+    page.locator("#tab-link-certificates").click()
+    page.wait_for_url("**tab=certificates**")
+    assert f"KZ-E2E-{IIN_OK[-6:]}" in page.locator("#tab-certificates").inner_text()
     # the list finds it by IIN
     page.goto(f"/admin/workers/?search={IIN_OK}")
     assert page.locator("table.model-list tbody tr:not(:has(td[colspan]))").count() == 1

@@ -217,9 +217,11 @@ def test_worker_page_shows_the_reason_in_the_readers_language(world, surgeon, to
     world.db.session.commit()
     world.users["hr"].locale = "kk"
     world.db.session.commit()
-    page = make_client(world.users["hr"]).get(f"/admin/workers/details/?id={surgeon.id}").get_data(as_text=True)
-    assert "KZ-SURG-1" in page and "мерзімі" in page and "certificate_expired" not in page
-    assert "бұғатталған лауазым" in page  # the blocked post is flagged on the employment tab
+    hr = make_client(world.users["hr"])
+    page = hr.get(f"/admin/workers/details/?id={surgeon.id}").get_data(as_text=True)
+    assert "KZ-SURG-1" in page and "мерзімі" in page and "certificate_expired" not in page  # the card's status line
+    employment = hr.get(f"/admin/workers/details/?id={surgeon.id}&tab=employments").get_data(as_text=True)
+    assert "бұғатталған лауазым" in employment  # the blocked post is flagged on the employment tab
 
 
 class clock_locale:

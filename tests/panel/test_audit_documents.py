@@ -51,11 +51,11 @@ def test_the_worker_page_shows_the_personal_data_history_to_its_organization(wor
     data = MultiDict(parse_form(hr.get(url).get_data(as_text=True)).data)
     data["surname"] = "Қасымова-Ахметова"
     assert hr.post(url, data=data).status_code == 302
-    page = make_client(world.users["hr_chief"]).get(f"/admin/workers/details/?id={world.wA.id}&lang=en")
+    page = make_client(world.users["hr_chief"]).get(f"/admin/workers/details/?id={world.wA.id}&lang=en&tab=history")
     html = page.get_data(as_text=True)
     history = html[html.index("History of changes"):]
     assert re.search(r"Surname: Қасымова → Қасымова-Ахметова", history), history[:2000]
-    own = hr.get(f"/admin/workers/details/?id={world.wA.id}&lang=en").get_data(as_text=True)
+    own = hr.get(f"/admin/workers/details/?id={world.wA.id}&lang=en&tab=history").get_data(as_text=True)
     assert re.search(r"Surname: Қасымова → Қасымова-Ахметова", own[own.index("History of changes"):])
     assert hr.get("/admin/audit/").status_code == 403  # the audit trail itself stays closed to HR
     other = make_user(world.db, "hr", org=world.orgB)
@@ -320,7 +320,7 @@ def test_the_audit_list_and_the_worker_history_show_no_internal_names_hashes_or_
                                    ).scalar_one()
     internal = re.compile(r"\b[a-z]+_[a-z_]+\b")  # snake_case column names: surname_key, stored_name, ...
     for client, path in ((make_client(world.users["ministry"]), f"/admin/audit/?lang=en&search={world.wA.iin}"),
-                         (make_client(world.users["hr_chief"]), f"/admin/workers/details/?id={world.wA.id}&lang=en")):
+                         (make_client(world.users["hr_chief"]), f"/admin/workers/details/?id={world.wA.id}&lang=en&tab=history")):
         html = client.get(path).get_data(as_text=True)
         # visible text: without scripts, styles and Flask-Admin's hidden filter definitions (JSON)
         text = re.sub(r"<script.*?</script>|<style.*?</style>|<div id=\"(?:filter-groups|active-filters)-data\"[^>]*>.*?</div>"

@@ -194,7 +194,7 @@ def test_hr_corrects_a_number_within_30_days_then_only_the_region(recs, make_cli
         "KZ-REC-0101", "Опечатка в номере", world.wA.id, True)
     assert new.entered_by_organization_id == world.orgA.id
     # both versions on the worker page: the new one in force, the old one in the history with the reason
-    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}"))
+    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}&tab=certificates"))
     assert "KZ-REC-0101" in page and "KZ-REC-0001" in page and "Опечатка в номере" in page
     assert "Corrected on" in page
     # the audit trail has the correction with its reason
@@ -242,7 +242,7 @@ def test_annul_and_restore_cpd_and_education_with_a_reason(recs, make_client):
     cpd = _versions(CpdRecord, id=recs.cpd.id)[0]
     assert cpd.annul_reason == "Внесено не тому работнику" and cpd.annulled_by_id == world.users["hr"].id
     assert "Сестринский уход 2026" not in _text(client.get("/admin/cpd/"))  # annulled rows leave lists
-    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}"))
+    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}&tab=cpd"))
     assert "Внесено не тому работнику" in page and f"/admin/cpd/restore/?id={cpd.id}" in page
     restore = f"/admin/cpd/restore/?id={cpd.id}"
     r = client.post(restore, data={"reason": "Ошибочно аннулировано", "csrf_token": token(client, restore)})
@@ -323,7 +323,7 @@ def test_the_worker_page_history_shows_labels_not_column_names(recs, make_client
     world = recs.world
     client = make_client(world.users["hr"])
     _post(client, f"/admin/certificates/correct/?id={recs.cert.id}", number="KZ-REC-0401", reason="Опечатка")
-    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}"))
+    page = _text(client.get(f"/admin/workers/details/?id={world.wA.id}&tab=certificates"))
     history = page[page.index("record-history"):]
     assert "Certificate number" in history
     for raw in ("superseded_by_id", "specialty_id", "valid_until", "correction_reason"):

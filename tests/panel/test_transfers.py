@@ -117,7 +117,7 @@ def test_a_transfer_from_a_to_b_end_to_end(move, make_client, today):
     pending = "ауысу күтілуде"
     listing = hr_a.get("/admin/employment/").get_data(as_text=True)
     assert listing.count(pending) == 1
-    assert pending in hr_a.get(f"/admin/workers/details/?id={world.wA.id}").get_data(as_text=True)
+    assert pending in hr_a.get(f"/admin/workers/details/?id={world.wA.id}&tab=employments").get_data(as_text=True)
 
     # before the due date: not on the region's worklist, and the region may not end it yet
     region = make_client(users["region"])

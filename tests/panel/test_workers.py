@@ -67,8 +67,9 @@ def test_new_hire_from_one_screen_lands_in_the_actors_organization(world, make_c
     assert db.session.execute(select(EducationDocument.number).where(EducationDocument.worker_id == w.id)).scalar() \
         == "ТКБ-0012345"
     assert db.session.execute(select(CpdRecord.topic).where(CpdRecord.worker_id == w.id)).scalar() == "Сестринский процесс"
-    # the worker page shows the related records with the organization's BIN
-    page = client.get(f"/admin/workers/details/?id={w.id}").get_data(as_text=True)
+    # the worker page shows the related records with the organization's BIN (each on its tab)
+    page = "".join(client.get(f"/admin/workers/details/?id={w.id}&tab={tab}").get_data(as_text=True)
+                   for tab in ("employments", "certificates", "education", "cpd"))
     for text in (world.orgA.bin, "KZ-NEW-0001", "ТКБ-0012345", "Сестринский процесс"):
         assert text in page
 
