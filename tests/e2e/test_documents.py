@@ -112,6 +112,8 @@ def test_hr_edits_personal_data_and_the_change_shows_in_the_history(page, served
     logout(page)
     login(page, DEMO_USERS["hr_chief"])
     page.goto(f"/admin/workers/details/?id={wid}&lang=en")
+    page.locator("#tab-link-history").click()  # the history tab: a link that opens the card on it
+    page.wait_for_url("**tab=history**")
     history = page.locator("table", has=page.locator("th", has_text="Old → new"))
     assert history.count() == 1, "no history of changes on the worker page"
     text = history.inner_text()
