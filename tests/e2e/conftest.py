@@ -305,7 +305,9 @@ def download(page, link, role: str, what: str) -> Path:
     """Click ``link`` (a locator) and save what the browser downloads under the artifacts; a failed
     download fails the test."""
     with page.expect_download(timeout=60_000) as dl:
-        link.click()
+        # the click waits for the response that turns into the download: as long as the download may
+        # take (a PDF rendered on a busy CI machine took over the 20 s default of a click)
+        link.click(timeout=60_000)
     d = dl.value
     assert d.failure() is None, d.failure()
     target = ARTIFACTS / "downloads" / role / f"{what}-{d.suggested_filename}"
