@@ -233,6 +233,53 @@ def test_worker_certificate_status_sql_agrees_with_python(db, factory, today):
         assert got == {v.id for k, v in w.items() if python[k] == status}, status
 
 
+def test_the_stored_certificate_status_is_the_computed_one_and_kept_current(db, factory, today):
+    """The list filter reads ``Worker.cert_status`` where it is today's: the sweep's step stores every
+    worker's, each certificate written through the ORM refreshes its worker's in the same flush, a new
+    worker gets "none", and a status of another day is not trusted (computed instead)."""
+    from profreg.certificates.services import STEPS, refresh_certificate_statuses, statuses_step, worker_status
+    from profreg.workers.search import certificate_status_clause
+
+    org = factory.org()
+    f = factory
+    w = {"valid": f.worker(org, certificate_until=today + timedelta(days=400)),
+         "expiring": f.worker(org, certificate_until=today + timedelta(days=30)),
+         "expired": f.worker(org, certificate_until=today - timedelta(days=1)),
+         "none": f.worker(org)}
+    db.session.commit()
+
+    def stored(worker):
+        return db.session.execute(select(Worker.cert_status, Worker.cert_status_on)
+                                  .where(Worker.id == worker.id)).one()
+
+    def found(status):
+        return set(db.session.execute(select(Worker.id).where(Worker.id.in_([v.id for v in w.values()]),
+                                                              certificate_status_clause(status, today))).scalars())
+
+    # written through the ORM: each worker's status stored as it was flushed (certificates of the factory)
+    assert {k: stored(v) for k, v in w.items()} == {k: (k, today) for k in w}
+    # the sweep's step stores everyone's, the same; the filter then finds each by its stored status
+    assert ("statuses", statuses_step) in STEPS
+    statuses_step(today)
+    assert {k: stored(v)[0] for k, v in w.items()} == {k: worker_status(v, today) or "none" for k, v in w.items()}
+    for status in ("valid", "expiring", "expired", "none"):
+        assert found(status) == {w[status].id}, status
+    # a renewal saved for the expiring worker: stored at once, the filter moves him
+    f.certificate(w["expiring"], issue=today + timedelta(days=31), valid_until=today + timedelta(days=1900))
+    db.session.flush()
+    assert stored(w["expiring"]) == ("valid", today)
+    assert found("valid") == {w["valid"].id, w["expiring"].id} and found("expiring") == set()
+    # the filter trusts the stored value of today (read through the index) ...
+    table = Worker.__table__
+    db.session.execute(table.update().where(table.c.id == w["none"].id).values(cert_status="expired"))
+    assert w["none"].id in found("expired")
+    # ... and not one of another day: computed from the certificates again
+    db.session.execute(table.update().where(table.c.id == w["none"].id)
+                       .values(cert_status_on=today - timedelta(days=1)))
+    assert w["none"].id not in found("expired") and found("none") == {w["none"].id}
+    assert refresh_certificate_statuses(today, [w["none"].id]) == 1 and stored(w["none"]) == ("none", today)
+
+
 # --------------------------------------------------------------------------------------------- entries
 def test_entry_deadline_and_late_clause_agree(db, factory):
     cal = WorkingCalendar()

@@ -55,6 +55,7 @@ from ..notifications.models import CERT_EXPIRING, WORKER_BLOCKED, WORKER_UNBLOCK
 from ..orgs.models import Organization
 from ..reference.models import Position, Specialty
 from ..workers.models import STATUS_ACTIVE, STATUS_BLOCKED, Employment, Worker
+from ..workers.search import certificate_status_case
 from .models import Certificate
 
 BLOCK_REASON = "certificate_expired"
@@ -491,6 +492,55 @@ def unblock_step(today: date | None = None, batch: str | None = None, worker_ids
     return out
 
 
+def refresh_certificate_statuses(today: date | None = None, worker_ids=None, connection=None) -> int:
+    """Store the certificate status on ``today`` (``workers.search.certificate_status_case``) of the
+    workers ``worker_ids`` (all when None) in ``Worker.cert_status`` / ``cert_status_on``: one UPDATE,
+    which leaves ``updated_at`` (data currency) and the optimistic-lock ``version`` alone. Returns the
+    rows written."""
+    today = today or clock.today()
+    table = Worker.__table__
+    stmt = update(table).values(cert_status=certificate_status_case(today), cert_status_on=today,
+                                updated_at=table.c.updated_at)
+    if worker_ids is not None:
+        ids = sorted(set(worker_ids))
+        if not ids:
+            return 0
+        stmt = stmt.where(table.c.id.in_(ids))
+    return (connection or db.session.connection()).execute(stmt).rowcount
+
+
+def statuses_step(today: date | None = None, batch: str | None = None) -> dict:
+    """The sweep's step: every worker's certificate status of the day stored (the list filter's)."""
+    refresh_certificate_statuses(today)
+    return {}
+
+
+# Every certificate written through the ORM (form, correction, annulment, API, one-worker import) and
+# every worker registered: their stored status refreshed in the same transaction, after the flush.
+_STATUS_WORKERS = "profreg_certificate_status_workers"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_certificate_writes(session, _ctx) -> None:
+    ids = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Certificate):
+            worker_id = obj.worker_id if obj.worker_id is not None else getattr(obj.worker, "id", None)
+            if worker_id is not None:
+                ids.add(worker_id)
+        elif isinstance(obj, Worker) and obj in session.new:
+            ids.add(obj.id)
+    if ids:
+        session.info.setdefault(_STATUS_WORKERS, set()).update(ids)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _refresh_written_statuses(session, _ctx) -> None:
+    ids = session.info.pop(_STATUS_WORKERS, None)
+    if ids:
+        refresh_certificate_statuses(clock.today(), ids, session.connection())
+
+
 def digest_step(today: date | None = None) -> dict:
     """One digest mail per HR user with notifications not yet in a digest (unique per user and day)."""
     return notify.queue_digests(today or clock.today())
@@ -499,7 +549,7 @@ def digest_step(today: date | None = None) -> dict:
 #: The sweep, in order. ``unblock`` runs before ``block`` so a renewal on file never causes a
 #: block/unblock pair on the same day. The job commits after each step.
 STEPS = (("unblock", unblock_step), ("block", block_step), ("warn", warn_step),
-         ("reports", reports_due_step), ("digest", digest_step))
+         ("reports", reports_due_step), ("statuses", statuses_step), ("digest", digest_step))
 
 
 def sweep(today: date | None = None, each_step=contextlib.nullcontext) -> Counts:
@@ -621,7 +671,8 @@ def notice_given(worker, certificate=None, kind: str = CERT_EXPIRING):
 
 
 __all__ = ["EXPIRED", "EXPIRING", "VALID", "admission_refused", "block_expired", "block_step", "clinical_admission_error",
-           "admits_clause", "admitted_clause", "block_reasons", "digest_step", "episodes_to_block", "episodes_to_unblock",
+           "admits_clause", "admitted_clause", "block_reasons", "digest_step", "refresh_certificate_statuses",
+           "statuses_step", "episodes_to_block", "episodes_to_unblock",
            "expiring_certificates", "has_valid_certificate", "holds_valid_certificate", "install_save_hook",
            "mark_episodes",
            "notice_given", "on_certificate_saved", "specialty_statuses", "sweep", "unblock_renewed", "unblock_step",

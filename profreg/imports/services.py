@@ -40,7 +40,7 @@ from ..audit.services import reason as audit_reason
 from ..auth.models import User
 from ..bulk import Statistics, insert_rows
 from ..certificates.models import Certificate
-from ..certificates.services import admission_refused
+from ..certificates.services import admission_refused, refresh_certificate_statuses
 from ..education.models import EDUCATION_KINDS, EducationDocument
 from ..errors import DomainError, Refusal
 from ..exports import Sheet, write_plain_xlsx
@@ -671,6 +671,7 @@ def _insert_new(ctx: Context, ready: list[dict]) -> set:
                 records[row.kind].append((g, _record_values(row, worker_id, g["org"], now)))
     record_ids = {kind: _insert_many(_RECORD_MODELS[kind], [values for _g, values in items])
                   for kind, items in records.items()}
+    refresh_certificate_statuses(clock.today(), ids)  # COPY wrote them: no flush told the list filter's status
     refused: set = set()
     posts = [(n, g["worker_id"], g["wrow"].values["position"], g["wrow"].values.get("specialty"))
              for n, g in enumerate(ready)]

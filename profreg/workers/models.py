@@ -177,6 +177,11 @@ class Worker(db.Model):
     annulled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     annul_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The certificate status (valid / expiring / expired / none) as of ``cert_status_on``, kept by
+    # ``certificates.services.refresh_certificate_statuses`` (the daily sweep for everyone, every
+    # certificate write for its worker): the list filter reads it through an index when it is today's.
+    cert_status: Mapped[str | None] = mapped_column(String(8))
+    cert_status_on: Mapped[date | None] = mapped_column(Date)
 
     citizenship = relationship("Country")
     id_doc_type = relationship("IdentityDocumentType")
@@ -195,6 +200,8 @@ class Worker(db.Model):
         Index("ix_worker_surname_folded_prefix", "surname_folded", "id",
               postgresql_ops={"surname_folded": "text_pattern_ops"}),
         Index("ix_worker_iin_prefix", "iin", postgresql_ops={"iin": "text_pattern_ops"}),
+        # the certificate-status filter: one day's status, in the list's order
+        Index("ix_worker_cert_status", "cert_status_on", "cert_status", "surname_key", "id"),
     )
 
     @validates("surname")

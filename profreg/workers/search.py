@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, exists, not_, or_, select, union
+from sqlalchemy import and_, case, exists, not_, or_, select, union
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -70,7 +70,35 @@ def by_position(value: str):
     return current_episode(Employment.position_id == int(value))
 
 
+CERTIFICATE_STATUSES = ("valid", "expiring", "expired", "none")
+
+
 def certificate_status_clause(value: str, today: date | None = None):
+    """The worker's certificate status on ``today`` is ``value``: the stored status where it is
+    today's (``Worker.cert_status``, read through ``ix_worker_cert_status``), else computed from the
+    certificates (``live_certificate_status_clause``). The sweep stores everyone's each day and every
+    certificate write its worker's (``certificates.services.refresh_certificate_statuses``); a row not
+    refreshed today (a new day before the sweep, a database just migrated) is computed."""
+    today = today or clock.today()
+    live = live_certificate_status_clause(value, today)
+    if live is None:
+        return None
+    stored = and_(Worker.cert_status_on == today, Worker.cert_status == value)
+    return or_(stored, and_(or_(Worker.cert_status_on < today, Worker.cert_status_on > today,
+                                Worker.cert_status_on.is_(None)), live))
+
+
+def certificate_status_case(today: date):
+    """SQL: the worker's certificate status on ``today`` (one of ``CERTIFICATE_STATUSES``), computed
+    from the certificates; what ``refresh_certificate_statuses`` stores. The four clauses exclude each
+    other: a certificate valid today in a specialty whose latest one is expiring makes the worker
+    expiring, so "not valid and not expiring" leaves "expired" (some certificate) or "none"."""
+    return case((live_certificate_status_clause("valid", today), "valid"),
+                (live_certificate_status_clause("expiring", today), "expiring"),
+                (live_certificate_status_clause("expired", today), "expired"), else_="none")
+
+
+def live_certificate_status_clause(value: str, today: date | None = None):
     """The worker's certificate status on ``today`` (``certificates.services.worker_status`` in SQL):
     valid: a specialty holds a certificate valid today and none of its certificates is
     ``expiring_on(today)``; expiring: not valid, but a certificate is expiring today (the sweep's warning

@@ -56,6 +56,12 @@ def test_fifty_workers_five_bad_rows_then_reimport_changes_nothing(db, factory, 
     after = _counts(db)
     assert after[0] - before[0] == 45 and after[1] - before[1] == 45 and after[3] - before[3] == 45
     assert after[2] - before[2] == 45  # the 4 bad rows with a certificate row do not write it either
+    # the imported workers' certificate status is stored for the list filter (COPY fires no flush events)
+    from profreg.workers.search import certificate_status_case
+
+    stored = db.session.execute(select(Worker.cert_status, certificate_status_case(today), Worker.cert_status_on)
+                                .where(Worker.iin.in_([w["iin"] for w in workers]))).all()
+    assert len(stored) == 45 and all(s == live and on == today for s, live, on in stored), stored[:3]
     # re-import: everything unchanged, the same five rejected, no count moves
     code, out = run_import(path, hr.email, tmp_path / "r2.xlsx", "--lang", "en")
     assert code == 1
