@@ -237,7 +237,12 @@ def test_the_stored_certificate_status_is_the_computed_one_and_kept_current(db, 
     """The list filter reads ``Worker.cert_status`` where it is today's: the sweep's step stores every
     worker's, each certificate written through the ORM refreshes its worker's in the same flush, a new
     worker gets "none", and a status of another day is not trusted (computed instead)."""
-    from profreg.certificates.services import STEPS, refresh_certificate_statuses, statuses_step, worker_status
+    from profreg.certificates.services import (
+        STEPS,
+        refresh_certificate_statuses,
+        statuses_step,
+        worker_status,
+    )
     from profreg.workers.search import certificate_status_clause
 
     org = factory.org()
