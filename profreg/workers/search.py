@@ -70,9 +70,6 @@ def by_position(value: str):
     return current_episode(Employment.position_id == int(value))
 
 
-CERTIFICATE_STATUSES = ("valid", "expiring", "expired", "none")
-
-
 def certificate_status_clause(value: str, today: date | None = None):
     """The worker's certificate status on ``today`` is ``value``: the stored status where it is
     today's (``Worker.cert_status``, read through ``ix_worker_cert_status``), else computed from the
@@ -89,8 +86,9 @@ def certificate_status_clause(value: str, today: date | None = None):
 
 
 def certificate_status_case(today: date):
-    """SQL: the worker's certificate status on ``today`` (one of ``CERTIFICATE_STATUSES``), computed
-    from the certificates; what ``refresh_certificate_statuses`` stores. The four clauses exclude each
+    """SQL: the worker's certificate status on ``today`` (valid / expiring / expired / none, the values
+    of ``certificates.services.worker_status``), computed from the certificates; what
+    ``refresh_certificate_statuses`` stores. The four clauses exclude each
     other: a certificate valid today in a specialty whose latest one is expiring makes the worker
     expiring, so "not valid and not expiring" leaves "expired" (some certificate) or "none"."""
     return case((live_certificate_status_clause("valid", today), "valid"),
