@@ -392,3 +392,35 @@ def test_dashboard_agrees_with_the_report_and_the_sweep(db, july):
     assert after["Blocked workers"] == 1 and db.session.get(Worker, w["lapsed"].id).status == "blocked"
     assert after["Certificates expiring within 2 months"] == 2
     assert tiles(july["users"]["ministry"])["Certificates expiring within 2 months"] == 2
+
+
+def test_the_search_term_finds_the_same_workers_by_the_surname_key_range_or_the_union(db, factory):
+    """``search_clause`` answers a surname term by the sort-key range when no IIN or certificate number
+    starts with it: both forms find exactly the workers a prefix match of the case-folded surname, the
+    IIN or a certificate number finds."""
+    from profreg.workers.search import matching_worker_ids, search_clause, surname_prefix_clause
+
+    org = factory.org()
+    surnames = ["Әбенова", "Абенова", "абай", "Ғалымов", "Гали", "Іскаков", "Ыбыраев", "Яковлев", "Ян-Ли",
+                "Ян Ли", "O'Neil", "Öztürk", "Ozturk", "Жұмаев", "Жумаев", "Ёлкина", "Ермек", "Ахметов",
+                "Ахметова", "Ахмед", "Aхмет"]  # (the last starts with a Latin A)
+    ws = {s: factory.worker(org, surname=s) for s in surnames}
+    factory.certificate(ws["Яковлев"], number="АХ-0001", valid_until=date(2030, 1, 1))  # a number that starts like a surname
+    db.session.commit()
+    terms = ["ә", "а", "аб", "Абе", "ғ", "г", "і", "ы", "я", "ян-", "ян ", "o'", "ö", "жұ", "жу", "ё", "е",
+             "ахмет", "ах", "AХ", "x", "12", "87", "ЯКОВЛЕВА"]
+    for term in terms:
+        folded = term.strip().casefold()
+        by_surname = {w.id for s, w in ws.items() if s.casefold().startswith(folded)}
+        expected = by_surname | {w.id for w in ws.values() if term.isdigit() and w.iin.startswith(term)}
+        by_number = set(db.session.execute(select(Certificate.worker_id).where(
+            Certificate.number.like(f"{term.strip().upper()}%"))).scalars())
+        got = set(db.session.execute(select(Worker.id).where(Worker.id.in_([w.id for w in ws.values()]),
+                                                              search_clause(term))).scalars())
+        assert got == expected | by_number, term
+        union = set(db.session.execute(select(Worker.id).where(Worker.id.in_([w.id for w in ws.values()]),
+                                                                Worker.id.in_(matching_worker_ids(term)))).scalars())
+        assert union == got, term
+        ranged = set(db.session.execute(select(Worker.id).where(Worker.id.in_([w.id for w in ws.values()]),
+                                                                 surname_prefix_clause(term))).scalars())
+        assert ranged == by_surname, term

@@ -88,6 +88,17 @@ def sort_key(text: str | None) -> str | None:
     return "".join(_SORT_CODES.get(ch, "99") for ch in text.casefold())
 
 
+#: The characters whose sort code is their own (letters and digits; spaces, hyphens and apostrophes share
+#: "01", every other character "99").
+_OWN_CODES = frozenset(ch for ch, code in _SORT_CODES.items() if code != "01")
+
+
+def sort_key_is_exact(text: str) -> bool:
+    """Whether the surnames whose ``sort_key`` starts with ``sort_key(text)`` are exactly those whose
+    case-folded form starts with ``text`` case-folded: every character of it has a code of its own."""
+    return all(ch in _OWN_CODES for ch in text.casefold())
+
+
 class WorkerRecord:
     """What every record of a worker's national file shares (certificates, education, degrees, titles,
     qualification categories, publications, CPD, personnel documents): it is never deleted by an
@@ -202,6 +213,10 @@ class Worker(db.Model):
         Index("ix_worker_iin_prefix", "iin", postgresql_ops={"iin": "text_pattern_ops"}),
         # the certificate-status filter: one day's status, in the list's order
         Index("ix_worker_cert_status", "cert_status_on", "cert_status", "surname_key", "id"),
+        # the lists and surname searches of the register (annulled records are out of it): page 1 and
+        # a surname's range in order, and their counts from the index alone
+        Index("ix_worker_live_surname_key", "surname_key", "id", postgresql_where=text("annulled_at IS NULL"),
+              sqlite_where=text("annulled_at IS NULL")),
     )
 
     @validates("surname")

@@ -9,8 +9,9 @@ from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..certificates.models import Certificate
+from ..extensions import db
 from ..orgs.models import Organization
-from .models import Employment, Worker
+from .models import Employment, Worker, sort_key, sort_key_is_exact
 
 
 def _escape(term: str) -> str:
@@ -22,22 +23,60 @@ def search_clause(term: str):
     letters match on SQLite too) or certificate number prefix.
 
     Written as ``id IN (… UNION …)`` rather than an OR of conditions, so that each branch uses its
-    own prefix index (an OR across a column and an EXISTS forces a scan of the whole table)."""
+    own prefix index (an OR across a column and an EXISTS forces a scan of the whole table). When no
+    IIN or certificate number starts with the term (two index probes, the usual case of a surname),
+    the clause is the surname branch alone, with the surname's sort-key range
+    (``surname_key_range``): a list in surname order then walks its index from the first match and
+    stops at the page, instead of joining every match (docs/performance.md)."""
+    term = term.strip()
+    others = _number_branches(term)
+    if not db.session.execute(select(union(*others).subquery().c[0]).limit(1)).first():
+        return surname_prefix_clause(term)
     return Worker.id.in_(matching_worker_ids(term))
+
+
+def surname_prefix_clause(term: str):
+    """SQL on ``Worker``: the surname starts with ``term`` (case-folded), as the equivalent range of the
+    surname sort key, which every surname starting with the term lies in. Where the range is exactly
+    those surnames (``models.sort_key_is_exact``: letters and digits) it is the whole clause, so the
+    planner estimates it right and walks ``ix_worker_live_surname_key`` in order; otherwise the folded
+    prefix narrows it."""
+    term = term.strip()
+    ranged = surname_key_range(term)
+    if ranged and sort_key_is_exact(term):
+        return and_(*ranged)
+    return and_(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"), *ranged)
+
+
+def surname_key_range(term: str) -> list:
+    """Conditions on ``Worker.surname_key`` holding every surname that starts with ``term``: the key is
+    a per-letter code of the case-folded surname (``models.sort_key``), so those keys start with the
+    term's key ``k`` and lie in [k, k + 1) read as a number of the same length."""
+    key = sort_key(term.strip())
+    if not key:
+        return []
+    upper = str(int(key) + 1).zfill(len(key))
+    return [Worker.surname_key >= key] + ([Worker.surname_key < upper] if len(upper) == len(key) else [])
+
+
+def _number_branches(term: str) -> list:
+    """The branches of a search term other than the surname: IIN and certificate number prefixes."""
+    pattern = _escape(term)
+    branches = []
+    if term.isdigit():
+        branches.append(select(Worker.id).where(Worker.iin.like(f"{pattern}%", escape="\\")))
+    # certificate numbers are stored upper-case (KZ…); the term is tried as typed and upper-cased
+    for variant in sorted({pattern, pattern.upper()}):
+        branches.append(select(Certificate.worker_id).where(Certificate.number.like(f"{variant}%", escape="\\")))
+    return branches
 
 
 def matching_worker_ids(term: str):
     """SELECT (a UNION) of the ids of the workers one search term finds (``search_clause``): lists of a
     worker's records search them as ``worker_id IN (...)``."""
     term = term.strip()
-    pattern = _escape(term)
-    branches = [select(Worker.id).where(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"))]
-    if term.isdigit():
-        branches.append(select(Worker.id).where(Worker.iin.like(f"{pattern}%", escape="\\")))
-    # certificate numbers are stored upper-case (KZ…); the term is tried as typed and upper-cased
-    for variant in sorted({pattern, pattern.upper()}):
-        branches.append(select(Certificate.worker_id).where(Certificate.number.like(f"{variant}%", escape="\\")))
-    return union(*branches)
+    surname = select(Worker.id).where(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"))
+    return union(surname, *_number_branches(term))
 
 
 def current_episode(*conds):
