@@ -424,3 +424,30 @@ def test_the_search_term_finds_the_same_workers_by_the_surname_key_range_or_the_
         ranged = set(db.session.execute(select(Worker.id).where(Worker.id.in_([w.id for w in ws.values()]),
                                                                  surname_prefix_clause(term))).scalars())
         assert ranged == by_surname, term
+
+
+def test_an_incomplete_record_is_the_same_in_sql_and_in_python(db, factory):
+    """``analytics.currency.incomplete_clause`` (the ranking, the dashboard, the reminders) counts a missing,
+    empty or blank entry field as the worker page's ``_missing`` does, and nothing else."""
+    from profreg.analytics.currency import _missing, incomplete_clause
+    from profreg.education.models import EducationDocument, EducationInstitution
+    from profreg.reference.models import Country, EducationLevel, IdentityDocumentType
+
+    org = factory.org()
+    inst = EducationInstitution(name="Медицинский колледж", country=factory.ref(Country, "KZ"), city="Астана")
+    db.session.add(inst)
+    db.session.flush()
+    values = {"none": None, "empty": "", "blank": "   ", "lead": " Алматы", "trail": "Алматы ", "plain": "Алматы"}
+    ws = {}
+    for k, v in values.items():
+        ws[k] = w = factory.worker(org, id_doc_type=factory.ref(IdentityDocumentType, "ID_CARD"),
+                                   id_doc_number="045612378", id_doc_issuer="МВД РК", id_doc_issued=date(2020, 1, 1),
+                                   residence_address="Астана", registration_place=v, registration_date=date(2020, 1, 2))
+        db.session.add(EducationDocument(worker=w, kind="general", level=factory.ref(EducationLevel, "SECONDARY"),
+                                         institution=inst, number="ТКБ-1", issue_date=date(2011, 6, 30)))
+    db.session.commit()
+    has_edu = set(db.session.execute(select(EducationDocument.worker_id).where(EducationDocument.in_force)).scalars())
+    sql = set(db.session.execute(select(Worker.id).where(Worker.id.in_([w.id for w in ws.values()]),
+                                                          incomplete_clause())).scalars())
+    python = {w.id for w in ws.values() if _missing(w, w.id in has_edu)}
+    assert sql == python == {ws[k].id for k in ("none", "empty", "blank")}

@@ -47,8 +47,10 @@ def _has_education():
 
 def _lacks(name: str):
     column = getattr(Worker, name)
-    if isinstance(column.type, String):  # an empty or blank text is missing too
-        return func.coalesce(func.trim(column), "") == ""
+    if isinstance(column.type, String):
+        # an empty or blank text is missing too: ``coalesce(trim(x), '') = ''``, written so that only a
+        # text starting with a space is trimmed (a third of the country ranking's time went on trims)
+        return or_(column.is_(None), column == "", and_(column.like(" %"), func.trim(column) == ""))
     return column.is_(None)
 
 
@@ -98,8 +100,10 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
         .outerjoin(open_cert, open_cert.c.worker_id == held.c.worker_id)
         .group_by(held.c.org_id)).all()
     entries = late_entries_by_org(scope, since_day, today)
+    # the scope's organizations as plain rows (the country: 2,000 ORM objects by a list of ids took 0.14 s)
     orgs = {o.id: o for o in db.session.execute(
-        select(Organization).where(Organization.id.in_([r[0] for r in rows] + list(entries)))).scalars()}
+        select(Organization.id, Organization.bin, Organization.name_kk, Organization.name_ru, Organization.name_en,
+               Organization.region_id, Organization.district_id).where(scope.covers(Organization.id)))}
     regions = names_by_id(AdminUnit, [o.region_id for o in orgs.values()]
                           + [o.district_id for o in orgs.values() if o.district_id])
     out = []

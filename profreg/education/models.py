@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -52,7 +52,14 @@ class EducationDocument(WorkerRecord, db.Model):
     institution = relationship("EducationInstitution")
     specialty = relationship("Specialty")
 
-    __table_args__ = (CheckConstraint("kind IN ('general', 'additional', 'postgraduate')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('general', 'additional', 'postgraduate')", name="kind"),
+        # "has an education document in force" for every worker at once (the data-currency ranking):
+        # an index-only scan in worker order instead of reading and de-duplicating the table
+        Index("ix_education_document_in_force_worker", "worker_id",
+              postgresql_where=text("superseded_by_id IS NULL AND annulled_at IS NULL"),
+              sqlite_where=text("superseded_by_id IS NULL AND annulled_at IS NULL")),
+    )
 
     def __str__(self) -> str:
         return f"{self.level} {self.series or ''}{self.number}"
