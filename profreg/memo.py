@@ -1,34 +1,74 @@
-"""Figures kept for a while in each process: the heavy aggregates of big scopes (a region's or the
-country's dashboard, the data-currency ranking, the 12-month trend) are computed at most once per
-``seconds`` for the same key, instead of on every page load of every coordinator.
+"""Figures kept for a while: the heavy aggregates of big scopes (a region's or the country's dashboard,
+the data-currency ranking, the live monthly report, the CPD assessment, the 12-month trend) are computed
+at most once per ``seconds`` for the same key, instead of on every page load of every coordinator.
 
 ``Memo(name, seconds)`` is one such store; ``get(key, compute)`` answers from it or computes and keeps
 the value. Keys carry everything the value depends on (the user or the scope, the day, the
-parameters). ``forget_all()`` empties every store (tests; reference data changes). The stores are
-per process: each gunicorn worker keeps its own, so a figure may be up to ``seconds`` old; pages that
-show such figures say so.
+parameters). ``forget_all()`` empties every store (tests; reference data changes).
+
+Two levels:
+
+* **in the process**: a dictionary, as fast as a lookup;
+* **shared by every process** (``shared=True``, on PostgreSQL, ``SHARED_FIGURES``): the table
+  ``shared_figure``, so that five gunicorn workers on three machines compute a figure once per
+  ``seconds``, not once each. When it is out of date, **one** process claims the refresh
+  (``refreshing_until``, a conditional UPDATE) and computes it; the others go on showing the figure
+  they have until the new one is written (at most ``STALE_RECHECK_SECONDS`` in their own dictionary),
+  instead of all recomputing at once. A process that dies mid-refresh loses its claim after
+  ``CLAIM_SECONDS``. Values are pickled and signed with the app's ``SECRET_KEY`` (HMAC-SHA256): a row
+  that does not carry the app's signature is never unpickled, only recomputed. The table is written on
+  its own connection, so a page's transaction (which commits nothing on a GET) is untouched, and any
+  error of the store falls back to computing (a page never fails for its cache).
+
+A figure may so be up to ``seconds`` (plus one refresh) old; pages that show such figures say so.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import pickle  # nosec B403 - only payloads signed with the app's own key are unpickled (_load)
 import threading
 import time
+import weakref
 
-_ALL: list[Memo] = []
+from flask import current_app, has_app_context
+from sqlalchemy import Column, Float, LargeBinary, String, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+_ALL: weakref.WeakSet[Memo] = weakref.WeakSet()
+
+#: How long a claim to refresh a shared figure holds (a process that died gives it up after this).
+CLAIM_SECONDS = 120.0
+#: How long a process shows a figure another process is refreshing before it looks again.
+STALE_RECHECK_SECONDS = 5.0
+
+shared_figure = db.Table(
+    "shared_figure",
+    Column("memo", String(100), primary_key=True),
+    Column("key", String(64), primary_key=True),  # SHA-256 of the key's repr
+    Column("value", LargeBinary, nullable=False),  # HMAC-SHA256 (32 bytes) + pickle
+    Column("expires_at", Float, nullable=False),  # epoch seconds
+    Column("refreshing_until", Float),  # epoch seconds: a process is computing the next value
+)
 
 
 class Memo:
-    def __init__(self, name: str, seconds: float | str, max_keys: int = 1000):
+    def __init__(self, name: str, seconds: float | str, max_keys: int = 1000, shared: bool = False):
         """``seconds``: how long a value is kept, or the name of the app setting that says it (read
-        on each ``get``; 0 keeps nothing)."""
-        self.name, self.seconds, self.max_keys = name, seconds, max_keys
+        on each ``get``; 0 keeps nothing). ``shared``: kept for every process too (the module's doc)."""
+        self.name, self.seconds, self.max_keys, self.shared = name, seconds, max_keys, shared
         self._data: dict = {}
         self._lock = threading.Lock()
-        _ALL.append(self)
+        _ALL.add(self)
 
     def _seconds(self) -> float:
         if isinstance(self.seconds, str):
-            from flask import current_app, has_app_context
-
             return float(current_app.config.get(self.seconds, 0)) if has_app_context() else 0.0
         return float(self.seconds)
 
@@ -40,22 +80,138 @@ class Memo:
         hit = self._data.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        value = compute()
+        if self.shared and shared_store_enabled():
+            value, keep = _SharedStore(self.name, key).get(seconds, compute)
+        else:
+            value, keep = compute(), seconds
         with self._lock:
             if len(self._data) >= self.max_keys:
                 for old in [k for k, (expires, _v) in self._data.items() if expires <= now] or list(self._data):
                     self._data.pop(old, None)
-            self._data[key] = (now + seconds, value)
+            self._data[key] = (now + keep, value)
         return value
 
     def forget(self) -> None:
+        """Empty this store, in the process and shared."""
+        self._forget_here()
+        if self.shared:
+            _forget_shared(shared_figure.c.memo == self.name)
+
+    def _forget_here(self) -> None:
         with self._lock:
             self._data.clear()
 
 
+def _forget_shared(*where) -> None:
+    if not shared_store_enabled():
+        return
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(shared_figure).where(*where))
+    except SQLAlchemyError:
+        log.warning("shared figures could not be forgotten", exc_info=True)
+
+
+def shared_store_enabled() -> bool:
+    """Whether figures are shared between processes: on PostgreSQL, unless ``SHARED_FIGURES`` is off
+    (SQLite, the demo's and the tests' database, keeps them per process: one writer at a time)."""
+    return (has_app_context() and bool(current_app.config.get("SHARED_FIGURES", True))
+            and db.engine.dialect.name == "postgresql")
+
+
+class _SharedStore:
+    """One key of one memo in ``shared_figure``."""
+
+    def __init__(self, memo: str, key):
+        self.memo = memo
+        self.key = hashlib.sha256(repr(key).encode()).hexdigest()
+        self.where = (shared_figure.c.memo == memo, shared_figure.c.key == self.key)
+
+    def get(self, seconds: float, compute):
+        """(value, seconds to keep it in the process)."""
+        stale = _MISSING
+        try:
+            with db.engine.begin() as conn:
+                row = conn.execute(select(shared_figure.c.value, shared_figure.c.expires_at)
+                                   .where(*self.where)).first()
+                wall = time.time()
+                if row is not None:
+                    value = _load(row.value)
+                    if value is not _MISSING and row.expires_at > wall:
+                        return value, min(seconds, row.expires_at - wall)
+                    if value is not _MISSING:
+                        claimed = conn.execute(
+                            update(shared_figure).where(*self.where, or_(
+                                shared_figure.c.refreshing_until.is_(None),
+                                shared_figure.c.refreshing_until < wall))
+                            .values(refreshing_until=wall + CLAIM_SECONDS)).rowcount
+                        if not claimed:  # another process is computing it: show this one meanwhile
+                            return value, min(seconds, STALE_RECHECK_SECONDS)
+                        stale = value
+        except SQLAlchemyError:
+            log.warning("shared figures unreadable (%s); computing in this process", self.memo, exc_info=True)
+            return compute(), seconds
+        try:
+            value = compute()
+        except Exception:
+            if stale is not _MISSING:
+                self._release()
+            raise
+        self._store(value, seconds)
+        return value, seconds
+
+    def _store(self, value, seconds: float) -> None:
+        payload = _dump(value)
+        try:
+            with db.engine.begin() as conn:
+                stmt = pg_insert(shared_figure).values(memo=self.memo, key=self.key, value=payload,
+                                                     expires_at=time.time() + seconds, refreshing_until=None)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[shared_figure.c.memo, shared_figure.c.key],
+                    set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at,
+                          "refreshing_until": None}))
+                # figures of days gone by (keys carry the day) are not asked for again
+                conn.execute(delete(shared_figure).where(shared_figure.c.memo == self.memo,
+                                                         shared_figure.c.expires_at < time.time() - 86400))
+        except SQLAlchemyError:
+            log.warning("a shared figure could not be stored (%s)", self.memo, exc_info=True)
+
+    def _release(self) -> None:
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(update(shared_figure).where(*self.where).values(refreshing_until=None))
+        except SQLAlchemyError:
+            log.warning("a claim on a shared figure could not be released (%s)", self.memo, exc_info=True)
+
+
+_MISSING = object()
+
+
+def _signature(body: bytes) -> bytes:
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, b"profreg shared figure\x00" + body, hashlib.sha256).digest()
+
+
+def _dump(value) -> bytes:
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _signature(body) + body
+
+
+def _load(payload: bytes):
+    """The value of a stored payload, or ``_MISSING`` when its signature is not the app's."""
+    payload = bytes(payload)
+    sig, body = payload[:32], payload[32:]
+    if not hmac.compare_digest(sig, _signature(body)):
+        log.warning("a shared figure with a foreign signature was ignored")
+        return _MISSING
+    return pickle.loads(body)  # nosec B301 - signed by this app's SECRET_KEY just above
+
+
 def forget_all(_sender=None, **_kw) -> None:
-    for memo in _ALL:
-        memo.forget()
+    """Empty every store, in this process and shared (reference data changed; tests)."""
+    for memo in list(_ALL):
+        memo._forget_here()
+    _forget_shared()
 
 
-__all__ = ["Memo", "forget_all"]
+__all__ = ["Memo", "forget_all", "shared_figure", "shared_store_enabled"]

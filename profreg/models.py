@@ -11,6 +11,7 @@ from .education.models import (  # noqa: F401
     Publication,
     QualificationCategory,
 )
+from .memo import shared_figure  # noqa: F401
 from .orgs.models import Organization, StaffingPosition  # noqa: F401
 from .reference.models import *  # noqa: F401,F403
 from .training.models import CpdRecord  # noqa: F401

@@ -236,8 +236,9 @@ def _assert_starting_state(db) -> None:
         raise AssertionError(f"the database does not hold the starting state (table: (expected, found)): {changed}")
 
 
-def _forget_caches() -> None:
-    """Module-level caches that outlive a test."""
+def _forget_caches(app) -> None:
+    """Module-level caches that outlive a test (and the figures shared between processes, a table
+    written on its own connection: profreg/memo.py)."""
     from profreg.admin.dashboard import forget_trends
     from profreg.admin.listing import forget_estimates, invalidate_filter_options
 
@@ -246,7 +247,8 @@ def _forget_caches() -> None:
     forget_trends()  # and the dashboard's trends
     from profreg.memo import forget_all
 
-    forget_all()  # and every figure kept for big scopes (profreg/memo.py)
+    with app.app_context():
+        forget_all()  # and every figure kept for big scopes (profreg/memo.py)
     from profreg.extensions import limiter
 
     limiter.reset()  # failed sign-ins counted by the previous test (memory storage)
@@ -288,7 +290,7 @@ def _clean(app, request):
             _wipe(db)
             db.session.remove()
             ctx.pop()
-            _forget_caches()
+            _forget_caches(app)
         return
 
     factory = db.session.session_factory
@@ -310,7 +312,7 @@ def _clean(app, request):
             finally:
                 factory.kw.clear()
                 factory.kw.update(saved)
-    _forget_caches()
+    _forget_caches(app)
 
 
 @pytest.fixture

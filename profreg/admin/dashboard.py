@@ -366,11 +366,11 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
 #: The trend is history (a whole scan of the episodes for the ministry): kept this long per scope and
 #: day in each process.
 TREND_SECONDS = 600
-_TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500)
+_TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500, shared=True)
 #: The counts of a region's or the country's tiles and per-organization table: ~1 s of counting over
 #: 20,000–300,000 workers, kept ``BIG_SCOPE_CACHE_SECONDS`` per user (the page says so). An
 #: organization's counts (HR, heads) are always live: they act on them and expect to see it at once.
-_BIG_COUNTS = Memo("dashboard counts of big scopes", "BIG_SCOPE_CACHE_SECONDS")
+_BIG_COUNTS = Memo("dashboard counts of big scopes", "BIG_SCOPE_CACHE_SECONDS", shared=True)
 
 
 def forget_trends() -> None:

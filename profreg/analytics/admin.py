@@ -201,7 +201,8 @@ class ChartsView(_ScopedPage):
 #: A region's or the country's ranking (every organization: ~2 s over 300,000 workers) is computed at
 #: most once per ``BIG_SCOPE_CACHE_SECONDS`` per scope in each process; an organization's is always live.
 #: The export is always computed.
-_RANKINGS = Memo("data-currency rankings of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200)
+_RANKINGS = Memo("data-currency rankings of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200,
+                 shared=True)
 
 
 def _ranking(scope, months: int) -> list[dict]:

@@ -581,14 +581,19 @@ def region_statuses(period: str, user, today: date | None = None) -> list[dict]:
     return out
 
 
-def report_for_display(period: str, scope: Scope, user, live: bool = False) -> tuple[dict, MonitoringReport | None]:
-    """The figures to show: the stored report (frozen if submitted) unless ``live``; else computed now."""
+def report_for_display(period: str, scope: Scope, user, live: bool = False,
+                       keep=None) -> tuple[dict, MonitoringReport | None]:
+    """The figures to show: the stored report (frozen if submitted) unless ``live``; else computed now.
+    ``keep(key, compute)`` (the report screen's ``memo.Memo.get``) may keep a region's or the country's
+    computed figures a while; an organization's are always computed."""
     require(user, scope, access.LIST)
     parse_period(period)
     report = get_report(period, scope)
     if report is not None and not live:
         return snapshot_of(report), report
     with replica.reads():  # a live screen may lag by the replica's delay; a frozen snapshot is read above
+        if keep is not None and scope.kind != SCOPE_ORG:
+            return keep((period, scope, clock.today()), lambda: compute_report(period, scope)), report
         return compute_report(period, scope), report
 
 

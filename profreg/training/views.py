@@ -238,7 +238,7 @@ def _assessment_filters() -> services.AssessmentFilters:
                                       search=(request.args.get("q") or "").strip()[:100])
 
 
-_ASSESSMENT_PAGES = Memo("CPD assessment pages", "BIG_SCOPE_CACHE_SECONDS", max_keys=500)
+_ASSESSMENT_PAGES = Memo("CPD assessment pages", "BIG_SCOPE_CACHE_SECONDS", max_keys=500, shared=True)
 
 
 class CpdAssessmentView(ProtectedBaseView):

@@ -1,0 +1,90 @@
+"""Figures of big scopes kept for every process (profreg/memo.py, the table ``shared_figure``): computed
+once per period by one process, shown by the others; refreshed by one process while the others show
+the figure they have; never unpickled unless signed by the app. PostgreSQL only (SQLite keeps figures
+per process)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from profreg.memo import Memo, shared_figure
+
+
+@pytest.fixture
+def pg(app, db, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("figures are shared between processes on PostgreSQL only")
+    monkeypatch.setitem(app.config, "SHARED_FIGURES", True)
+    return db
+
+
+def _two_processes(name="test figures"):
+    """Two stores of the same name: what two gunicorn workers hold (each its own dictionary)."""
+    return Memo(name, 60, shared=True), Memo(name, 60, shared=True)
+
+
+def test_a_figure_computed_by_one_process_is_shown_by_another(pg):
+    one, two = _two_processes()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"headcount": 300_000, "by_region": [("71", 12_345)]}
+
+    assert one.get(("country", 0), compute) == {"headcount": 300_000, "by_region": [("71", 12_345)]}
+    assert two.get(("country", 0), compute) == {"headcount": 300_000, "by_region": [("71", 12_345)]}
+    assert len(calls) == 1  # the second process read it
+    assert two.get(("region", 7), lambda: 7) == 7  # another key is its own figure
+
+
+def test_an_out_of_date_figure_is_refreshed_by_one_process_while_the_others_show_the_old_one(pg):
+    one, two = _two_processes()
+    one.get("k", lambda: "old")
+    with pg.engine.begin() as conn:  # the minute has passed
+        conn.execute(update(shared_figure).values(expires_at=0))
+    seen_meanwhile = []
+
+    def refresh():
+        # while this process computes, another one asks: it gets the old figure, computing nothing
+        seen_meanwhile.append(two.get("k", lambda: pytest.fail("a second process recomputed")))
+        return "new"
+
+    assert Memo("test figures", 60, shared=True).get("k", refresh) == "new"
+    assert seen_meanwhile == ["old"]
+    with pg.engine.connect() as conn:
+        row = conn.execute(select(shared_figure.c.refreshing_until, shared_figure.c.expires_at)).one()
+    assert row.refreshing_until is None and row.expires_at > 0  # the claim is released with the new value
+    assert Memo("test figures", 60, shared=True).get("k", lambda: pytest.fail("recomputed")) == "new"
+
+
+def test_a_refresh_that_fails_gives_its_claim_back(pg):
+    one = Memo("test figures", 60, shared=True)
+    one.get("k", lambda: "old")
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        Memo("test figures", 60, shared=True).get("k", broken)
+    assert Memo("test figures", 60, shared=True).get("k", lambda: "new") == "new"  # not left claimed
+
+
+def test_a_row_not_signed_by_the_app_is_never_unpickled(pg, app, monkeypatch):
+    one = Memo("test figures", 60, shared=True)
+    one.get("k", lambda: "ours")
+    with pg.engine.begin() as conn:
+        value = conn.execute(select(shared_figure.c.value)).scalar()
+        forged = bytes(32) + bytes(value)[32:]  # the same pickle under another signature
+        conn.execute(update(shared_figure).values(value=forged))
+    assert Memo("test figures", 60, shared=True).get("k", lambda: "recomputed") == "recomputed"
+    monkeypatch.setitem(app.config, "SECRET_KEY", "another app's key")
+    assert Memo("test figures", 60, shared=True).get("k", lambda: "again") == "again"
+
+
+def test_forgetting_empties_the_shared_figures_too(pg):
+    one, two = _two_processes()
+    one.get("k", lambda: 1)
+    one.forget()
+    assert two.get("k", lambda: 2) == 2
