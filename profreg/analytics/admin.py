@@ -149,6 +149,17 @@ def currency_table(rows, by_region=False, by_district=False) -> Table:
     return t
 
 
+#: Organizations per page of the data-currency ranking.
+RANKING_PAGE = 100
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
 class DataCurrencyView(_ScopedPage):
     """Rules 11-13: shares per organization, worklist for the organization, rankings for region/ministry."""
 
@@ -167,8 +178,15 @@ class DataCurrencyView(_ScopedPage):
         kept = int(current_app.config.get("BIG_SCOPE_CACHE_SECONDS") or 0) if scope.kind != "org" else 0
         districts = (currency_table(district_ranking(rows), by_district=True)
                      if scope.kind in (S.SCOPE_REGION, S.SCOPE_DISTRICT) else None)
-        return self.render("analytics/currency.html", months=months, orgs=currency_table(rows), regions=regions,
-                           districts=districts, kept_seconds=kept,
+        # the organizations' ranking a page at a time (the country: 2,000 rows took 0.4 s to render; the
+        # csv export holds them all)
+        pages = max(1, -(-len(rows) // RANKING_PAGE))
+        page = min(_page_arg(), pages)
+        first = (page - 1) * RANKING_PAGE
+        return self.render("analytics/currency.html", months=months,
+                           orgs=currency_table(rows[first:first + RANKING_PAGE]), regions=regions,
+                           districts=districts, kept_seconds=kept, page=page, pages=pages,
+                           first=first + 1 if rows else 0, last=min(first + RANKING_PAGE, len(rows)), total=len(rows),
                            work=work, scope=scope, scope_value=self._scope_value(scope),
                            scope_choices=S.scope_choices(current_user), worker_url=_worker_url,
                            field_labels=ENTRY_LABELS)

@@ -237,3 +237,23 @@ def test_touched_answers_alike_in_python_and_in_sql(world):
         assert worker.touched_at == touched_sql == max(d for d in cases[worker.id] if d is not None)
         assert worker.touched_since(t + timedelta(hours=1)) == bool(since_sql)
     assert {w.id for w, _t, since in rows if since} == {world.wB.id}
+
+
+def test_the_organizations_ranking_is_shown_a_page_at_a_time_and_exported_whole(world, make_client, monkeypatch):
+    """The country's ranking has 2,000 organizations: the page shows ``RANKING_PAGE`` of them with links
+    to the others; the csv export holds every one."""
+    from profreg.analytics import admin as analytics_admin
+
+    monkeypatch.setattr(analytics_admin, "RANKING_PAGE", 1)
+    c = make_client(world.users["ministry"])
+    ranked = [r["bin"] for r in organization_currency(Scope(), 12)]
+    assert len(ranked) >= 2
+    first = c.get("/admin/data-currency/").get_data(as_text=True)
+    second = c.get("/admin/data-currency/?page=2").get_data(as_text=True)
+    beyond = c.get(f"/admin/data-currency/?page={len(ranked) + 5}").get_data(as_text=True)
+    assert ranked[0] in first and ranked[1] not in first and "page=2" in first
+    assert ranked[1] in second and ranked[0] not in second and "page=1" in second
+    assert ranked[-1] in beyond  # past the end: the last page
+    assert f"Organizations 1–1 of {len(ranked)}" in first
+    csv = c.get("/admin/data-currency/export").get_data(as_text=True)
+    assert all(b in csv for b in ranked)
