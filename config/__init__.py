@@ -102,6 +102,8 @@ class DefaultConfig:
     BIG_SCOPE_CACHE_SECONDS = int(os.environ.get("BIG_SCOPE_CACHE_SECONDS", "60"))
     # PostgreSQL planner setting for the app's sessions (profreg._postgres_settings); empty: the server's.
     POSTGRES_RANDOM_PAGE_COST = os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1")
+    # Parallel workers per query for the app's sessions (profreg._postgres_settings); empty: the server's.
+    POSTGRES_PARALLEL_WORKERS = os.environ.get("POSTGRES_PARALLEL_WORKERS", "0")
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
     # A searched or filtered list the planner expects to exceed this many rows shows its estimate
     # ("about"), not an exact count of every match; a short first page is counted exactly. -1: always exact.

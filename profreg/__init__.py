@@ -88,7 +88,11 @@ def _postgres_settings(app: Flask) -> None:
       the analytics queries (seconds, at 300,000 workers) than running them;
     * ``random_page_cost`` ``POSTGRES_RANDOM_PAGE_COST`` (1.1, the usual value for SSDs and a cached
       working set; empty: the server's): with the default 4 the planner read the whole worker table
-      rather than 8,500 index lookups for a surname search (137 ms against 58 ms at 300,000 workers).
+      rather than 8,500 index lookups for a surname search (137 ms against 58 ms at 300,000 workers);
+    * ``max_parallel_workers_per_gather`` ``POSTGRES_PARALLEL_WORKERS`` (0; empty: the server's): the
+      register serves many short requests at once, and a parallel plan of a whole-country aggregate
+      took every core from them for a second or two while it ran no faster (0.98–1.19 s for the
+      ranking, 2.1–2.3 s for the monthly report, with and without).
 
     docs/performance.md has the figures."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -99,6 +103,9 @@ def _postgres_settings(app: Flask) -> None:
     cost = str(app.config.get("POSTGRES_RANDOM_PAGE_COST", "1.1") or "").strip()
     if cost:
         settings.append(f"-c random_page_cost={float(cost)}")
+    parallel = str(app.config.get("POSTGRES_PARALLEL_WORKERS", "0") or "").strip()
+    if parallel:
+        settings.append(f"-c max_parallel_workers_per_gather={int(parallel)}")
     if not settings:
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

@@ -8,6 +8,7 @@ def test_postgresql_sessions_run_without_jit(app, db):
         pytest.skip("a PostgreSQL setting: run with the suite on PostgreSQL (TEST_DATABASE_URL)")
     assert db.session.execute(text("SHOW jit")).scalar() == "off"
     assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
+    assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
 
 
 def test_jit_can_be_turned_back_on(app):
@@ -24,6 +25,19 @@ def test_random_page_cost_is_set_unless_left_to_the_server(app):
 
     base = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x", "RATELIMIT_STORAGE_URI": "memory://"}
     default = create_app(dict(base))
-    server = create_app({**base, "POSTGRES_RANDOM_PAGE_COST": "", "POSTGRES_JIT": True})
+    server = create_app({**base, "POSTGRES_RANDOM_PAGE_COST": "", "POSTGRES_PARALLEL_WORKERS": "",
+                         "POSTGRES_JIT": True})
     assert "-c random_page_cost=1.1" in default.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert "random_page_cost" not in str(server.config["SQLALCHEMY_ENGINE_OPTIONS"])
+
+
+def test_parallel_query_is_off_unless_left_to_the_server(app):
+    from profreg import create_app
+
+    base = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x", "RATELIMIT_STORAGE_URI": "memory://"}
+    default = create_app(dict(base))
+    two = create_app({**base, "POSTGRES_PARALLEL_WORKERS": "2"})
+    server = create_app({**base, "POSTGRES_PARALLEL_WORKERS": "", "POSTGRES_RANDOM_PAGE_COST": "", "POSTGRES_JIT": True})
+    assert "-c max_parallel_workers_per_gather=0" in default.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert "-c max_parallel_workers_per_gather=2" in two.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert "max_parallel" not in str(server.config["SQLALCHEMY_ENGINE_OPTIONS"])
