@@ -15,7 +15,10 @@ Two levels:
   (``refreshing_until``, a conditional UPDATE) and computes it; the others go on showing the figure
   they have until the new one is written (at most ``STALE_RECHECK_SECONDS`` in their own dictionary),
   instead of all recomputing at once. A process that dies mid-refresh loses its claim after
-  ``CLAIM_SECONDS``. Values are pickled and signed with the app's ``SECRET_KEY`` (HMAC-SHA256): a row
+  ``CLAIM_SECONDS``. With ``background=True`` (figures whose computation needs no request: a scope, a
+  period) the claiming process too shows the figure it has and computes the new one in a thread of
+  its own, so no page waits for a refresh; only a figure never computed is computed in the request.
+  Values are pickled and signed with the app's ``SECRET_KEY`` (HMAC-SHA256): a row
   that does not carry the app's signature is never unpickled, only recomputed. The table is written on
   its own connection, so a page's transaction (which commits nothing on a GET) is untouched, and any
   error of the store falls back to computing (a page never fails for its cache).
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 _ALL: weakref.WeakSet[Memo] = weakref.WeakSet()
 
 #: How long a claim to refresh a shared figure holds (a process that died gives it up after this).
-CLAIM_SECONDS = 120.0
+CLAIM_SECONDS = 60.0
 #: How long a process shows a figure another process is refreshing before it looks again.
 STALE_RECHECK_SECONDS = 5.0
 
@@ -59,10 +62,14 @@ shared_figure = db.Table(
 
 
 class Memo:
-    def __init__(self, name: str, seconds: float | str, max_keys: int = 1000, shared: bool = False):
+    def __init__(self, name: str, seconds: float | str, max_keys: int = 1000, shared: bool = False,
+                 background: bool = False):
         """``seconds``: how long a value is kept, or the name of the app setting that says it (read
-        on each ``get``; 0 keeps nothing). ``shared``: kept for every process too (the module's doc)."""
+        on each ``get``; 0 keeps nothing). ``shared``: kept for every process too; ``background``: an
+        out-of-date shared figure is refreshed in a thread (the module's doc): its ``compute`` must then
+        use nothing of the request (no ``current_user``, no objects of the request's session)."""
         self.name, self.seconds, self.max_keys, self.shared = name, seconds, max_keys, shared
+        self.background = background
         self._data: dict = {}
         self._lock = threading.Lock()
         _ALL.add(self)
@@ -81,7 +88,7 @@ class Memo:
         if hit is not None and hit[0] > now:
             return hit[1]
         if self.shared and shared_store_enabled():
-            value, keep = _SharedStore(self.name, key).get(seconds, compute)
+            value, keep = _SharedStore(self.name, key).get(seconds, compute, self.background)
         else:
             value, keep = compute(), seconds
         with self._lock:
@@ -127,7 +134,7 @@ class _SharedStore:
         self.key = hashlib.sha256(repr(key).encode()).hexdigest()
         self.where = (shared_figure.c.memo == memo, shared_figure.c.key == self.key)
 
-    def get(self, seconds: float, compute):
+    def get(self, seconds: float, compute, background: bool = False):
         """(value, seconds to keep it in the process)."""
         stale = _MISSING
         try:
@@ -147,6 +154,9 @@ class _SharedStore:
                             .values(refreshing_until=wall + CLAIM_SECONDS)).rowcount
                         if not claimed:  # another process is computing it: show this one meanwhile
                             return value, min(seconds, STALE_RECHECK_SECONDS)
+                        if background:  # this process refreshes it, in a thread; the page goes on
+                            self._refresh_in_thread(seconds, compute)
+                            return value, min(seconds, STALE_RECHECK_SECONDS)
                         stale = value
         except SQLAlchemyError:
             log.warning("shared figures unreadable (%s); computing in this process", self.memo, exc_info=True)
@@ -159,6 +169,24 @@ class _SharedStore:
             raise
         self._store(value, seconds)
         return value, seconds
+
+    def _refresh_in_thread(self, seconds: float, compute) -> None:
+        app = current_app._get_current_object()
+
+        def run():
+            with app.app_context():
+                try:
+                    self._store(compute(), seconds)
+                except Exception:  # noqa: BLE001 - the claim is given back; the next asker retries
+                    log.exception("a shared figure could not be refreshed (%s)", self.memo)
+                    self._release()
+                finally:
+                    db.session.remove()
+
+        thread = threading.Thread(target=run, name=f"refresh {self.memo}", daemon=True)
+        with _REFRESHES_LOCK:
+            _REFRESHES[:] = [t for t in _REFRESHES if t.is_alive()] + [thread]
+        thread.start()
 
     def _store(self, value, seconds: float) -> None:
         payload = _dump(value)
@@ -185,6 +213,16 @@ class _SharedStore:
 
 
 _MISSING = object()
+_REFRESHES: list[threading.Thread] = []
+_REFRESHES_LOCK = threading.Lock()
+
+
+def join_refreshes(timeout: float = 30.0) -> None:
+    """Wait for the refreshes running in threads of this process (tests; a clean shutdown)."""
+    with _REFRESHES_LOCK:
+        threads = list(_REFRESHES)
+    for thread in threads:
+        thread.join(timeout)
 
 
 def _signature(body: bytes) -> bytes:
@@ -214,4 +252,4 @@ def forget_all(_sender=None, **_kw) -> None:
     _forget_shared()
 
 
-__all__ = ["Memo", "forget_all", "shared_figure", "shared_store_enabled"]
+__all__ = ["Memo", "forget_all", "join_refreshes", "shared_figure", "shared_store_enabled"]

@@ -220,7 +220,7 @@ class ChartsView(_ScopedPage):
 #: most once per ``BIG_SCOPE_CACHE_SECONDS`` per scope in each process; an organization's is always live.
 #: The export is always computed.
 _RANKINGS = Memo("data-currency rankings of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200,
-                 shared=True)
+                 shared=True, background=True)
 
 
 def _ranking(scope, months: int) -> list[dict]:

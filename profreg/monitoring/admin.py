@@ -30,7 +30,8 @@ status_label = S.status_label  # the status in the reader's language (also on th
 #: A region's or the country's live figures (~2 s over 300,000 workers for the country) are computed at
 #: most once per ``BIG_SCOPE_CACHE_SECONDS`` for every process (the page says so); an organization's, a
 #: generated draft, a submission and an export are always computed.
-_LIVE_REPORTS = Memo("live monthly reports of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200, shared=True)
+_LIVE_REPORTS = Memo("live monthly reports of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200, shared=True,
+                     background=True)
 
 
 class MonitoringReportView(ProtectedBaseView):

@@ -592,9 +592,14 @@ def report_for_display(period: str, scope: Scope, user, live: bool = False,
     if report is not None and not live:
         return snapshot_of(report), report
     with replica.reads():  # a live screen may lag by the replica's delay; a frozen snapshot is read above
-        if keep is not None and scope.kind != SCOPE_ORG:
-            return keep((period, scope, clock.today()), lambda: compute_report(period, scope)), report
+        if keep is not None and scope.kind != SCOPE_ORG:  # (computed in the block: a refresh may run in a thread)
+            return keep((period, scope, clock.today()), lambda: _live_report(period, scope)), report
         return compute_report(period, scope), report
+
+
+@replica.reading
+def _live_report(period: str, scope: Scope) -> dict:
+    return compute_report(period, scope)
 
 
 def scope_choices(user) -> list[tuple[str, str]]:

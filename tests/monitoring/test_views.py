@@ -132,3 +132,23 @@ def test_cli_exports(app, world, tmp_path, db):
     res = runner.invoke(args=["profreg", "export", "monitoring", "--period", "2026-13", "--format", "csv",
                               "--out", str(out2)])
     assert res.exit_code != 0 and "2026-10" in res.output
+
+
+def test_a_regions_live_figures_are_kept_a_while_and_an_organizations_are_live(app, client, world, factory, db,
+                                                                                monkeypatch):
+    """With ``BIG_SCOPE_CACHE_SECONDS`` the live report of a region is computed at most that often (the
+    page says so); an organization's live report is computed on every view."""
+    monkeypatch.setitem(app.config, "BIG_SCOPE_CACHE_SECONDS", 60)
+    login(client, world["users"]["region_a"])
+    ra, oa = world["ra"], world["oa"]
+
+    region_url = f"/admin/monitoring/?period=2026-10&scope=region:{ra.id}&live=1"
+    page = client.get(region_url).get_data(as_text=True)
+    assert "figures-kept" in page and "60" in page
+    org_page = client.get(f"/admin/monitoring/?period=2026-10&scope=org:{oa.id}&live=1").get_data(as_text=True)
+    assert "figures-kept" not in org_page
+    kept = []
+    monkeypatch.setattr(S, "compute_report", lambda *a, **k: kept.append(a) or pytest.fail("recomputed"))
+    assert client.get(region_url).status_code == 200 and kept == []  # the region's: kept
+    with pytest.raises(pytest.fail.Exception):
+        client.get(f"/admin/monitoring/?period=2026-10&scope=org:{oa.id}&live=1")  # the organization's: computed

@@ -88,3 +88,34 @@ def test_forgetting_empties_the_shared_figures_too(pg):
     one.get("k", lambda: 1)
     one.forget()
     assert two.get("k", lambda: 2) == 2
+
+
+def test_a_background_figure_is_refreshed_in_a_thread_while_every_page_shows_the_old_one(pg):
+    """``background=True`` (the ranking, the live report): the process that claims the refresh shows the
+    figure it has too and computes the new one in a thread; a failed refresh gives its claim back."""
+    from profreg.memo import join_refreshes
+
+    Memo("test figures", 60, shared=True, background=True).get("k", lambda: "old")
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+    calls = []
+
+    def fresh():
+        calls.append(1)
+        return "new"
+
+    assert Memo("test figures", 60, shared=True, background=True).get("k", fresh) == "old"  # at once
+    join_refreshes()
+    assert calls == [1]
+    assert Memo("test figures", 60, shared=True, background=True).get("k", lambda: pytest.fail("again")) == "new"
+
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+
+    def broken():
+        raise RuntimeError("the replica went away")
+
+    assert Memo("test figures", 60, shared=True, background=True).get("k", broken) == "new"
+    join_refreshes()
+    with pg.engine.connect() as conn:
+        assert conn.execute(select(shared_figure.c.refreshing_until)).scalar() is None  # claim given back
