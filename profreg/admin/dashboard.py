@@ -168,8 +168,11 @@ def _tile_count(tile: Tile, user, today: date, org_id: int | None = None, memo: 
     memo = {} if memo is None else memo
     key = (tile.key, user.id, today, org_id)
     if key not in memo:
-        def count():
-            q = _listed(tile.model, user, func.count()).where(*tile.clause(user, today, org_id))
+        user_id = user.id
+
+        def count():  # (may run in a refresh thread: the user is read again there)
+            who = _as_user(user_id)
+            q = _listed(tile.model, who, func.count()).where(*tile.clause(who, today, org_id))
             return db.session.execute(q).scalar() or 0
 
         memo[key] = _BIG_COUNTS.get(key, count) if counts_kept(user) else count()
@@ -281,7 +284,9 @@ def organization_table(user) -> dict | None:
         return None
     today = clock.today()
     if counts_kept(user):
-        per_key = _BIG_COUNTS.get(("organization_table", user.id, today), lambda: _org_counts(user, today))
+        user_id = user.id
+        per_key = _BIG_COUNTS.get(("organization_table", user_id, today),
+                                  lambda: _org_counts(_as_user(user_id), today))
     else:
         per_key = _org_counts(user, today)
     totals: dict[int, int] = {}
@@ -355,8 +360,9 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
         return None
     today = clock.today()
     starts = _month_starts(today, months)
+    user_id = user.id
     values = _TRENDS.get((access.default_report_scope(user), today, months),
-                         lambda: _trend_values(user, today, starts))
+                         lambda: _trend_values(_as_user(user_id), today, starts))
     month_names = [format_date(s, "LLL yy") for s in starts]
     names = (_("Workers in post"), _("Hires"), _("Dismissals"), _("Blocked in the month"))
     return {"months": month_names, "series": [{"name": n, "values": v, "svg": sparkline(n, month_names, v)}
@@ -366,11 +372,17 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
 #: The trend is history (a whole scan of the episodes for the ministry): kept this long per scope and
 #: day in each process.
 TREND_SECONDS = 600
-_TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500, shared=True)
+_TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500, shared=True, background=True)
 #: The counts of a region's or the country's tiles and per-organization table: ~1 s of counting over
 #: 20,000–300,000 workers, kept ``BIG_SCOPE_CACHE_SECONDS`` per user (the page says so). An
 #: organization's counts (HR, heads) are always live: they act on them and expect to see it at once.
-_BIG_COUNTS = Memo("dashboard counts of big scopes", "BIG_SCOPE_CACHE_SECONDS", shared=True)
+_BIG_COUNTS = Memo("dashboard counts of big scopes", "BIG_SCOPE_CACHE_SECONDS", shared=True, background=True)
+
+
+def _as_user(user_id: int) -> User:
+    """The user, in the session of whoever computes: a kept figure may be refreshed in a thread of its
+    own (``memo.Memo(background=True)``), which must not touch the request's session or its objects."""
+    return db.session.get(User, user_id)
 
 
 def forget_trends() -> None:

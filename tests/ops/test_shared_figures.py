@@ -119,3 +119,37 @@ def test_a_background_figure_is_refreshed_in_a_thread_while_every_page_shows_the
     join_refreshes()
     with pg.engine.connect() as conn:
         assert conn.execute(select(shared_figure.c.refreshing_until)).scalar() is None  # claim given back
+
+
+@pytest.mark.commits
+def test_a_regions_dashboard_count_is_refreshed_in_a_thread_with_the_user_read_again(pg, factory, monkeypatch, app):
+    """The dashboard's kept counts are refreshed in a thread (``background=True``): the count is computed
+    there for the same user, read again in the thread's own session, and the page meanwhile shows the
+    count it has."""
+    from datetime import date
+
+    from profreg.admin import dashboard
+    from profreg.memo import join_refreshes
+    from profreg.workers.models import Worker
+
+    monkeypatch.setitem(app.config, "BIG_SCOPE_CACHE_SECONDS", 60)
+    region = factory.region()
+    org = factory.org()
+    coordinator = factory.user("region", region=region)
+    today = date.today()
+    w = factory.worker(org, certificate_until=date(2030, 1, 1))
+    w.status = "blocked"
+    pg.session.commit()
+    tile = dashboard.TILES["blocked"]
+    assert dashboard._tile_count(tile, coordinator, today) == 1
+    w2 = factory.worker(org, surname="Екінші", certificate_until=date(2030, 1, 1))
+    w2.status = "blocked"
+    pg.session.commit()
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+    dashboard._BIG_COUNTS._forget_here()  # another process: nothing kept in its dictionary
+    assert dashboard._tile_count(tile, coordinator, today) == 1  # the figure it has, at once
+    join_refreshes()
+    dashboard._BIG_COUNTS._forget_here()
+    assert dashboard._tile_count(tile, coordinator, today) == 2  # refreshed by the thread
+    assert pg.session.get(Worker, w2.id).status == "blocked"
