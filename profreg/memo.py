@@ -36,11 +36,13 @@ import time
 import weakref
 
 from flask import current_app, has_app_context
+from flask_babel import force_locale
 from sqlalchemy import Column, Float, LargeBinary, String, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .i18n import current_lang
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +173,13 @@ class _SharedStore:
         return value, seconds
 
     def _refresh_in_thread(self, seconds: float, compute) -> None:
+        """``compute`` in a thread, in an app context of its own and the asker's language (names in a
+        figure are in the language its key names)."""
         app = current_app._get_current_object()
+        lang = current_lang()
 
         def run():
-            with app.app_context():
+            with app.app_context(), force_locale(lang):
                 try:
                     self._store(compute(), seconds)
                 except Exception:  # noqa: BLE001 - the claim is given back; the next asker retries

@@ -370,7 +370,7 @@ def trend(user, months: int = TREND_MONTHS) -> dict | None:
 
 
 #: The trend is history (a whole scan of the episodes for the ministry): kept this long per scope and
-#: day in each process.
+#: day for every process (profreg/memo.py), refreshed in a thread.
 TREND_SECONDS = 600
 _TRENDS = Memo("dashboard trend", TREND_SECONDS, max_keys=500, shared=True, background=True)
 #: The counts of a region's or the country's tiles and per-organization table: ~1 s of counting over

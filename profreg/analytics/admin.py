@@ -216,8 +216,9 @@ class ChartsView(_ScopedPage):
                            scope_value=self._scope_value(scope), scope_choices=S.scope_choices(current_user))
 
 
-#: A region's or the country's ranking (every organization: ~2 s over 300,000 workers) is computed at
-#: most once per ``BIG_SCOPE_CACHE_SECONDS`` per scope in each process; an organization's is always live.
+#: A region's or the country's ranking (every organization: ~1 s over 300,000 workers) is computed at
+#: most once per ``BIG_SCOPE_CACHE_SECONDS`` per scope for every process (profreg/memo.py), refreshed in
+#: a thread while the page shows the figure it has; an organization's is always live.
 #: The export is always computed.
 _RANKINGS = Memo("data-currency rankings of big scopes", "BIG_SCOPE_CACHE_SECONDS", max_keys=200,
                  shared=True, background=True)

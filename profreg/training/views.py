@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from .. import access, clock
 from ..admin.base import ProtectedBaseView
 from ..audit.services import log_export
+from ..auth.models import User
 from ..errors import DomainError
 from ..exports import send_tempfile
 from ..extensions import db
@@ -238,7 +239,8 @@ def _assessment_filters() -> services.AssessmentFilters:
                                       search=(request.args.get("q") or "").strip()[:100])
 
 
-_ASSESSMENT_PAGES = Memo("CPD assessment pages", "BIG_SCOPE_CACHE_SECONDS", max_keys=500, shared=True)
+_ASSESSMENT_PAGES = Memo("CPD assessment pages", "BIG_SCOPE_CACHE_SECONDS", max_keys=500, shared=True,
+                         background=True)
 
 
 class CpdAssessmentView(ProtectedBaseView):
@@ -253,8 +255,9 @@ class CpdAssessmentView(ProtectedBaseView):
         # the whole country's certificates are ranked for each page (~0.9 s at 300,000 workers): a page
         # is kept BIG_SCOPE_CACHE_SECONDS per user, filters, language and day (the page says so)
         key = (current_user.id, astuple(f), page, current_lang(), clock.today())
-        rows, total = _ASSESSMENT_PAGES.get(key, lambda: services.assessment_page(current_user, f, page=page,
-                                                                                   per_page=PER_PAGE))
+        user_id = current_user.id  # (refreshed in a thread: the user is read again in its session)
+        rows, total = _ASSESSMENT_PAGES.get(key, lambda: services.assessment_page(
+            db.session.get(User, user_id), f, page=page, per_page=PER_PAGE))
         specs = services.assessment_specialties(current_user)
         sq = select(Specialty.id, Specialty.name_column())
         if specs is not None:

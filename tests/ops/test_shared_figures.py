@@ -153,3 +153,21 @@ def test_a_regions_dashboard_count_is_refreshed_in_a_thread_with_the_user_read_a
     dashboard._BIG_COUNTS._forget_here()
     assert dashboard._tile_count(tile, coordinator, today) == 2  # refreshed by the thread
     assert pg.session.get(Worker, w2.id).status == "blocked"
+
+
+def test_a_figure_refreshed_in_a_thread_is_in_the_language_of_its_key(pg, app):
+    """Names in a kept figure are in the asker's language: the refresh thread speaks it too."""
+    from flask_babel import force_locale
+
+    from profreg.i18n import current_lang
+    from profreg.memo import join_refreshes
+
+    with force_locale("kk"):
+        Memo("test figures", 60, shared=True, background=True).get(("kk",), current_lang)
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+    with force_locale("kk"):
+        assert Memo("test figures", 60, shared=True, background=True).get(("kk",), current_lang) == "kk"
+    join_refreshes()
+    with force_locale("en"):  # (another language's key would be its own figure)
+        assert Memo("test figures", 60, shared=True, background=True).get(("kk",), lambda: "en") == "kk"
