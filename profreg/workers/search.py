@@ -2,13 +2,14 @@
 subqueries, applied on top of the scoped query, so they can never widen the user's scope)."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from sqlalchemy import and_, case, exists, not_, or_, select, union
 from sqlalchemy.orm import aliased
 
 from .. import clock
-from ..certificates.models import Certificate
+from ..certificates.models import Certificate, warning_months
 from ..extensions import db
 from ..orgs.models import Organization
 from .models import Employment, Worker, sort_key, sort_key_is_exact
@@ -116,6 +117,13 @@ def certificate_status_clause(value: str, today: date | None = None):
     certificate write its worker's (``certificates.services.refresh_certificate_statuses``); a row not
     refreshed today (a new day before the sweep, a database just migrated) is computed."""
     today = today or clock.today()
+    return _certificate_status_clause(value, today, warning_months())
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate_status_clause(value: str, today: date, _months: int):
+    """(An expression is immutable and reusable: building the computed alternative took 13 ms of every
+    filtered page, twice; it is built once per status, day and warning window.)"""
     live = live_certificate_status_clause(value, today)
     if live is None:
         return None
