@@ -110,8 +110,9 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     for org_id, total, current, missing, no_end_n in rows:
         n_entries, n_late = entries.get(org_id, (0, 0))
         out.append(_row(orgs[org_id], regions, total, current, missing, no_end_n, n_entries, n_late))
+    counted = {r[0] for r in rows}  # (once: built per organization, it took 0.19 s for the country)
     for org_id, (n_entries, n_late) in entries.items():
-        if org_id not in {r[0] for r in rows}:
+        if org_id not in counted:
             out.append(_row(orgs[org_id], regions, 0, 0, 0, 0, n_entries, n_late))
     out.sort(key=lambda r: (-r["score"], -r["records"], r["bin"]))
     for i, r in enumerate(out, 1):
