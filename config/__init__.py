@@ -104,6 +104,8 @@ class DefaultConfig:
     POSTGRES_RANDOM_PAGE_COST = os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1")
     # Parallel workers per query for the app's sessions (profreg._postgres_settings); empty: the server's.
     POSTGRES_PARALLEL_WORKERS = os.environ.get("POSTGRES_PARALLEL_WORKERS", "0")
+    # ... and for the COPY of a file written in the background (exports/pgcopy.py); empty: the sessions'.
+    EXPORT_PARALLEL_WORKERS = os.environ.get("EXPORT_PARALLEL_WORKERS", "2")
     ESTIMATED_COUNT_THRESHOLD = int(os.environ.get("ESTIMATED_COUNT_THRESHOLD", "10000"))
     # A searched or filtered list the planner expects to exceed this many rows shows its estimate
     # ("about"), not an exact count of every match; a short first page is counted exactly. -1: always exact.

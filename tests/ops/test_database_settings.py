@@ -41,3 +41,17 @@ def test_parallel_query_is_off_unless_left_to_the_server(app):
     assert "-c max_parallel_workers_per_gather=0" in default.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert "-c max_parallel_workers_per_gather=2" in two.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert "max_parallel" not in str(server.config["SQLALCHEMY_ENGINE_OPTIONS"])
+
+
+def test_a_file_written_in_the_background_gets_parallel_workers_for_its_copy_only(app, db):
+    from profreg.exports.pgcopy import _parallel
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting: run with the suite on PostgreSQL (TEST_DATABASE_URL)")
+    raw = db.session.connection().connection.dbapi_connection
+    with raw.cursor() as cur:
+        _parallel(cur)
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        assert cur.fetchone()[0] == "2"
+    db.session.rollback()  # the transaction ends: the session's own setting again
+    assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
