@@ -79,6 +79,14 @@ class PanelForm(InputHygiene, ChoosePlaceholder, FlaskForm):
         return valid and not self._later_errors
 
 
+def page_arg() -> int:
+    """The page a paged panel page was asked for (``?page=``): 1 when absent or not a number."""
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
 def later_error(form, name: str, message) -> None:
     """Show ``message`` under ``form``'s field ``name`` (from a validator of another field)."""
     if name not in form._fields:

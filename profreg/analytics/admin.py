@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access, clock, replica
-from ..admin.base import ProtectedBaseView
+from ..admin.base import ProtectedBaseView, page_arg
 from ..errors import DomainError
 from ..memo import Memo
 from ..monitoring import services as S
@@ -153,13 +153,6 @@ def currency_table(rows, by_region=False, by_district=False) -> Table:
 RANKING_PAGE = 100
 
 
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 class DataCurrencyView(_ScopedPage):
     """Rules 11-13: shares per organization, worklist for the organization, rankings for region/ministry."""
 
@@ -181,7 +174,7 @@ class DataCurrencyView(_ScopedPage):
         # the organizations' ranking a page at a time (the country: 2,000 rows took 0.4 s to render; the
         # csv export holds them all)
         pages = max(1, -(-len(rows) // RANKING_PAGE))
-        page = min(_page_arg(), pages)
+        page = min(page_arg(), pages)
         first = (page - 1) * RANKING_PAGE
         return self.render("analytics/currency.html", months=months,
                            orgs=currency_table(rows[first:first + RANKING_PAGE]), regions=regions,

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import access, clock
-from ..admin.base import ProtectedBaseView
+from ..admin.base import ProtectedBaseView, page_arg
 from ..audit.services import log_export
 from ..auth.models import User
 from ..errors import DomainError
@@ -41,13 +41,6 @@ def _can(action: str, resource: str = "training_list") -> bool:
     return access.can(current_user, resource, action)
 
 
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 def _send_tmp(suffix: str, writer, download_name: str):
     return send_tempfile(writer, f".{suffix}", download_name)
 
@@ -70,7 +63,7 @@ class TrainingListView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        page = _page()
+        page = page_arg()
         base = services.lists_query(current_user)
         total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar()
         counts = (select(TrainingListItem.list_id, func.count().label("n"))
@@ -251,7 +244,7 @@ class CpdAssessmentView(ProtectedBaseView):
     @expose("/")
     def index(self):
         f = _assessment_filters()
-        page = _page()
+        page = page_arg()
         # the whole country's certificates are ranked for each page (~0.9 s at 300,000 workers): a page
         # is kept BIG_SCOPE_CACHE_SECONDS per user, filters, language and day (the page says so)
         key = (current_user.id, astuple(f), page, current_lang(), clock.today())

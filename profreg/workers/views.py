@@ -28,7 +28,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import access, clock
-from ..admin.base import PanelForm, ProtectedBaseView
+from ..admin.base import PanelForm, ProtectedBaseView, page_arg
 from ..admin.dateinput import LocalDateField
 from ..admin.record_actions import describe_changes
 from ..audit.models import AuditLog
@@ -52,13 +52,6 @@ from .services import (
 )
 
 PAGE_SIZE = 50
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _id() -> int:
@@ -95,7 +88,7 @@ class TransfersView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        today, show, page = clock.today(), self._show(), _page()
+        today, show, page = clock.today(), self._show(), page_arg()
         q = transfer_list(current_user, show, today).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
         rows = db.session.execute(q).scalars().all()
         items = [(t, transfer_status(t, today), may_end_transfer(current_user, t, today)) for t in rows[:PAGE_SIZE]]
@@ -247,7 +240,7 @@ class DepartedWorkersView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        today, page = clock.today(), _page()
+        today, page = clock.today(), page_arg()
         term = (request.args.get("q") or "").strip()
         q = access.departed_select(current_user, today)
         for word in term.split():
