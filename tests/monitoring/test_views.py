@@ -145,8 +145,9 @@ def test_a_regions_live_figures_are_kept_a_while_and_an_organizations_are_live(a
     region_url = f"/admin/monitoring/?period=2026-10&scope=region:{ra.id}&live=1"
     page = client.get(region_url).get_data(as_text=True)
     assert "figures-kept" in page and "60" in page
+    assert "figures-computed-at" in page  # when they were computed, not "now"
     org_page = client.get(f"/admin/monitoring/?period=2026-10&scope=org:{oa.id}&live=1").get_data(as_text=True)
-    assert "figures-kept" not in org_page
+    assert "figures-kept" not in org_page and "figures-computed-at" not in org_page
     kept = []
     monkeypatch.setattr(S, "compute_report", lambda *a, **k: kept.append(a) or pytest.fail("recomputed"))
     assert client.get(region_url).status_code == 200 and kept == []  # the region's: kept
