@@ -76,8 +76,7 @@ def matching_worker_ids(term: str):
     """SELECT (a UNION) of the ids of the workers one search term finds (``search_clause``): lists of a
     worker's records search them as ``worker_id IN (...)``."""
     term = term.strip()
-    surname = select(Worker.id).where(Worker.surname_folded.like(f"{_escape(term.casefold())}%", escape="\\"))
-    return union(surname, *_number_branches(term))
+    return union(select(Worker.id).where(surname_prefix_clause(term)), *_number_branches(term))
 
 
 def current_episode(*conds):
