@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import logging
 import pickle  # nosec B403 - only payloads signed with the app's own key are unpickled (_load)
-import random
 import threading
 import time
 import weakref
@@ -199,8 +198,7 @@ class _SharedStore:
         try:
             with db.engine.begin() as conn:
                 stmt = pg_insert(shared_figure).values(memo=self.memo, key=self.key, value=payload,
-                                                     expires_at=time.time() + _spread(seconds),
-                                                     refreshing_until=None)
+                                                     expires_at=time.time() + seconds, refreshing_until=None)
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=[shared_figure.c.memo, shared_figure.c.key],
                     set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at,
@@ -220,13 +218,6 @@ class _SharedStore:
 
 
 _MISSING = object()
-
-
-def _spread(seconds: float) -> float:
-    """A shared figure's lifetime, 80–100 % of ``seconds`` at random: figures first computed together
-    (a restart, the morning's first pages) do not all go out of date, and get refreshed, in the same
-    second (on 2 cores such a burst of whole-country statements held up every page for a moment)."""
-    return seconds * (0.8 + 0.2 * random.random())  # nosec B311 - a spread in time, not a secret
 _REFRESHES: list[threading.Thread] = []
 _REFRESHES_LOCK = threading.Lock()
 
