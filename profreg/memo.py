@@ -4,7 +4,8 @@ at most once per ``seconds`` for the same key, instead of on every page load of 
 
 ``Memo(name, seconds)`` is one such store; ``get(key, compute)`` answers from it or computes and keeps
 the value. Keys carry everything the value depends on (the user or the scope, the day, the
-parameters). ``forget_all()`` empties every store (tests; reference data changes).
+parameters). ``forget_all()`` empties every store (the tests call it; nothing else does yet, so a
+renamed classifier shows in a kept figure once it is refreshed).
 
 Two levels:
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import access, clock, replica
+from ..admin import app_kept_seconds
 from ..admin.base import ProtectedBaseView, page_arg
 from ..errors import DomainError
 from ..memo import Memo
@@ -168,7 +169,7 @@ class DataCurrencyView(_ScopedPage):
         rows = _ranking(scope, months)
         work = worklist(scope.id, months) if scope.kind == "org" else None
         regions = currency_table(region_ranking(rows), by_region=True) if scope.kind == "country" else None
-        kept = int(current_app.config.get("BIG_SCOPE_CACHE_SECONDS") or 0) if scope.kind != "org" else 0
+        kept = app_kept_seconds() if scope.kind != "org" else 0
         districts = (currency_table(district_ranking(rows), by_district=True)
                      if scope.kind in (S.SCOPE_REGION, S.SCOPE_DISTRICT) else None)
         # the organizations' ranking a page at a time (the country: 2,000 rows took 0.4 s to render; the

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import access, clock
+from ..admin import app_kept_seconds
 from ..admin.base import ProtectedBaseView, page_arg
 from ..audit.services import log_export
 from ..auth.models import User
@@ -262,7 +263,7 @@ class CpdAssessmentView(ProtectedBaseView):
         return self.render("training/assessment.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            filters=f, specialties=specialties, regions=regions,
                            spec_names=dict(specialties), can_export=_can(access.EXPORT, "cpd_assessment"),
-                           kept_seconds=int(current_app.config.get("BIG_SCOPE_CACHE_SECONDS") or 0))
+                           kept_seconds=app_kept_seconds())
 
     @expose("/export.xlsx")
     @access.requires("cpd_assessment", access.EXPORT)
