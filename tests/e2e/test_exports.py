@@ -67,17 +67,21 @@ def _export(page, item, background: list):
     assert "/admin/exports/" in page.url, f"neither a download nor My exports: {page.url}"
     background.append(page.url)
     assert page.locator("h1", has_text="My exports").count() == 1
+    export_id = re.search(r"[?&]id=(\d+)", page.url)
+    assert export_id, f"My exports without the new export's id: {page.url}"
+    # this export's own link: an earlier export's notification (of another test, or of a list before
+    # this one) may still be unread, and its file is not this list's
+    own = f"a[href='/admin/exports/download/{export_id.group(1)}/']"
     for _ in range(120):  # the rq worker makes the file; the notification carries the link
         page.goto("/admin/notifications/?lang=en&unread=1")
-        link = page.locator("a[href^='/admin/exports/download/']")
+        link = page.locator(own)
         if link.count():
             with page.expect_download(timeout=60_000) as dl:
                 link.first.click()
-            # read: the next background export's notification is the only unread one
-            page.locator("form:has(input[name=all]) button").first.click()
+            page.locator("form:has(input[name=all]) button").first.click()  # read, to keep the list short
             return dl.value
         page.wait_for_timeout(500)
-    raise AssertionError("no export-ready notification within a minute")
+    raise AssertionError(f"no export-ready notification for export {export_id.group(1)} within a minute")
 
 
 def _rows(path, export_type: str) -> list[list]:
