@@ -266,8 +266,8 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
 
     Each stock episode carries its dimensions, whether it is the worker's primary episode (the first
     main episode, else the first episode) and the worker's certificate flags (outer hash joins to three
-    worker sets, and a per-worker aggregate for the primary episode and "holds a clinical position"). Grouped by every
-    dimension at once, then folded per dimension in Python (a few thousand groups, not workers).
+    worker sets, and a per-worker aggregate for the primary episode and "holds a clinical position"), and
+    is summed per value of each dimension (``_sums_per_dimension``: grouping sets on PostgreSQL).
     Worker counts are taken on the primary episode, so every breakdown adds up to the total.
     """
     expiring, expired, valid = (q.group_by(q.selected_columns[0]).subquery(n) for q, n in
@@ -303,30 +303,7 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
                 func.sum(case((and_(first, stock.c.expiring == 1), 1), else_=0)),
                 func.sum(case((and_(first, stock.c.expired == 1), 1), else_=0)),
                 func.sum(case((and_(first, stock.c.no_valid == 1, stock.c.clinical == 1), 1), else_=0)))
-    combos = db.session.execute(
-        select(*(stock.c[d] for d in dims), *measures).group_by(*(stock.c[d] for d in dims))).all()
-    nd = len(dims)
-    per_dim: list[dict] = [{} for _ in dims]
-    total = [0, 0.0, 0, 0, 0]
-    # (the country has ~34,000 combinations: summed in place, not by building lists per dimension)
-    for row in combos:
-        h, fte = int(row[nd] or 0), float(row[nd + 1] or 0)
-        soon, gone, blocked = int(row[nd + 2] or 0), int(row[nd + 3] or 0), int(row[nd + 4] or 0)
-        total[0] += h
-        total[1] += fte
-        total[2] += soon
-        total[3] += gone
-        total[4] += blocked
-        for i in range(nd):
-            acc = per_dim[i].get(row[i])
-            if acc is None:
-                per_dim[i][row[i]] = [h, fte, soon, gone, blocked]
-            else:
-                acc[0] += h
-                acc[1] += fte
-                acc[2] += soon
-                acc[3] += gone
-                acc[4] += blocked
+    per_dim, total = _sums_per_dimension(stock, dims, measures)
     folded: dict[str, dict] = dict(zip(dims, per_dim, strict=True))
 
     def rows_of(d, idx=(0, 1)):
@@ -361,6 +338,36 @@ def _stock_sections(ms: date, me: date, scope: Scope) -> tuple[dict, dict]:
         certificates["by_district"] = _district_rows(rows_of("district_id", (2, 3, 4)),
                                                      ("expiring", "expired", "blocked"))
     return recordkeeping, certificates
+
+
+def _sums_per_dimension(stock, dims: tuple[str, ...], measures) -> tuple[list[dict], list]:
+    """The ``measures`` of ``stock`` summed per value of each dimension (one dict per dimension: value ->
+    [sums]) and in all ([sums]). On PostgreSQL, ``GROUPING SETS``: one pass, one small hash table per
+    dimension, a few hundred rows back. Elsewhere (SQLite has no grouping sets) grouped by every
+    dimension at once and folded here (the country has ~34,000 combinations)."""
+    nd, nm = len(dims), len(measures)
+    cols = [stock.c[d] for d in dims]
+    per_dim: list[dict] = [{} for _ in dims]
+    if db.session.get_bind().dialect.name == "postgresql":
+        full = (1 << nd) - 1
+        position = {full ^ (1 << (nd - 1 - i)): i for i in range(nd)}  # GROUPING(): 1 = not grouped by
+        for row in db.session.execute(select(func.grouping(*cols), *cols, *measures)
+                                      .group_by(func.grouping_sets(*cols))).all():
+            i = position[row[0]]
+            per_dim[i][row[1 + i]] = [v or 0 for v in row[1 + nd:]]
+    else:
+        for row in db.session.execute(select(*cols, *measures).group_by(*cols)).all():
+            sums = row[nd:]
+            for i in range(nd):
+                acc = per_dim[i].get(row[i])
+                if acc is None:
+                    per_dim[i][row[i]] = [v or 0 for v in sums]
+                else:
+                    for j in range(nm):
+                        acc[j] += sums[j] or 0
+    total = [sum(v[j] for v in per_dim[0].values()) for j in range(nm)]  # every dimension covers every row
+    return [{k: [int(v[0]), float(v[1]), *(int(x) for x in v[2:])] for k, v in d.items()} for d in per_dim], \
+        [int(total[0]), float(total[1]), *(int(x) for x in total[2:])]
 
 
 def _successor_id(e1):
