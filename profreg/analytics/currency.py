@@ -89,13 +89,20 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
     educated = select(EducationDocument.worker_id).where(EducationDocument.in_force).distinct().subquery("educated")
     open_cert = (select(Certificate.worker_id).where(Certificate.in_force, Certificate.open_ended)
                  .distinct().subquery("open_cert"))
-    missing = or_(*(_lacks(c) for c in MANDATORY), educated.c.worker_id.is_(None))
+    # the worker's two flags; for the whole country worked out once per worker into a narrow table
+    # (a materialized CTE), so the join holds three small columns, not the record's texts: the hash of
+    # whole worker rows spilled to disk (0.90-1.12 s against 0.80-0.93 s at 300,000 workers). A region
+    # reads its workers by the index instead (0.24-0.31 s; 0.45-0.49 s through the CTE).
+    flags = select(Worker.id.label("id"), _touched_since(since).label("current"),
+                   or_(*(_lacks(c) for c in MANDATORY)).label("lacks"))
+    flags = flags.cte("flags").prefix_with("MATERIALIZED") if scope.org_ids() is None else flags.subquery("flags")
+    missing = or_(flags.c.lacks, educated.c.worker_id.is_(None))
     rows = db.session.execute(
         select(held.c.org_id, func.count(),
-               func.count().filter(_touched_since(since)),
+               func.count().filter(flags.c.current),
                func.count().filter(missing),
                func.count().filter(open_cert.c.worker_id.isnot(None)))
-        .select_from(held).join(Worker, Worker.id == held.c.worker_id)
+        .select_from(held).join(flags, flags.c.id == held.c.worker_id)
         .outerjoin(educated, educated.c.worker_id == held.c.worker_id)
         .outerjoin(open_cert, open_cert.c.worker_id == held.c.worker_id)
         .group_by(held.c.org_id)).all()

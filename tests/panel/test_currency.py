@@ -257,3 +257,18 @@ def test_the_organizations_ranking_is_shown_a_page_at_a_time_and_exported_whole(
     assert f"Organizations 1–1 of {len(ranked)}" in first
     csv = c.get("/admin/data-currency/export").get_data(as_text=True)
     assert all(b in csv for b in ranked)
+
+
+def test_the_country_counts_each_organization_as_its_own_scope_does(world, today):
+    """The country's figures read the workers' flags through a materialized table, an organization's
+    and a region's by the index (``organization_currency``): the same rows either way, with a record
+    incomplete, one stale and one current among them."""
+    db.session.execute(update(Worker).where(Worker.id == world.wA.id).values(id_doc_issuer=" "))
+    _age(world.wB)
+    db.session.commit()
+    country = {r["org_id"]: r for r in organization_currency(Scope(), months=12, today=today)}
+    assert len(country) >= 2 and any(r["incomplete"] for r in country.values())
+    assert any(r["current"] < r["records"] for r in country.values())
+    for org_id, row in country.items():
+        own, = organization_currency(Scope("org", org_id), months=12, today=today)
+        assert {k: v for k, v in own.items() if k != "rank"} == {k: v for k, v in row.items() if k != "rank"}
