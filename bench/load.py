@@ -52,6 +52,15 @@ def _samples(url_db: str) -> tuple[list[int], list[str]]:
     return list(ids), sorted(set(surnames))[:8]
 
 
+def _forget_figures(url_db: str) -> None:
+    """No figure kept by an earlier run (``profreg/memo.py``, table ``shared_figure``): each run computes
+    and refreshes its own, whatever keep period the earlier one had."""
+    eng = create_engine(url_db)
+    with eng.begin() as c:
+        c.execute(text("DELETE FROM shared_figure"))
+    eng.dispose()
+
+
 class _Client:
     def __init__(self, base: str, email: str, password: str = "Demo-Register-2026"):
         self.base = base
@@ -124,15 +133,16 @@ def _locust(base: str, users: int, seconds: int, mode: str, wait: bool, env: dic
     return {r["Name"]: r for r in rows}
 
 
-def run(workers: int, users: int, duration: int, requests: int = 20) -> int:
+def run(workers: int, users: int, duration: int, requests: int = 40) -> int:
     url, _ = ensure_dataset(workers)
     ids, prefixes = _samples(url)
+    _forget_figures(url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     out = ROOT / "test-artifacts" / "load"
     out.mkdir(parents=True, exist_ok=True)
     env = {"BENCH_DB": url, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_ACCESS_LOG": "/dev/null",
-           "REQUEST_LOG": "0", "PROFREG_CONFIG": "default", "DATABASE_URL": url}
+           "REQUEST_LOG": os.environ.get("LOAD_REQUEST_LOG", "0"), "PROFREG_CONFIG": "default", "DATABASE_URL": url}
     server_log = (out / "gunicorn.log").open("w")
     server = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.conf.py"),
                                "bench.served:app"], cwd=ROOT, env={**os.environ, **env}, stdout=server_log,
@@ -148,7 +158,7 @@ def run(workers: int, users: int, duration: int, requests: int = 20) -> int:
         gw = os.environ.get("GUNICORN_WORKERS") or str(os.cpu_count() * 2 + 1)
         print(f"gunicorn on {base}: {gw} workers; {workers:,} workers in the register; "
               f"{users} users; {duration} s", flush=True)
-        single = _single_user(base, ids, prefixes, requests, warm=3 * int(gw))
+        single = _single_user(base, ids, prefixes, requests, warm=6 * int(gw))
         locust_env = {"LOAD_WORKER_IDS": ",".join(map(str, ids)), "LOAD_SURNAMES": ",".join(prefixes)}
         phase = max(20, duration // 3)
         floor = _locust(base, users, phase, "floor", False, locust_env, out)

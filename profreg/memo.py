@@ -19,6 +19,12 @@ Two levels:
   ``CLAIM_SECONDS``. With ``background=True`` (figures whose computation needs no request: a scope, a
   period) the claiming process too shows the figure it has and computes the new one in a thread of
   its own, so no page waits for a refresh; only a figure never computed is computed in the request.
+  Such refreshes run **one at a time**: one refresher thread per process takes them in turn, and on
+  PostgreSQL each holds the register's one refresh slot (a transaction-level advisory lock) while it
+  computes, so all the processes together never spend more than one database core on refreshes.
+  Figures that fall due together (a dashboard's dozen counts, computed at the same moment) so queue
+  up behind each other instead of taking every core for a second or two while pages wait
+  (docs/performance.md, the load test).
   Values are pickled and signed with the app's ``SECRET_KEY`` (HMAC-SHA256): a row
   that does not carry the app's signature is never unpickled, only recomputed. The table is written on
   its own connection, so a page's transaction (which commits nothing on a GET) is untouched, and any
@@ -31,14 +37,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import pickle  # nosec B403 - only payloads signed with the app's own key are unpickled (_load)
+import queue
 import threading
 import time
 import weakref
+from contextlib import contextmanager
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale
-from sqlalchemy import Column, Float, LargeBinary, String, delete, or_, select, update
+from sqlalchemy import Column, Float, LargeBinary, String, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,6 +62,8 @@ _ALL: weakref.WeakSet[Memo] = weakref.WeakSet()
 CLAIM_SECONDS = 60.0
 #: How long a process shows a figure another process is refreshing before it looks again.
 STALE_RECHECK_SECONDS = 5.0
+#: The advisory lock key of the refresh slot (one refresh at a time in the whole register).
+REFRESH_SLOT_KEY = int.from_bytes(hashlib.sha256(b"profreg shared figure refresh").digest()[:8], "big", signed=True)
 
 shared_figure = db.Table(
     "shared_figure",
@@ -174,25 +185,23 @@ class _SharedStore:
         return value, seconds
 
     def _refresh_in_thread(self, seconds: float, compute) -> None:
-        """``compute`` in a thread, in an app context of its own and the asker's language (names in a
-        figure are in the language its key names)."""
+        """``compute`` queued for this process's refresher thread, in an app context of its own and the
+        asker's language (names in a figure are in the language its key names)."""
         app = current_app._get_current_object()
         lang = current_lang()
 
         def run():
             with app.app_context(), force_locale(lang):
                 try:
-                    self._store(compute(), seconds)
+                    with _refresh_slot():
+                        self._store(compute(), seconds)
                 except Exception:  # noqa: BLE001 - the claim is given back; the next asker retries
                     log.exception("a shared figure could not be refreshed (%s)", self.memo)
                     self._release()
                 finally:
                     db.session.remove()
 
-        thread = threading.Thread(target=run, name=f"refresh {self.memo}", daemon=True)
-        with _REFRESHES_LOCK:
-            _REFRESHES[:] = [t for t in _REFRESHES if t.is_alive()] + [thread]
-        thread.start()
+        _refresh_queue().put(run)
 
     def _store(self, value, seconds: float) -> None:
         payload = _dump(value)
@@ -219,16 +228,53 @@ class _SharedStore:
 
 
 _MISSING = object()
-_REFRESHES: list[threading.Thread] = []
-_REFRESHES_LOCK = threading.Lock()
+_QUEUE: queue.Queue | None = None
+_QUEUE_PID: int | None = None
+_QUEUE_LOCK = threading.Lock()
+
+
+def _refresh_queue() -> queue.Queue:
+    """This process's queue of refreshes, and its one refresher thread (started on first use; a forked
+    gunicorn worker starts its own: threads do not survive a fork)."""
+    global _QUEUE, _QUEUE_PID
+    with _QUEUE_LOCK:
+        if _QUEUE is None or _QUEUE_PID != os.getpid():
+            _QUEUE, _QUEUE_PID = queue.Queue(), os.getpid()
+            threading.Thread(target=_refresher, args=(_QUEUE,), name="shared figure refresher", daemon=True).start()
+        return _QUEUE
+
+
+def _refresher(jobs: queue.Queue) -> None:
+    while True:
+        job = jobs.get()
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - a job logs its own failure; the thread serves the next one
+            log.exception("a shared figure refresh failed")
+        finally:
+            jobs.task_done()
+
+
+@contextmanager
+def _refresh_slot():
+    """The register's one refresh slot, held while a figure is computed: a transaction-level advisory
+    lock on a connection of its own (released when it ends, whatever happens). A refresh that waited
+    longer than its claim gives up (``lock_timeout``): another process has claimed it again since."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{int(CLAIM_SECONDS * 1000)}ms'"))
+        conn.execute(select(func.pg_advisory_xact_lock(REFRESH_SLOT_KEY)))
+        yield
 
 
 def join_refreshes(timeout: float = 30.0) -> None:
-    """Wait for the refreshes running in threads of this process (tests; a clean shutdown)."""
-    with _REFRESHES_LOCK:
-        threads = list(_REFRESHES)
-    for thread in threads:
-        thread.join(timeout)
+    """Wait until this process's queued refreshes are done (tests; a clean shutdown)."""
+    jobs = _QUEUE if _QUEUE_PID == os.getpid() else None
+    deadline = time.monotonic() + timeout
+    while jobs is not None and jobs.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _signature(body: bytes) -> bytes:

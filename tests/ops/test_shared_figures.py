@@ -171,3 +171,44 @@ def test_a_figure_refreshed_in_a_thread_is_in_the_language_of_its_key(pg, app):
     join_refreshes()
     with force_locale("en"):  # (another language's key would be its own figure)
         assert Memo("test figures", 60, shared=True, background=True).get(("kk",), lambda: "en") == "kk"
+
+
+def test_refreshes_run_one_at_a_time_in_the_whole_register(pg):
+    """Figures due together queue for the one refresh slot (an advisory lock): while another process
+    holds it, this process's refreshes wait, its pages showing the old figures; once it is free they
+    run, one after the other, in the order they fell due."""
+    import time
+
+    from sqlalchemy import func
+
+    from profreg.memo import REFRESH_SLOT_KEY, join_refreshes
+
+    keys = ("tile a", "tile b", "tile c")
+    for k in keys:
+        Memo("test figures", 60, shared=True, background=True).get(k, lambda k=k: f"old {k}")
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+    running, order = [], []
+
+    def fresh(k):
+        running.append(k)
+        assert len(running) == 1, running  # never two at once
+        time.sleep(0.05)
+        order.append(k)
+        running.remove(k)
+        return f"new {k}"
+
+    other = pg.engine.connect()  # another process, refreshing a figure of its own
+    other.execute(select(func.pg_advisory_lock(REFRESH_SLOT_KEY)))
+    try:
+        page = Memo("test figures", 60, shared=True, background=True)
+        assert [page.get(k, lambda k=k: fresh(k)) for k in keys] == [f"old {k}" for k in keys]
+        time.sleep(0.3)
+        assert order == []  # waiting for the slot
+    finally:
+        other.execute(select(func.pg_advisory_unlock(REFRESH_SLOT_KEY)))
+        other.close()
+    join_refreshes()
+    assert order == list(keys)
+    fresh_page = Memo("test figures", 60, shared=True, background=True)
+    assert [fresh_page.get(k, lambda: pytest.fail("again")) for k in keys] == [f"new {k}" for k in keys]
