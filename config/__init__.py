@@ -97,9 +97,13 @@ class DefaultConfig:
     # A streaming read replica (hot standby) for the live reports and analytics (profreg/replica.py);
     # unset: everything reads the primary.
     DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
-    # Seconds a region's or the country's dashboard counts and data-currency ranking are kept per user
-    # in each process (profreg/memo.py); 0: always live. An organization's figures are always live.
+    # Seconds a region's or the country's figures (dashboard counts, data-currency ranking, live monthly
+    # report, CPD assessment) are kept, for every process on PostgreSQL (profreg/memo.py); 0: always
+    # live. An organization's figures are always live.
     BIG_SCOPE_CACHE_SECONDS = int(os.environ.get("BIG_SCOPE_CACHE_SECONDS", "60"))
+    # How many kept figures the whole register refreshes at once (profreg/memo.py): the database cores
+    # refreshes may take from the pages. Raise it with the database's cores (docs/operations.md).
+    SHARED_FIGURES_REFRESH_SLOTS = int(os.environ.get("SHARED_FIGURES_REFRESH_SLOTS", "1"))
     # PostgreSQL planner setting for the app's sessions (profreg._postgres_settings); empty: the server's.
     POSTGRES_RANDOM_PAGE_COST = os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1")
     # Parallel workers per query for the app's sessions (profreg._postgres_settings); empty: the server's.

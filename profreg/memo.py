@@ -20,8 +20,9 @@ Two levels:
   period) the claiming process too shows the figure it has and computes the new one in a thread of
   its own, so no page waits for a refresh; only a figure never computed is computed in the request.
   Such refreshes run **one at a time**: one refresher thread per process takes them in turn, and on
-  PostgreSQL each holds the register's one refresh slot (a transaction-level advisory lock) while it
-  computes, so all the processes together never spend more than one database core on refreshes.
+  PostgreSQL each holds one of the register's refresh slots (``SHARED_FIGURES_REFRESH_SLOTS``, 1: a
+  transaction-level advisory lock) while it computes, so all the processes together never spend more
+  than that many database cores on refreshes.
   Figures that fall due together (a dashboard's dozen counts, computed at the same moment) so queue
   up behind each other instead of taking every core for a second or two while pages wait
   (docs/performance.md, the load test).
@@ -53,6 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .i18n import current_lang
+from .signals import figure_refreshed
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ CLAIM_SECONDS = 60.0
 #: How long a process shows a figure another process is refreshing before it looks again.
 STALE_RECHECK_SECONDS = 5.0
 #: The advisory lock key of the refresh slot (one refresh at a time in the whole register).
-REFRESH_SLOT_KEY = int.from_bytes(hashlib.sha256(b"profreg shared figure refresh").digest()[:8], "big", signed=True)
+REFRESH_SLOT_KEY = int.from_bytes(hashlib.sha256(b"profreg shared figure refresh").digest()[:7], "big")
 
 shared_figure = db.Table(
     "shared_figure",
@@ -193,8 +195,11 @@ class _SharedStore:
         def run():
             with app.app_context(), force_locale(lang):
                 try:
-                    with _refresh_slot():
+                    asked = time.monotonic()
+                    with _refresh_slot(self.key):
+                        started = time.monotonic()
                         self._store(compute(), seconds)
+                    figure_refreshed.send(self.memo, waited=started - asked, seconds=time.monotonic() - started)
                 except Exception:  # noqa: BLE001 - the claim is given back; the next asker retries
                     log.exception("a shared figure could not be refreshed (%s)", self.memo)
                     self._release()
@@ -255,17 +260,25 @@ def _refresher(jobs: queue.Queue) -> None:
             jobs.task_done()
 
 
+def refresh_slots() -> int:
+    """How many figures the whole register refreshes at once (``SHARED_FIGURES_REFRESH_SLOTS``, 1): the
+    database cores the refreshes may take from the pages."""
+    return max(1, int(current_app.config.get("SHARED_FIGURES_REFRESH_SLOTS") or 1))
+
+
 @contextmanager
-def _refresh_slot():
-    """The register's one refresh slot, held while a figure is computed: a transaction-level advisory
-    lock on a connection of its own (released when it ends, whatever happens). A refresh that waited
-    longer than its claim gives up (``lock_timeout``): another process has claimed it again since."""
+def _refresh_slot(key: str):
+    """A refresh slot, held while a figure is computed: a transaction-level advisory lock on a connection
+    of its own (released when it ends, whatever happens); with several slots, the key's own (its hash
+    spreads the figures over them). A refresh that waited longer than its claim gives up
+    (``lock_timeout``): another process may have claimed it again since."""
     if db.engine.dialect.name != "postgresql":
         yield
         return
+    slot = int(key[:8], 16) % refresh_slots()
     with db.engine.begin() as conn:
         conn.execute(text(f"SET LOCAL lock_timeout = '{int(CLAIM_SECONDS * 1000)}ms'"))
-        conn.execute(select(func.pg_advisory_xact_lock(REFRESH_SLOT_KEY)))
+        conn.execute(select(func.pg_advisory_xact_lock(REFRESH_SLOT_KEY + slot)))
         yield
 
 
@@ -304,4 +317,4 @@ def forget_all(_sender=None, **_kw) -> None:
     _forget_shared()
 
 
-__all__ = ["Memo", "forget_all", "join_refreshes", "shared_figure", "shared_store_enabled"]
+__all__ = ["Memo", "forget_all", "join_refreshes", "refresh_slots", "shared_figure", "shared_store_enabled"]

@@ -10,6 +10,9 @@ something happens sends, the domains that care connect. A sender never knows its
   (corrected or annulled). Sent before the commit, so what receivers write commits with it. The
   blocking rule (rule 14.5, per post) lifts and puts blocks at once
   (``certificates.services.sync_on_save``); a change feed (FHIR sync) can listen here too.
+* ``figure_refreshed`` (sender: the memo's name; ``waited``, ``seconds``): a shared figure was refreshed
+  in the background (``memo``), after ``waited`` seconds for a refresh slot, in ``seconds``. The
+  metrics count them (``ops.metrics``): a wait that grows says the slots are too few.
 """
 from __future__ import annotations
 
@@ -19,5 +22,6 @@ _signals = Namespace()
 
 reference_changed = _signals.signal("reference-changed")
 admission_changed = _signals.signal("admission-changed")
+figure_refreshed = _signals.signal("figure-refreshed")
 
-__all__ = ["admission_changed", "reference_changed"]
+__all__ = ["admission_changed", "figure_refreshed", "reference_changed"]

@@ -1,7 +1,9 @@
 """Prometheus metrics of the register (``/metrics``, docs/operations.md).
 
 Per request: ``profreg_http_requests_total{method,endpoint,status}`` and
-``profreg_http_request_duration_seconds{endpoint}``. At each scrape, read from where they live:
+``profreg_http_request_duration_seconds{endpoint}``. Per refresh of a kept figure (``profreg/memo.py``):
+``profreg_shared_figure_refresh_seconds{memo}`` and ``profreg_shared_figure_refresh_wait_seconds{memo}``
+(the wait for a refresh slot: when it grows, the slots are too few). At each scrape, read from where they live:
 ``profreg_queue_jobs{queue,state}`` (RQ: queued, started, failed), ``profreg_job_last_run_*{kind}``
 (the latest sweep / mail run: its figures, failures and finish time).
 
@@ -19,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, multiproces
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..signals import figure_refreshed
 from .services import last_runs, queue_figures
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -27,6 +30,20 @@ REQUESTS = Counter("profreg_http_requests", "HTTP requests served", ("method", "
 LATENCY = Histogram("profreg_http_request_duration_seconds", "Time to serve a request", ("endpoint",),
                     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
                     registry=None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else REGISTRY)
+
+
+_SHARED = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else REGISTRY
+REFRESH_WAIT = Histogram("profreg_shared_figure_refresh_wait_seconds",
+                         "Time a kept figure waited for a refresh slot", ("memo",),
+                         buckets=(0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60), registry=_SHARED)
+REFRESH_TIME = Histogram("profreg_shared_figure_refresh_seconds", "Time to refresh a kept figure", ("memo",),
+                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=_SHARED)
+
+
+@figure_refreshed.connect
+def _figure_refreshed(memo: str, waited: float = 0.0, seconds: float = 0.0, **_kw) -> None:
+    REFRESH_WAIT.labels(memo).observe(waited)
+    REFRESH_TIME.labels(memo).observe(seconds)
 
 
 def observe(method: str, endpoint: str, status: int, seconds: float) -> None:

@@ -212,3 +212,50 @@ def test_refreshes_run_one_at_a_time_in_the_whole_register(pg):
     assert order == list(keys)
     fresh_page = Memo("test figures", 60, shared=True, background=True)
     assert [fresh_page.get(k, lambda: pytest.fail("again")) for k in keys] == [f"new {k}" for k in keys]
+
+
+def test_with_two_slots_a_figure_of_the_other_slot_is_not_held_up_and_the_metrics_count_it(pg, app, client, factory,
+                                                                                            monkeypatch):
+    """``SHARED_FIGURES_REFRESH_SLOTS = 2``: each figure has its slot (by its key); while another process
+    holds one slot, a figure of the other slot is refreshed at once, a figure of the held slot waits.
+    /metrics shows each refresh's time and its wait for the slot, per store."""
+    import re
+    import time
+
+    from sqlalchemy import func
+
+    from profreg.memo import REFRESH_SLOT_KEY, _refresh_slot, _SharedStore, join_refreshes, refresh_slots
+
+    monkeypatch.setitem(app.config, "SHARED_FIGURES_REFRESH_SLOTS", 2)
+    assert refresh_slots() == 2
+    slot_of = {k: int(_SharedStore("test slots", k).key[:8], 16) % 2 for k in (f"figure {i}" for i in range(20))}
+    held = next(k for k, s in slot_of.items() if s == 0)
+    free = next(k for k, s in slot_of.items() if s == 1)
+    Memo("test slots", 60, shared=True, background=True).get(held, lambda: "old")
+    with pg.engine.begin() as conn:
+        conn.execute(update(shared_figure).values(expires_at=0))
+    done = []
+
+    other = pg.engine.connect()
+    other.execute(select(func.pg_advisory_lock(REFRESH_SLOT_KEY)))  # slot 0, held by another process
+    try:
+        t0 = time.monotonic()
+        with _refresh_slot(_SharedStore("test slots", free).key):  # slot 1: free
+            assert time.monotonic() - t0 < 5
+        page = Memo("test slots", 60, shared=True, background=True)
+        assert page.get(held, lambda: done.append(held) or "new") == "old"
+        time.sleep(0.5)
+        assert done == []  # waiting for slot 0
+    finally:
+        other.execute(select(func.pg_advisory_unlock(REFRESH_SLOT_KEY)))
+        other.close()
+    join_refreshes()
+    assert done == [held]
+
+    from tests.conftest import login
+
+    login(client, factory.user("admin"))
+    page = client.get("/metrics").get_data(as_text=True)
+    waited = re.search(r'profreg_shared_figure_refresh_wait_seconds_sum\{memo="test slots"\} ([\d.e+-]+)', page)
+    assert waited and float(waited.group(1)) >= 0.4  # the figure of the held slot waited for it
+    assert re.search(r'profreg_shared_figure_refresh_seconds_count\{memo="test slots"\} [1-9]', page)
