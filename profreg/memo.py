@@ -64,7 +64,7 @@ _ALL: weakref.WeakSet[Memo] = weakref.WeakSet()
 CLAIM_SECONDS = 60.0
 #: How long a process shows a figure another process is refreshing before it looks again.
 STALE_RECHECK_SECONDS = 5.0
-#: The advisory lock key of the refresh slot (one refresh at a time in the whole register).
+#: The advisory lock key of the first refresh slot (the others follow it: ``SHARED_FIGURES_REFRESH_SLOTS``).
 REFRESH_SLOT_KEY = int.from_bytes(hashlib.sha256(b"profreg shared figure refresh").digest()[:7], "big")
 
 shared_figure = db.Table(
