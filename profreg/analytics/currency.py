@@ -91,7 +91,7 @@ def organization_currency(scope: Scope, months: int = 12, today: date | None = N
                  .distinct().subquery("open_cert"))
     # the worker's two flags; for the whole country worked out once per worker into a narrow table
     # (a materialized CTE), so the join holds three small columns, not the record's texts: the hash of
-    # whole worker rows spilled to disk (0.90-1.12 s against 0.80-0.93 s at 300,000 workers). A region
+    # whole worker rows spilled to disk (0.75-0.95 s against 0.90-1.12 s at 300,000 workers). A region
     # reads its workers by the index instead (0.24-0.31 s; 0.45-0.49 s through the CTE).
     flags = select(Worker.id.label("id"), _touched_since(since).label("current"),
                    or_(*(_lacks(c) for c in MANDATORY)).label("lacks"))
